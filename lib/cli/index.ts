@@ -1,0 +1,8 @@
+/**
+ * Every `ext5` command, one file each. Keep imports of heavy modules (the native addon) inside
+ * command handlers, so that `ext5 --help` and the commands that do not need libtorch start fast.
+ */
+import type { CommandModule } from 'yargs';
+
+// biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argument types.
+export const commands: CommandModule<any, any>[] = [];

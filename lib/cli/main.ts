@@ -1,0 +1,47 @@
+import yargs from 'yargs';
+import { Ext5Error } from '../util/errors';
+import { commands } from './index';
+
+/** Prints an error the way every ext5 command does: message, then the fix, no stack unless EXT5_DEBUG. */
+export function reportError(err: unknown): number {
+  const debug = process.env.EXT5_DEBUG === '1';
+  if (err instanceof Ext5Error) {
+    process.stderr.write(`ext5: error [${err.code}]: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+  } else if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    process.stderr.write(`ext5: error${typeof code === 'string' ? ` [${code}]` : ''}: ${err.message}\n`);
+  } else {
+    process.stderr.write(`ext5: error: ${String(err)}\n`);
+  }
+  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const parser = yargs(argv)
+    .scriptName('ext5')
+    .usage('$0 <command> [options]\n\nExT5 extreme multi-task pre-training of T5 models, on libtorch.')
+    .command(commands)
+    .demandCommand(1, 'Name a command; `ext5 --help` lists them.')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .epilogue('Docs: https://github.com/ext5/ext5/tree/main/docs (also in the package under docs/).')
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`ext5: ${msg}\n  hint: run \`ext5 --help\` or \`ext5 <command> --help\`.\n`);
+      exitCode = 2;
+    });
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    return reportError(err);
+  }
+  if (typeof process.exitCode === 'number' && process.exitCode !== 0) return process.exitCode;
+  return exitCode;
+}
