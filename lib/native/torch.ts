@@ -1,0 +1,136 @@
+/**
+ * The typed contract of the torch addon's tensor and runtime exports (native/torch/tensor_ops.cc,
+ * runtime.cc, common.cc). Model, optimizer and distributed exports have their own contracts
+ * beside this file. Everything here validates its arguments natively and throws errors with a
+ * `code`; nothing here should ever crash the process.
+ */
+import { loadAddon } from './loader';
+
+/** The opaque native handle of one at::Tensor. */
+export interface TensorHandle {
+  readonly shape: number[];
+  readonly dtype: string;
+  readonly device: string;
+  readonly requiresGrad: boolean;
+  readonly disposed: boolean;
+  readonly nbytes: number;
+  dispose(): void;
+}
+
+export type NativeTypedArray =
+  | Float32Array
+  | Float64Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Int8Array
+  | Int16Array
+  | Uint16Array;
+
+/** What `info()` reports: libtorch version and location, parallelism, CUDA. */
+export interface TorchInfo {
+  torchVersion: string;
+  torchVersionMajor: number;
+  torchVersionMinor: number;
+  buildPrefix: string;
+  libtorchPath: string;
+  addonPath: string;
+  config: string;
+  parallelInfo: string;
+  numThreads: number;
+  numInteropThreads: number;
+  hasOpenMP: boolean;
+  hasMKL: boolean;
+  hasMKLDNN: boolean;
+  hasLAPACK: boolean;
+  cudaAvailable: boolean;
+  cudaCompiled: boolean;
+  cudaDeviceCount: number;
+  cudaDevices: { index: number; name: string; totalMemory: number; capability: string }[];
+}
+
+export interface DeviceMemory {
+  tensors: number;
+  bytes: number;
+  allocatorAllocated?: number;
+  allocatorReserved?: number;
+}
+
+type H = TensorHandle;
+type Scalar = number | boolean;
+
+export interface TorchAddon {
+  info(): TorchInfo;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  memory(): Record<string, DeviceMemory>;
+
+  fromTypedArray(data: NativeTypedArray, shape: number[], dtype?: string, device?: string): H;
+  fromHalfBits(data: Uint16Array, shape: number[], dtype: 'float16' | 'bfloat16', device?: string): H;
+  toTypedArray(t: H, raw?: boolean): NativeTypedArray;
+  item(t: H): number | boolean;
+  zeros(shape: number[], dtype?: string, device?: string): H;
+  ones(shape: number[], dtype?: string, device?: string): H;
+  empty(shape: number[], dtype?: string, device?: string): H;
+  rand(shape: number[], dtype?: string, device?: string): H;
+  randn(shape: number[], dtype?: string, device?: string): H;
+  full(shape: number[], value: Scalar, dtype?: string, device?: string): H;
+  arange(start: number, end: number, step: number, dtype?: string, device?: string): H;
+  manualSeed(seed: number): void;
+  to(t: H, dtype?: string | null, device?: string | null): H;
+
+  unary(op: string, t: H): H;
+  binary(op: string, a: H, b: H | Scalar): H;
+  matmul(a: H, b: H): H;
+  matmulAsync(a: H, b: H): Promise<H>;
+  reduce(op: string, t: H, dims?: number | number[] | null, keepdim?: boolean): H;
+  softmax(t: H, dim: number): H;
+  logSoftmax(t: H, dim: number): H;
+  reshape(t: H, shape: number[]): H;
+  view(t: H, shape: number[]): H;
+  transpose(t: H, dim0: number, dim1: number): H;
+  permute(t: H, dims: number[]): H;
+  slice(t: H, dim: number, start?: number | null, end?: number | null, step?: number): H;
+  indexSelect(t: H, dim: number, index: H): H;
+  gather(t: H, dim: number, index: H): H;
+  cat(ts: H[], dim?: number): H;
+  stack(ts: H[], dim?: number): H;
+  where(cond: H, a: H | Scalar, b: H | Scalar): H;
+  clone(t: H): H;
+  detach(t: H): H;
+  contiguous(t: H): H;
+  allclose(a: H, b: H, rtol?: number, atol?: number): boolean;
+
+  setRequiresGrad(t: H, flag: boolean): void;
+  backward(t: H, gradient?: H): void;
+  grad(t: H): H | null;
+  zeroGrad(t: H): void;
+  setGradEnabled(enabled: boolean): boolean;
+  isGradEnabled(): boolean;
+}
+
+let threadsConfigured = false;
+
+/**
+ * The torch addon, loaded on first use. Also sets libtorch's intra-op thread count once:
+ * Debian's libtorch defaults to 1 thread on small machines, so ext5 uses `EXT5_NUM_THREADS`
+ * or, failing that, all available cores.
+ */
+export function torch(): TorchAddon {
+  const addon = loadAddon<TorchAddon>('torch');
+  if (!threadsConfigured) {
+    threadsConfigured = true;
+    addon.setNumThreads(defaultThreads());
+  }
+  return addon;
+}
+
+/** EXT5_NUM_THREADS when set (must be a positive integer), else os.availableParallelism(). */
+export function defaultThreads(): number {
+  const env = process.env.EXT5_NUM_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (Number.isInteger(n) && n > 0) return n;
+  }
+  return require('node:os').availableParallelism() as number;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+
+// Builds the native addons with cmake-js, offline (package.json has binary.napi_versions, so
+// cmake-js uses node-api-headers instead of downloading Node headers).
+//   node scripts/build-native.js            both addons (torch, spm)
+//   node scripts/build-native.js torch      one addon
+// Output: native/<addon>/build/Release/ext5_<addon>.node
+const path = require('node:path');
+const fs = require('node:fs');
+const { spawnSync } = require('node:child_process');
+const { findLibtorch } = require('./libtorch');
+
+const root = path.resolve(__dirname, '..');
+const ADDONS = ['torch', 'spm'];
+
+function build(addon) {
+  if (!ADDONS.includes(addon))
+    throw new Error(`unknown addon '${addon}' (expected one of ${ADDONS.join(', ')})`);
+  if (!fs.existsSync(path.join(root, 'native', addon, 'CMakeLists.txt'))) {
+    console.error(`[ext5 build] native/${addon} has no CMakeLists.txt yet; skipping`);
+    return;
+  }
+  const out = path.join('native', addon, 'build');
+  const args = ['build', '-d', '.', '-O', out, '-G', 'Ninja', `--CDEXT5_ADDON=${addon}`];
+  let info = { how: 'not needed' };
+  if (addon === 'torch') {
+    info = findLibtorch();
+    if (info.torchDir) args.push(`--CDTorch_DIR=${info.torchDir}`);
+    if (info.cmakePrefix) args.push(`--CDCMAKE_PREFIX_PATH=${info.cmakePrefix}`);
+  }
+  if (process.env.EXT5_BUILD_JOBS) args.push('-p', process.env.EXT5_BUILD_JOBS);
+  console.error(`[ext5 build] building native/${addon} (libtorch: ${info.how})`);
+  const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
+  const r = spawnSync(process.execPath, [cmakeJs, ...args, '-l', 'warn'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    throw new Error(`building native/${addon} failed (exit ${r.status}); see the compiler output above`);
+  }
+  const record = { addon, libtorch: info, builtAt: new Date().toISOString(), node: process.version };
+  fs.writeFileSync(path.join(root, out, 'ext5-build.json'), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+if (require.main === module) {
+  const which = process.argv.slice(2);
+  try {
+    for (const addon of which.length ? which : ADDONS) build(addon);
+  } catch (e) {
+    console.error(`[ext5 build] ${e.message}`);
+    process.exit(1);
+  }
+}
+
+module.exports = { build, ADDONS };
