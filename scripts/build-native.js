@@ -20,7 +20,9 @@ function build(addon) {
     console.error(`[ext5 build] native/${addon} has no CMakeLists.txt yet; skipping`);
     return;
   }
-  const out = path.join('native', addon, 'build');
+  // EXT5_BUILD_DIR lets several people build side by side (the loader then needs
+  // EXT5_<ADDON>_ADDON=<dir>/Release/ext5_<addon>.node).
+  const out = process.env.EXT5_BUILD_DIR || path.join('native', addon, 'build');
   const args = ['build', '-d', '.', '-O', out, '-G', 'Ninja', `--CDEXT5_ADDON=${addon}`];
   let info = { how: 'not needed' };
   if (addon === 'torch') {
