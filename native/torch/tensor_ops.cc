@@ -150,13 +150,19 @@ at::Scalar ScalarArg(const Napi::Value& v, const char* name) {
 // follow PyTorch's promotion rules (they never widen a tensor of the same category), so
 // `float32 + 2` stays float32 and `int32 + 0.5` becomes float32, as in Python.
 at::Tensor TensorOrScalar(const Napi::Value& v, const char* name, at::Device device) {
-  if (v.IsBoolean()) return at::scalar_tensor(v.As<Napi::Boolean>().Value(), at::TensorOptions().device(device).dtype(at::kBool));
-  if (v.IsNumber()) {
-    at::Scalar s = ScalarArg(v, name);
-    return at::scalar_tensor(s, at::TensorOptions().device(device).dtype(s.isIntegral(false) ? at::kLong : at::kDouble));
+  if (v.IsBoolean() || v.IsNumber()) {
+    // A "wrapped number" is how PyTorch marks Python scalars: it never widens the other operand
+    // within a category, and as a CPU scalar it may be combined with CUDA tensors.
+    at::Scalar s = v.IsBoolean() ? at::Scalar(v.As<Napi::Boolean>().Value()) : ScalarArg(v, name);
+    at::ScalarType st = v.IsBoolean() ? at::kBool : (s.isIntegral(false) ? at::kLong : at::kDouble);
+    at::Tensor t = at::scalar_tensor(s, at::TensorOptions().dtype(st));
+    t.unsafeGetTensorImpl()->set_wrapped_number(true);
+    return t;
   }
   return TensorHandle::Get(v, name);
 }
+
+bool IsWrapped(const at::Tensor& t) { return t.unsafeGetTensorImpl()->is_wrapped_number(); }
 
 void SameDevice(const at::Tensor& a, const at::Tensor& b, const char* what) {
   if (a.device() != b.device()) {
@@ -361,7 +367,7 @@ void InitTensorOps(Napi::Env env, Napi::Object exports) {
     if (it == BinaryOps().end()) ThrowArg("unknown binary op '" + op + "'");
     at::Tensor a = TensorHandle::Get(info[1], "a");
     at::Tensor b = TensorOrScalar(info[2], "b", a.device());
-    SameDevice(a, b, op.c_str());
+    if (!IsWrapped(b)) SameDevice(a, b, op.c_str());
     CheckBroadcast(a, b, op);
     return W(info.Env(), it->second(a, b));
   });
@@ -550,8 +556,8 @@ void InitTensorOps(Napi::Env env, Napi::Object exports) {
     if (c.scalar_type() != at::kBool) ThrowCode("EXT5_DTYPE", "where: condition must be a bool tensor");
     at::Tensor a = TensorOrScalar(info[1], "a", c.device());
     at::Tensor b = TensorOrScalar(info[2], "b", c.device());
-    SameDevice(c, a, "where");
-    SameDevice(c, b, "where");
+    if (!IsWrapped(a)) SameDevice(c, a, "where");
+    if (!IsWrapped(b)) SameDevice(c, b, "where");
     CheckBroadcast(c, a, "where");
     CheckBroadcast(c, b, "where");
     return W(info.Env(), at::where(c, a, b));
