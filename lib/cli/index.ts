@@ -3,6 +3,8 @@
  * command handlers, so that `ext5 --help` and the commands that do not need libtorch start fast.
  */
 import type { CommandModule } from 'yargs';
+import { doctorCommand } from './doctor';
+import { scoreCommand } from './score';
 
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argument types.
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [doctorCommand, scoreCommand];

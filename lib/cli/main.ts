@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     .alias('h', 'help')
     .version()
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .epilogue('Docs: https://github.com/ext5/ext5/tree/main/docs (also in the package under docs/).')
+    .epilogue('Docs: README.md and docs/ in the ext5 package. `ext5 <command> --help` for each command.')
     .fail((msg, err) => {
       if (err) throw err;
       process.stderr.write(`ext5: ${msg}\n  hint: run \`ext5 --help\` or \`ext5 <command> --help\`.\n`);

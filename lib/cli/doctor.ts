@@ -1,0 +1,207 @@
+/**
+ * `ext5 doctor`: what ext5 runs on here. Node and N-API, where the native addons came from,
+ * libtorch's version and location, the BLAS library actually mapped into the process, threads,
+ * CUDA devices, and warnings with fixes for the known traps (reference BLAS, forced core type).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import type { CommandModule } from 'yargs';
+
+interface DoctorArgs {
+  json: boolean;
+}
+
+export interface DoctorReport {
+  node: { version: string; napi: string; platform: string; arch: string };
+  cpu: { model: string; cores: number; availableParallelism: number; flags: string[] };
+  torch?: {
+    addon: { path: string; how: string };
+    version: string;
+    libtorchPath: string;
+    buildPrefix: string;
+    blas: string[];
+    openmp: boolean;
+    mkl: boolean;
+    mkldnn: boolean;
+    intraOpThreads: number;
+    interOpThreads: number;
+    matmulGflops: number;
+    cuda: {
+      compiled: boolean;
+      available: boolean;
+      devices: { index: number; name: string; totalMemory: number }[];
+    };
+  };
+  spm?: { addon: { path: string; how: string } };
+  problems: { problem: string; fix: string }[];
+}
+
+function cpuFlags(): string[] {
+  try {
+    const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    const line = info.split('\n').find((l) => l.startsWith('flags'));
+    const wanted = ['avx2', 'avx512f', 'avx512_bf16', 'amx_bf16', 'fma'];
+    return line
+      ? line
+          .split(':')[1]!
+          .trim()
+          .split(/\s+/)
+          .filter((f) => wanted.includes(f))
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+/** BLAS/LAPACK shared libraries mapped into this process, with symlinks resolved. */
+function mappedBlas(): string[] {
+  try {
+    const maps = fs.readFileSync('/proc/self/maps', 'utf8');
+    const libs = new Set<string>();
+    for (const line of maps.split('\n')) {
+      const p = line.slice(line.indexOf('/'));
+      if (line.includes('/') && /lib(open)?blas|libmkl|liblapack|libblis|libgomp|libomp/.test(p))
+        libs.add(p.trim());
+    }
+    return [...libs].sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Collects the report. Loads libtorch (that is the point of the command). */
+export function doctorReport(): DoctorReport {
+  const problems: DoctorReport['problems'] = [];
+  const report: DoctorReport = {
+    node: {
+      version: process.version,
+      napi: process.versions.napi ?? '?',
+      platform: process.platform,
+      arch: process.arch,
+    },
+    cpu: {
+      model: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.cpus().length,
+      availableParallelism: os.availableParallelism(),
+      flags: cpuFlags(),
+    },
+    problems,
+  };
+  const { torch } = require('../native/torch') as typeof import('../native/torch');
+  const { addonOrigin, loadAddon } = require('../native/loader') as typeof import('../native/loader');
+  try {
+    const t = torch();
+    const info = t.info();
+    const origin = addonOrigin('torch')!;
+    // A quick matmul probe: the reference BLAS is ~30x slower than OpenBLAS on these machines.
+    const n = 384;
+    const a = t.randn([n, n]);
+    t.matmul(a, a).dispose();
+    const start = process.hrtime.bigint();
+    const reps = 5;
+    for (let i = 0; i < reps; i++) t.matmul(a, a).dispose();
+    const secs = Number(process.hrtime.bigint() - start) / 1e9;
+    a.dispose();
+    const gflops = (2 * n * n * n * reps) / secs / 1e9;
+    const blas = mappedBlas();
+    report.torch = {
+      addon: { path: origin.path, how: origin.how },
+      version: info.torchVersion,
+      libtorchPath: info.libtorchPath,
+      buildPrefix: info.buildPrefix,
+      blas,
+      openmp: info.hasOpenMP,
+      mkl: info.hasMKL,
+      mkldnn: info.hasMKLDNN,
+      intraOpThreads: info.numThreads,
+      interOpThreads: info.numInteropThreads,
+      matmulGflops: Math.round(gflops * 10) / 10,
+      cuda: { compiled: info.cudaCompiled, available: info.cudaAvailable, devices: info.cudaDevices },
+    };
+    if (
+      blas.some((b) => /\/blas\/libblas|libblas\.so\.3$/.test(b) && !/openblas|blis|mkl/.test(b)) &&
+      !info.hasMKL
+    ) {
+      problems.push({
+        problem: 'libtorch is using the reference BLAS (very slow matmuls)',
+        fix: 'apt-get install libopenblas0-openmp (no rebuild needed)',
+      });
+    }
+    if (process.env.OPENBLAS_CORETYPE) {
+      problems.push({
+        problem: `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE} is set, which can disable AVX-512 kernels`,
+        fix: 'unset OPENBLAS_CORETYPE unless you need it',
+      });
+    }
+  } catch (e) {
+    const err = e as Error & { hint?: string };
+    problems.push({ problem: err.message, fix: err.hint ?? 'run `bash scripts/setup.sh`' });
+  }
+  try {
+    loadAddon('spm');
+    const origin = addonOrigin('spm')!;
+    report.spm = { addon: { path: origin.path, how: origin.how } };
+  } catch (e) {
+    const err = e as Error & { hint?: string };
+    problems.push({ problem: err.message, fix: err.hint ?? 'run `bash scripts/setup.sh`' });
+  }
+  return report;
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+export function formatDoctor(r: DoctorReport): string {
+  const lines: string[] = [];
+  const row = (k: string, v: string) => lines.push(`  ${k.padEnd(18)} ${v}`);
+  lines.push('ext5 doctor');
+  row('node', `${r.node.version} (N-API ${r.node.napi}, ${r.node.platform}-${r.node.arch})`);
+  row('cpu', `${r.cpu.model}, ${r.cpu.availableParallelism} core(s) [${r.cpu.flags.join(' ')}]`);
+  if (r.torch) {
+    const t = r.torch;
+    row('torch addon', `${t.addon.path} (${t.addon.how})`);
+    row('libtorch', `${t.version} at ${t.libtorchPath}`);
+    row('BLAS', t.blas.length ? t.blas.join(', ') : '(none mapped)');
+    row(
+      'parallel',
+      `OpenMP ${t.openmp ? 'yes' : 'no'}, MKL ${t.mkl ? 'yes' : 'no'}, oneDNN ${t.mkldnn ? 'yes' : 'no'}`,
+    );
+    row('threads', `${t.intraOpThreads} intra-op (EXT5_NUM_THREADS), ${t.interOpThreads} inter-op`);
+    row('matmul f32', `${t.matmulGflops} GFLOP/s (384x384, quick probe)`);
+    const cuda = t.cuda;
+    row(
+      'CUDA',
+      cuda.available
+        ? `${cuda.devices.length} device(s)`
+        : cuda.compiled
+          ? 'compiled in, no device visible'
+          : 'not in this libtorch build',
+    );
+    for (const d of cuda.devices) row(`  cuda:${d.index}`, `${d.name}, ${gib(d.totalMemory)}`);
+  }
+  if (r.spm) row('spm addon', `${r.spm.addon.path} (${r.spm.addon.how})`);
+  if (r.problems.length === 0) {
+    lines.push('', 'No problems found.');
+  } else {
+    lines.push('', 'Problems:');
+    for (const p of r.problems)
+      lines.push(`  - ${p.problem.replace(/\n/g, '\n  ')}`, `    ${p.fix.replace(/\n/g, '\n    ')}`);
+  }
+  return lines.join('\n');
+}
+
+export const doctorCommand: CommandModule<object, DoctorArgs> = {
+  command: 'doctor',
+  describe: 'Check the installation: Node, native addons, libtorch, BLAS, threads, CUDA',
+  builder: (y) =>
+    y
+      .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' })
+      .example('$0 doctor', 'Human-readable report')
+      .example('$0 doctor --json', 'Machine-readable report'),
+  handler: (args) => {
+    const report = doctorReport();
+    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
+    if (!report.torch) process.exitCode = 1;
+  },
+};
