@@ -4,6 +4,7 @@
  * beside this file. Everything here validates its arguments natively and throws errors with a
  * `code`; nothing here should ever crash the process.
  */
+import { Ext5Error } from '../util/errors';
 import { loadAddon } from './loader';
 
 /** The opaque native handle of one at::Tensor. */
@@ -130,7 +131,10 @@ export function defaultThreads(): number {
   const env = process.env.EXT5_NUM_THREADS;
   if (env !== undefined && env !== '') {
     const n = Number(env);
-    if (Number.isInteger(n) && n > 0) return n;
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Ext5Error('EXT5_CONFIG', `EXT5_NUM_THREADS must be a positive integer, got '${env}'`);
+    }
+    return n;
   }
   return require('node:os').availableParallelism() as number;
 }
