@@ -38,7 +38,7 @@ function build(addon) {
     throw new Error(`building native/${addon} failed (exit ${r.status}); see the compiler output above`);
   }
   const record = { addon, libtorch: info, builtAt: new Date().toISOString(), node: process.version };
-  fs.writeFileSync(path.join(root, out, 'ext5-build.json'), `${JSON.stringify(record, null, 2)}\n`);
+  fs.writeFileSync(path.resolve(root, out, 'ext5-build.json'), `${JSON.stringify(record, null, 2)}\n`);
 }
 
 if (require.main === module) {
