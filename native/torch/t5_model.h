@@ -1,0 +1,194 @@
+// T5 / T5.1.1 encoder-decoder on plain ATen, with Hugging Face parameter names.
+//
+// The architecture follows REFERENCE.md §2 and the public description in Hugging Face
+// transformers `src/transformers/models/t5/modeling_t5.py` (T5Attention, T5LayerNorm,
+// T5DenseActDense / T5DenseGatedActDense, `_relative_position_bucket`), re-written here on ATen:
+//  - RMS norm without mean subtraction, computed in float32, pre-norm residual;
+//  - attention without biases and without 1/sqrt(d_kv) scaling;
+//  - a learned relative position bias computed by the first layer of each stack and shared by
+//    all its layers (bidirectional buckets in the encoder, causal in the decoder, none for
+//    cross-attention);
+//  - v1.0: ReLU FFN and tied embeddings (decoder output scaled by d_model^-0.5);
+//    v1.1: gated-GELU (tanh approximation) FFN and an untied lm_head.
+// Packed rows (seqio EncDecFeatureConverter, REFERENCE.md §6) are supported through segment ids
+// and positions: attention stays inside a segment and relative positions come from `positions`.
+//
+// Parameters are float32 master weights held in one ordered list (stable order, HF names). On
+// CUDA the matmuls run in bfloat16 (weights cast per call, autocast-style), norms and the
+// softmax/loss in float32, so gradients land in float32 on the master weights.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace ext5 {
+namespace t5 {
+
+struct Config {
+  int64_t vocab_size = 32128;
+  int64_t d_model = 512;
+  int64_t d_kv = 64;
+  int64_t d_ff = 2048;
+  int64_t num_layers = 6;
+  int64_t num_decoder_layers = 6;
+  int64_t num_heads = 8;
+  int64_t num_buckets = 32;
+  int64_t max_distance = 128;
+  double dropout_rate = 0.1;
+  double layer_norm_epsilon = 1e-6;
+  bool gated = false;  // feed_forward_proj == "gated-gelu"
+  bool tie_word_embeddings = true;
+  int64_t pad_token_id = 0;
+  int64_t eos_token_id = 1;
+  int64_t decoder_start_token_id = 0;
+};
+
+// Inputs of one forward pass. Undefined tensors mean "absent". All integer tensors are int64 on
+// the model's device by the time they reach the model (the binding validates and converts).
+struct Batch {
+  at::Tensor input_ids;               // [B, S]
+  at::Tensor attention_mask;          // [B, S] (nonzero = real token)
+  at::Tensor decoder_input_ids;       // [B, T]
+  at::Tensor decoder_attention_mask;  // [B, T]
+  at::Tensor labels;                  // [B, T], -100 = ignored
+  at::Tensor encoder_segment_ids;     // [B, S], 0 = padding
+  at::Tensor decoder_segment_ids;     // [B, T]
+  at::Tensor encoder_positions;       // [B, S]
+  at::Tensor decoder_positions;       // [B, T]
+  at::Tensor loss_weights;            // [B, T] float
+  double z_loss = 0.0;
+  double label_smoothing = 0.0;
+  bool return_logits = false;
+};
+
+struct Output {
+  at::Tensor loss;    // 0-dim float32 (undefined without labels)
+  at::Tensor logits;  // [B, T, V] float32 (only when asked)
+  double weight_sum = 0;  // the loss denominator: non-ignored tokens or sum of weights
+};
+
+// Options of generate(); see t5_decode.cc.
+struct GenerateOptions {
+  int64_t max_new_tokens = 20;
+  int64_t num_beams = 1;
+  double length_penalty = 1.0;
+  bool early_stopping = false;
+  bool do_sample = false;
+  double temperature = 1.0;
+  int64_t top_k = 0;
+  double top_p = 1.0;
+  uint64_t seed = 0;
+  bool use_cache = true;
+};
+
+struct ScoreResult {
+  at::Tensor sums;       // [B] float32: sum of target log-likelihoods under targetMask
+  at::Tensor per_token;  // [B, T] float32 (0 where masked)
+};
+
+class Model;
+
+// The key/value cache of one generation: self-attention K/V grow by one step each call;
+// cross-attention K/V are computed once from the encoder output.
+struct DecodeCache {
+  std::vector<at::Tensor> self_k, self_v;    // per layer [N, H, maxT, d_kv]
+  std::vector<at::Tensor> cross_k, cross_v;  // per layer [N, H, S, d_kv]
+  at::Tensor cross_bias;                     // [N, 1, 1, S] additive mask (float32)
+  at::Tensor self_bias;                      // [1, H, maxT, maxT] causal position bias
+  int64_t length = 0;
+  void Reorder(const at::Tensor& index);
+};
+
+class Model {
+ public:
+  Model(const Config& cfg, at::Device device, uint64_t seed);
+
+  const Config& config() const { return cfg_; }
+  at::Device device() const { return device_; }
+  bool training() const { return training_; }
+  void set_training(bool t) { training_ = t; }
+
+  // Ordered (name, parameter) pairs; the tensors are the live parameters.
+  const std::vector<std::pair<std::string, at::Tensor>>& named_parameters() const { return params_; }
+  int64_t num_parameters() const;
+  // Copies values in (shapes checked by the caller), converting dtype/device.
+  void load(const std::string& name, const at::Tensor& value);
+  bool has(const std::string& name) const { return index_.count(name) > 0; }
+  const at::Tensor& param(const std::string& name) const;
+  // Moves all parameters to `device` (new tensors: previously handed-out handles go stale).
+  void to(at::Device device);
+  void zero_grad();
+
+  // Full forward pass (+ loss when labels are present). Grad mode is the caller's.
+  Output forward(const Batch& b) const;
+
+  // Encoder output [B, S, d] for ids [B, S] and key mask [B, S] (bool).
+  at::Tensor encode(const at::Tensor& ids, const at::Tensor& key_mask, const at::Tensor& segs,
+                    const at::Tensor& positions) const;
+  // Decoder hidden states -> logits [B, T, V] float32.
+  at::Tensor logits(const at::Tensor& dec_hidden) const;
+  // Full decoder pass over ids [B, T] (no cache).
+  at::Tensor decode_full(const at::Tensor& dec_ids, const at::Tensor& dec_key_mask, const at::Tensor& dec_segs,
+                         const at::Tensor& dec_positions, const at::Tensor& enc_out, const at::Tensor& enc_key_mask,
+                         const at::Tensor& enc_segs) const;
+
+  // Incremental decoding.
+  DecodeCache start_cache(const at::Tensor& enc_out, const at::Tensor& enc_key_mask, int64_t max_len) const;
+  // One step: ids [N] at position cache.length -> logits [N, V] float32.
+  at::Tensor decode_step(DecodeCache& cache, const at::Tensor& ids) const;
+
+  at::ScalarType compute_dtype() const { return device_.is_cuda() ? at::kBFloat16 : at::kFloat; }
+
+ private:
+  struct Attention {
+    at::Tensor q, k, v, o, rel;  // rel only in layer 0 of a stack's self-attention
+  };
+  struct Block {
+    at::Tensor ln_self, ln_cross, ln_ff;
+    Attention self, cross;
+    at::Tensor wi, wi_0, wi_1, wo;
+  };
+
+  at::Tensor& add(const std::string& name, std::vector<int64_t> shape, double std, at::Generator& gen);
+  void bind();  // re-points the block structs at params_ (after construction or to())
+  at::Tensor w(const at::Tensor& p) const;  // parameter in the compute dtype
+  at::Tensor norm(const at::Tensor& x, const at::Tensor& weight) const;
+  at::Tensor dropout(const at::Tensor& x) const;
+  at::Tensor ffn(const Block& blk, const at::Tensor& x) const;
+  at::Tensor attend(const Attention& a, const at::Tensor& x, const at::Tensor& kv, const at::Tensor& bias) const;
+  at::Tensor position_bias(const at::Tensor& rel_weight, const at::Tensor& q_pos, const at::Tensor& k_pos,
+                           bool bidirectional) const;
+  at::Tensor decoder_stack(const at::Tensor& dec_ids, const at::Tensor& self_bias, const at::Tensor& enc_out,
+                           const at::Tensor& cross_bias) const;
+
+  Config cfg_;
+  at::Device device_;
+  bool training_ = false;
+  std::vector<std::pair<std::string, at::Tensor>> params_;
+  std::unordered_map<std::string, size_t> index_;
+  at::Tensor shared_, enc_final_, dec_final_, lm_head_;
+  std::vector<Block> enc_, dec_;
+};
+
+// HF `_relative_position_bucket` (modeling_t5.py), on int64 relative positions (key - query).
+at::Tensor RelativePositionBucket(const at::Tensor& relative_position, bool bidirectional, int64_t num_buckets,
+                                  int64_t max_distance);
+
+// Labels shifted right for teacher forcing: start token first, -100 -> pad; with segment ids the
+// start token is placed at every segment start (seqio packing).
+at::Tensor ShiftRight(const at::Tensor& labels, const at::Tensor& segs, int64_t start_id, int64_t pad_id);
+
+// generate(): returns [B, 1 + n] int64 with the decoder start token first, finished rows padded.
+at::Tensor Generate(const Model& m, const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                    const GenerateOptions& opt);
+// score(): log-likelihood of targets [B, T] under mask, teacher-forced in one pass.
+ScoreResult Score(const Model& m, const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                  const at::Tensor& targets, const at::Tensor& target_mask);
+
+}  // namespace t5
+}  // namespace ext5
