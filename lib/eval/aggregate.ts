@@ -152,6 +152,7 @@ export function aggregateBenchmark(
   benchmark: string,
   taskResults: Readonly<Record<string, Readonly<Record<string, number>>>>,
 ): BenchmarkReport {
+  getBenchmark(benchmark);
   const tasks: TaskReport[] = [];
   for (const [task, metrics] of Object.entries(taskResults)) {
     const spec = getTaskMetricSpec(benchmark, task);
