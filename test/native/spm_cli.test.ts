@@ -1,0 +1,84 @@
+/** `ext5 vocab train|encode|decode|info`, run through the command functions the CLI calls. */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runVocabDecode, runVocabEncode, runVocabInfo, runVocabTrain } from '../../lib/cli/vocab';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-vocab-cli-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const corpus = path.join(dir, 'corpus.txt');
+const lines: string[] = [];
+const syl = 'ka ri to mu sen dal qui vor ex pli gra tion ment ing ber lo na zu fe wy'.split(' ');
+for (let i = 0; i < 2000; i++) {
+  const words: string[] = [];
+  for (let w = 0; w < 8; w++)
+    words.push(syl[(i * 7 + w * 13) % syl.length]! + syl[(i * 3 + w * 5) % syl.length]!);
+  lines.push(words.join(' '));
+}
+fs.writeFileSync(corpus, `${lines.join('\n')}\n`);
+const prefix = path.join(dir, 'spiece');
+const base = { 'extra-ids': 100, pieces: false, json: false };
+
+describe('ext5 vocab', () => {
+  beforeAll(async () => {
+    const out = await runVocabTrain({
+      input: [corpus],
+      'vocab-size': 80,
+      'model-prefix': prefix,
+      'model-type': 'unigram',
+      'character-coverage': 1,
+      'input-sentence-size': 0,
+      threads: 1,
+      json: true,
+    });
+    expect(JSON.parse(out)).toMatchObject({ modelPath: `${prefix}.model`, vocabSize: 80 });
+  }, 60_000);
+
+  test('info names the sizes, special ids and sentinel range', async () => {
+    const info = JSON.parse(await runVocabInfo({ ...base, model: `${prefix}.model`, json: true }));
+    expect(info).toMatchObject({
+      vocabSize: 180,
+      baseVocabSize: 80,
+      padId: 0,
+      eosId: 1,
+      unkId: 2,
+      firstSentinel: 179,
+    });
+    expect(await runVocabInfo({ ...base, model: dir })).toMatch(/<extra_id_0> = 179/);
+  });
+
+  test('encode prints the same ids as spm_encode; decode inverts it', async () => {
+    const text = 'kari tomu senda <extra_id_0> quivor';
+    const ids = (await runVocabEncode({ ...base, model: `${prefix}.model`, text })).trim();
+    const spm = execFileSync('spm_encode', [`--model=${prefix}.model`, '--output_format=id'], {
+      input: 'kari tomu senda\n',
+      encoding: 'utf8',
+    }).trim();
+    expect(ids.startsWith(spm)).toBe(true);
+    expect(ids.split(' ')).toContain('179');
+    expect(await runVocabDecode({ ...base, model: `${prefix}.model`, ids })).toBe(`${text}\n`);
+  });
+
+  test('encode reads one text per line from a file and can print pieces', async () => {
+    const input = path.join(dir, 'in.txt');
+    fs.writeFileSync(input, 'kari\ntomu senda\n');
+    const out = await runVocabEncode({ ...base, model: `${prefix}.model`, input, pieces: true, json: true });
+    const rows = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.text)).toEqual(['kari', 'tomu senda']);
+    expect(rows[1].pieces.join('')).toBe('▁tomu▁senda');
+  });
+
+  test('bad ids and a missing model give clear errors', async () => {
+    await expect(runVocabDecode({ ...base, model: `${prefix}.model`, ids: '5 -1' })).rejects.toThrow(
+      /'-1' is not a token id/,
+    );
+    await expect(runVocabEncode({ ...base, model: path.join(dir, 'none.model'), text: 'a' })).rejects.toThrow(
+      /SentencePiece model not found/,
+    );
+  });
+});
