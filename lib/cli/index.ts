@@ -5,6 +5,7 @@
 import type { CommandModule } from 'yargs';
 import { doctorCommand } from './doctor';
 import { scoreCommand } from './score';
+import { vocabCommand } from './vocab';
 
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argument types.
-export const commands: CommandModule<any, any>[] = [doctorCommand, scoreCommand];
+export const commands: CommandModule<any, any>[] = [doctorCommand, scoreCommand, vocabCommand];
