@@ -1,0 +1,168 @@
+/**
+ * Mixture: tasks and sub-mixtures with rates, after google/seqio seqio/dataset_providers.py (Mixture:
+ * nested sub-mixtures contribute `submix_rate * task_rate / submix_total` per task) and seqio/utils.py
+ * (mixing_rate_num_examples: `min(num_examples * scale, maximum) ** (1 / temperature)`).
+ * Rates are relative weights; `resolve()` flattens a mixture into normalized per-task probabilities.
+ */
+import { Ext5Error } from '../util/errors';
+import { MixtureRegistry, TaskRegistry } from './registry';
+import { type Task, validateName } from './task';
+
+/** A rate: a number, or a function of the task (e.g. examples-proportional). */
+export type Rate = number | ((task: Task) => number);
+
+/** A mixture member: a task or mixture name, with its rate (a sub-mixture's rate must be a number). */
+export type MixtureMember = string | [string, Rate];
+
+export interface ExamplesProportionalOptions {
+  /** Cap K on a task's (scaled) example count; the paper's ExMix uses ~3e5. Default: no cap. */
+  maximum?: number;
+  /** Rate = count^(1/temperature); 1 = proportional, larger flattens. Default 1. */
+  temperature?: number;
+  /** Multiplies the count before capping (SeqIO's `scale`). Default 1. */
+  scale?: number;
+  /** The split whose size is used. Default 'train'. */
+  split?: string;
+}
+
+/**
+ * SeqIO's `mixing_rate_num_examples`: rate = min(numExamples·scale, maximum)^(1/temperature).
+ * @example
+ * const rate = examplesProportional({ maximum: 300_000 });
+ * rate(TaskRegistry.get('super_glue_boolq')); // 9427
+ */
+export function examplesProportional(opts: ExamplesProportionalOptions = {}): (task: Task) => number {
+  const { maximum = Number.POSITIVE_INFINITY, temperature = 1, scale = 1, split = 'train' } = opts;
+  if (!(temperature > 0)) throw new Ext5Error('BAD_RATE', `temperature must be > 0, got ${temperature}`);
+  if (!(maximum > 0)) throw new Ext5Error('BAD_RATE', `maximum (K) must be > 0, got ${maximum}`);
+  if (!(scale > 0)) throw new Ext5Error('BAD_RATE', `scale must be > 0, got ${scale}`);
+  return (task: Task) => {
+    const n = task.numExamples(split);
+    if (n === undefined) {
+      throw new Ext5Error(
+        'NO_NUM_EXAMPLES',
+        `task ${task.name} has no example count for split '${split}', so it cannot be mixed examples-proportionally`,
+        'give the task numExamples, or give it an explicit rate in the mixture',
+      );
+    }
+    return Math.min(n * scale, maximum) ** (1 / temperature);
+  };
+}
+
+/** One task of a resolved mixture, with its absolute rate and its share (rate / total). */
+export interface ResolvedMember {
+  task: Task;
+  rate: number;
+  share: number;
+}
+
+export interface MixtureOptions {
+  name: string;
+  members: MixtureMember[];
+  /** The rate of members given by name only. */
+  defaultRate?: Rate;
+  description?: string;
+}
+
+function checkRate(value: number, what: string, mixture: string): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || !Number.isFinite(value)) {
+    throw new Ext5Error(
+      'BAD_RATE',
+      `mixture ${mixture}: the rate of ${what} is ${value}; rates must be finite numbers ≥ 0`,
+      'check the rate function (a count of 0 or a missing numExamples can cause this)',
+    );
+  }
+  return value;
+}
+
+/**
+ * A weighted mixture of tasks and sub-mixtures.
+ * @example
+ * const m = new Mixture({ name: 'pair', members: [['task_a', 2], ['task_b', 1]] });
+ * m.resolve().map((r) => r.share); // [0.667, 0.333]
+ */
+export class Mixture {
+  readonly name: string;
+  readonly members: ReadonlyArray<readonly [string, Rate]>;
+  readonly description: string;
+
+  constructor(opts: MixtureOptions) {
+    validateName(opts.name, 'mixture');
+    if (opts.members.length === 0) throw new Ext5Error('BAD_MIXTURE', `mixture ${opts.name} has no members`);
+    this.name = opts.name;
+    this.description = opts.description ?? '';
+    this.members = opts.members.map((m) => {
+      if (typeof m === 'string') {
+        if (opts.defaultRate === undefined) {
+          throw new Ext5Error(
+            'BAD_MIXTURE',
+            `mixture ${opts.name}: member '${m}' has no rate and the mixture has no defaultRate`,
+            `write ['${m}', rate] or give defaultRate`,
+          );
+        }
+        return [m, opts.defaultRate] as const;
+      }
+      return [m[0], m[1]] as const;
+    });
+  }
+
+  /** The rate of each direct member (sub-mixtures keep their own rate), validated. */
+  private memberRates(seen: string[]): Array<{ name: string; rate: number; sub?: Mixture }> {
+    return this.members.map(([name, rate]) => {
+      if (MixtureRegistry.has(name)) {
+        const sub = MixtureRegistry.get(name);
+        if (seen.includes(name)) {
+          throw new Ext5Error('BAD_MIXTURE', `mixture cycle: ${[...seen, name].join(' -> ')}`);
+        }
+        if (typeof rate !== 'number') {
+          throw new Ext5Error(
+            'BAD_RATE',
+            `mixture ${this.name}: sub-mixture '${name}' needs a numeric rate (rate functions apply to tasks)`,
+          );
+        }
+        return { name, rate: checkRate(rate, `sub-mixture '${name}'`, this.name), sub };
+      }
+      const task = TaskRegistry.get(name);
+      const value = typeof rate === 'function' ? rate(task) : rate;
+      return { name, rate: checkRate(value, `task '${name}'`, this.name) };
+    });
+  }
+
+  /**
+   * Flattens into tasks with absolute rates; a sub-mixture's tasks get `submixRate · taskRate / submixTotal`.
+   * A task reached twice has its rates summed.
+   */
+  resolve(seen: string[] = []): ResolvedMember[] {
+    const path = [...seen, this.name];
+    const rates = new Map<string, { task: Task; rate: number }>();
+    const addRate = (task: Task, rate: number) => {
+      const cur = rates.get(task.name);
+      if (cur) cur.rate += rate;
+      else rates.set(task.name, { task, rate });
+    };
+    for (const m of this.memberRates(path)) {
+      if (m.sub) {
+        const inner = m.sub.resolve(path);
+        const total = inner.reduce((s, r) => s + r.rate, 0);
+        if (total <= 0) throw new Ext5Error('BAD_RATE', `mixture ${m.name}: all rates are 0`);
+        for (const r of inner) addRate(r.task, (m.rate * r.rate) / total);
+      } else {
+        addRate(TaskRegistry.get(m.name), m.rate);
+      }
+    }
+    const list = [...rates.values()];
+    const total = list.reduce((s, r) => s + r.rate, 0);
+    if (!(total > 0)) throw new Ext5Error('BAD_RATE', `mixture ${this.name}: all rates are 0`);
+    return list.map((r) => ({ task: r.task, rate: r.rate, share: r.rate / total }));
+  }
+
+  /** The task names, flattened. */
+  taskNames(): string[] {
+    return this.resolve().map((r) => r.task.name);
+  }
+
+  /** The tasks, flattened. */
+  tasks(): Task[] {
+    return this.resolve().map((r) => r.task);
+  }
+}

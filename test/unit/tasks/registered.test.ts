@@ -1,0 +1,148 @@
+// Every registered task reads a one-record fixture in its source's real column layout (written from the
+// task's sampleRecord into the documented <data-dir>/<hf id>/<config>/<split>/ layout) and yields
+// well-formed examples; bad data gets clear errors.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { EXMIX_TASK_OPTIONS, MINI_HELD_OUT, MixtureRegistry, TaskRegistry } from '../../../lib/tasks';
+import { familyCounts } from '../../../lib/tasks/exmix';
+import { FAMILIES, type Task } from '../../../lib/tasks/task';
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-tasks-'));
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+function writeFixture(
+  t: Task,
+  split: string,
+  rows: unknown[],
+  file = 'part-0.jsonl',
+  root = dataDir,
+): string {
+  const dir = t.splitDir(split, root);
+  fs.mkdirSync(dir, { recursive: true });
+  const f = path.join(dir, file);
+  fs.writeFileSync(f, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return f;
+}
+
+async function collect(t: Task, split: string, root = dataDir) {
+  const out = [];
+  for await (const ex of t.examples(split, { dataDir: root })) out.push(ex);
+  return out;
+}
+
+const hubTasks = TaskRegistry.values().filter((t) => !t.source.builtin);
+
+describe('ExMix registry', () => {
+  it('has at least 107 ExMix tasks over the eight families, each with a train size and documented source', () => {
+    expect(EXMIX_TASK_OPTIONS.length).toBeGreaterThanOrEqual(107);
+    const counts = familyCounts();
+    for (const f of FAMILIES) expect(counts[f]).toBeGreaterThanOrEqual(7);
+    for (const t of EXMIX_TASK_OPTIONS) {
+      expect(t.numExamples?.train).toBeGreaterThan(0);
+      expect(t.source.hfId).toMatch(/^[\w.-]+\/[\w.-]+$/);
+      expect(t.reference).toBeTruthy();
+      expect([true, 'likely', false]).toContain(t.inPaper);
+    }
+    const known = EXMIX_TASK_OPTIONS.filter((t) => t.inPaper === true).map((t) => t.name);
+    expect(known).toEqual(
+      expect.arrayContaining([
+        'super_glue_boolq',
+        'rainbow_winogrande',
+        'natural_questions_open',
+        'cogs',
+        'gem_dart',
+      ]),
+    );
+  });
+
+  it('registers exmix, one mixture per family, c4 and ext5_pretrain', () => {
+    expect(MixtureRegistry.get('exmix').taskNames()).toHaveLength(EXMIX_TASK_OPTIONS.length);
+    for (const f of FAMILIES)
+      expect(
+        MixtureRegistry.get(`exmix_${f}`)
+          .tasks()
+          .every((t) => t.family === f),
+      ).toBe(true);
+    expect(TaskRegistry.get('c4_span_corruption').spanCorruption).toBe(true);
+  });
+
+  it('mini_exmix holds out the downstream tasks', () => {
+    const names = MixtureRegistry.get('mini_exmix').taskNames();
+    expect(names).toHaveLength(14);
+    for (const h of MINI_HELD_OUT) expect(names).not.toContain(h);
+  });
+});
+
+describe.each(hubTasks.map((t) => [t.name, t] as const))('%s', (_name, t) => {
+  it('reads its real column layout and yields well-formed examples', async () => {
+    expect(t.sampleRecord).toBeDefined();
+    writeFixture(t, 'train', [t.sampleRecord]);
+    const examples = await collect(t, 'train');
+    expect(examples.length).toBeGreaterThanOrEqual(1);
+    for (const ex of examples) {
+      expect(typeof ex.inputs).toBe('string');
+      expect(ex.targets.length).toBeGreaterThan(0);
+      if (!t.spanCorruption) expect(ex.inputs.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('built-in mini tasks', () => {
+  it.each(
+    TaskRegistry.values()
+      .filter((t) => t.source.builtin)
+      .map((t) => [t.name, t] as const),
+  )('%s reads its packaged data', async (_n, t) => {
+    const examples = await collect(t, 'validation');
+    expect(examples).toHaveLength(100);
+    for (const ex of examples) expect(ex.targets).not.toBe('');
+  });
+});
+
+describe('bad input', () => {
+  const t = () => TaskRegistry.get('super_glue_cb');
+
+  it('a missing data file names the directory and the download command', () => {
+    const empty = path.join(dataDir, 'nothing-here');
+    expect(() => t().files('validation', empty)).toThrow(
+      `no data files for task super_glue_cb split validation in ${path.join(empty, 'aps', 'super_glue', 'cb', 'validation')}`,
+    );
+    try {
+      t().files('validation', empty);
+    } catch (e) {
+      expect((e as { hint: string }).hint).toContain(`ext5 data download super_glue_cb --data-dir ${empty}`);
+    }
+  });
+
+  it('a manual-download dataset says where to put the files', () => {
+    try {
+      TaskRegistry.get('cogs').files('train', path.join(dataDir, 'none'));
+      throw new Error('no error');
+    } catch (e) {
+      expect((e as { hint: string }).hint).toMatch(
+        /manual download: COGS is published on GitHub.*Put the files/,
+      );
+    }
+  });
+
+  it('a missing column names the column and the file', async () => {
+    const f = writeFixture(t(), 'validation', [{ premise: 'P.', hyp: 'H.', idx: 0, label: 0 }]);
+    await expect(collect(t(), 'validation')).rejects.toThrow(
+      `task super_glue_cb: column 'hypothesis' is missing in ${f}`,
+    );
+  });
+
+  it('an unknown split lists the splits', () => {
+    expect(() => t().splitSpec('dev')).toThrow("task super_glue_cb has no split 'dev'");
+  });
+
+  it('a slice reads only its part of the Hub split', async () => {
+    const wq = TaskRegistry.get('web_questions_open');
+    const rows = Array.from({ length: 3420 }, (_, i) => ({ url: '', question: `q${i}`, answers: [`a${i}`] }));
+    const root = path.join(dataDir, 'slice');
+    writeFixture(wq, 'train', rows, 'train.jsonl', root);
+    const val = await collect(wq, 'validation', root);
+    expect(val.map((e) => e.targets)).toEqual(['a3417', 'a3418', 'a3419']);
+  });
+});
