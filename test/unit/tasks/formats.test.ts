@@ -182,9 +182,8 @@ describe('preprocessor builders', () => {
       idx: 3,
     });
     expect(
-      copa({ premise: 'P.', choice1: 'A.', choice2: 'B.', question: 'effect', idx: 4, label: -1 }, val)
-        .targets,
-    ).toBe('<unk>');
+      copa({ premise: 'P.', choice1: 'A.', choice2: 'B.', question: 'effect', idx: 4, label: -1 }, val),
+    ).toMatchObject({ targets: '<unk>' });
   });
 
   it('stsb: rounded to the nearest 0.2, one decimal, half to even like tf.round', () => {
