@@ -1,0 +1,428 @@
+/**
+ * `T5ForConditionalGeneration`: the TypeScript face of the native T5 (native/torch/t5_*.cc).
+ * Hugging Face names for the config, the parameters and the methods (forward, generate);
+ * one native call per forward, forward+backward, generate or score, each with a Promise
+ * version that runs off the JS thread. Checkpoints (fromPretrained/savePretrained) live in
+ * lib/model/checkpoint.ts and use namedParameters()/loadParameters() of this class.
+ */
+
+import {
+  type NativeArray,
+  type NativeBatch,
+  type NativeForwardResult,
+  type NativeGenerateOptions,
+  type NativeT5Model,
+  type NativeTensorArg,
+  t5Addon,
+} from '../native/t5';
+import type { TensorHandle } from '../native/torch';
+import { Tensor } from '../tensor/tensor';
+import { didYouMean, Ext5Error } from '../util/errors';
+import { type T5Config, validateConfig } from './config';
+import { preset } from './presets';
+
+/**
+ * An integer (or, for loss weights, float) 2-D input: a Tensor, a nested array `[[...], ...]`,
+ * or a typed array with its shape.
+ */
+export type ArrayInput =
+  | Tensor
+  | TensorHandle
+  | number[][]
+  | { data: Int32Array | BigInt64Array | Float32Array | Float64Array; shape: number[] };
+
+/** The arguments of forward(): Hugging Face's names, plus SeqIO packing and T5X loss options. */
+export interface T5Batch {
+  /** [B, S] token ids < vocab_size. */
+  inputIds: ArrayInput;
+  /** [B, S] 1 = real token, 0 = padding. */
+  attentionMask?: ArrayInput;
+  /** [B, T]; when absent, labels shifted right (decoder_start_token_id first, -100 -> pad). */
+  decoderInputIds?: ArrayInput;
+  /** [B, T] key padding mask of the decoder (combined with the causal mask). */
+  decoderAttentionMask?: ArrayInput;
+  /** [B, T] target ids, -100 = ignored. */
+  labels?: ArrayInput;
+  /** Packed rows: [B, S] / [B, T] segment ids (1, 2, ...; 0 = padding). Give both or neither. */
+  encoderSegmentIds?: ArrayInput;
+  decoderSegmentIds?: ArrayInput;
+  /** Packed rows: positions restarting at 0 in each segment (relative position bias reads them). */
+  encoderPositions?: ArrayInput;
+  decoderPositions?: ArrayInput;
+  /** [B, T] per-token loss weights (seqio decoder_loss_weights): loss = Σ w·ce / Σ w. */
+  lossWeights?: ArrayInput;
+  /** T5X z-loss coefficient: adds zLoss · log(Z)² per token (T5X uses 1e-4). */
+  zLoss?: number;
+  /** Label smoothing ε: (1-ε)·nll + ε·mean_v(-log p_v) (PyTorch / HF Trainer convention). */
+  labelSmoothing?: number;
+  /** Return the [B, T, V] float32 logits. */
+  returnLogits?: boolean;
+  /** forwardBackward only: backpropagate loss · gradScale (e.g. 1 / accumulation steps). */
+  gradScale?: number;
+}
+
+/** What forward() returns. */
+export interface T5Output {
+  /** The mean loss over non-ignored target tokens (weighted mean with lossWeights); undefined without labels. */
+  loss?: number;
+  /** The loss denominator (token count, or the sum of loss weights). */
+  weightSum: number;
+  /** [B, T, V] float32 logits when `returnLogits` was set (dispose it when done). */
+  logits?: Tensor;
+}
+
+/** generate() options (Hugging Face names). */
+export interface GenerateOptions {
+  /** Tokens to generate at most (default 20). */
+  maxNewTokens?: number;
+  /** Beam search when > 1 (default 1 = greedy or sampling). */
+  numBeams?: number;
+  /** Beam hypotheses are ranked by sum(log p) / length^lengthPenalty (default 1). */
+  lengthPenalty?: number;
+  /** Beam search stops a batch item once numBeams hypotheses are finished (default false). */
+  earlyStopping?: boolean;
+  /** Sample instead of argmax (default false). */
+  doSample?: boolean;
+  temperature?: number;
+  /** Keep the k most likely tokens (0 = off). */
+  topK?: number;
+  /** Keep the smallest set of tokens with probability mass >= topP (1 = off). */
+  topP?: number;
+  /** Seed of the sampling generator: the same seed gives the same tokens. */
+  seed?: number;
+  /** KV cache (default true); false re-runs the decoder over the prefix each step (for tests). */
+  useCache?: boolean;
+}
+
+/** What score() returns. */
+export interface ScoreOutput {
+  /** Per sequence: the sum of log p(target token) over targetMask. */
+  sums: Float32Array;
+  /** [B, T] per-token log-likelihoods, row-major (0 where masked), when `perToken` was asked. */
+  perToken?: Float32Array;
+}
+
+const BATCH_KEYS = [
+  'inputIds',
+  'attentionMask',
+  'decoderInputIds',
+  'decoderAttentionMask',
+  'labels',
+  'encoderSegmentIds',
+  'decoderSegmentIds',
+  'encoderPositions',
+  'decoderPositions',
+  'lossWeights',
+  'zLoss',
+  'labelSmoothing',
+  'returnLogits',
+  'gradScale',
+];
+const GENERATE_KEYS = [
+  'maxNewTokens',
+  'numBeams',
+  'lengthPenalty',
+  'earlyStopping',
+  'doSample',
+  'temperature',
+  'topK',
+  'topP',
+  'seed',
+  'useCache',
+];
+
+function checkKeys(o: object, known: string[], what: string): void {
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) {
+      throw new Ext5Error(
+        'EXT5_INVALID_ARG',
+        `${what} has an unknown key '${k}'${didYouMean(k, known)}`,
+        `known keys: ${known.join(', ')}`,
+      );
+    }
+  }
+}
+
+/** Converts nested arrays to {data, shape}; passes tensors and typed arrays through. */
+function toNative(v: ArrayInput | undefined | null, name: string, float = false): NativeArray | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) {
+    const rows = v.length;
+    const cols = rows > 0 && Array.isArray(v[0]) ? (v[0] as number[]).length : 0;
+    if (rows === 0 || cols === 0)
+      throw new Ext5Error('EXT5_SHAPE', `${name} must be a non-empty 2-D array [batch, length]`);
+    const data = float ? new Float32Array(rows * cols) : new Int32Array(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      const row = v[r];
+      if (!Array.isArray(row) || row.length !== cols) {
+        throw new Ext5Error(
+          'EXT5_SHAPE',
+          `${name}[${r}] must be an array of ${cols} numbers (rows must have equal lengths)`,
+        );
+      }
+      for (let c = 0; c < cols; c++) {
+        const x = row[c];
+        if (typeof x !== 'number' || (!float && !Number.isInteger(x))) {
+          throw new Ext5Error(
+            'EXT5_DTYPE',
+            `${name}[${r}][${c}] must be ${float ? 'a number' : 'an integer'}, got ${JSON.stringify(x)}`,
+          );
+        }
+        data[r * cols + c] = x;
+      }
+    }
+    return { data, shape: [rows, cols] };
+  }
+  return v as NativeArray;
+}
+
+function nativeBatch(b: T5Batch): NativeBatch {
+  if (b === null || typeof b !== 'object')
+    throw new Ext5Error('EXT5_INVALID_ARG', 'forward() needs a batch object');
+  checkKeys(b, BATCH_KEYS, 'batch');
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(b)) {
+    if (v === undefined || v === null) continue;
+    out[k] =
+      typeof v === 'number' || typeof v === 'boolean' ? v : toNative(v as ArrayInput, k, k === 'lossWeights');
+  }
+  return out as unknown as NativeBatch;
+}
+
+function wrapOutput(r: NativeForwardResult): T5Output {
+  const out: T5Output = { weightSum: r.weightSum };
+  if (r.loss !== null) out.loss = r.loss;
+  if (r.logits) out.logits = Tensor.fromHandle(r.logits);
+  return out;
+}
+
+/** Options of fromConfig() and the constructor. */
+export interface ModelOptions {
+  /** 'cpu' (default), 'cuda' or 'cuda:N'. CUDA computes in bfloat16 with float32 master weights. */
+  device?: string;
+  /** Seed of the parameter initialisation (default 0). */
+  seed?: number;
+}
+
+/**
+ * A T5 / T5.1.1 encoder-decoder with Hugging Face parameter names.
+ *
+ * @example
+ * const model = T5ForConditionalGeneration.fromConfig('t5-v1_1-tiny', { seed: 1 });
+ * const { loss } = model.forwardBackward({ inputIds: [[5, 6, 1]], labels: [[7, 1]] });
+ * const out = model.generate([[5, 6, 1]], undefined, { maxNewTokens: 8 });
+ */
+export class T5ForConditionalGeneration implements Disposable {
+  /** The Hugging Face config (validated, defaults filled, extra keys kept). */
+  readonly config: T5Config;
+  /** @internal */
+  readonly native: NativeT5Model;
+
+  constructor(config: T5Config | Record<string, unknown>, options: ModelOptions = {}) {
+    this.config = validateConfig(config);
+    checkKeys(options, ['device', 'seed'], 'model options');
+    this.native = new (t5Addon().T5Model)(this.config, options);
+  }
+
+  /**
+   * A freshly initialised model from a config object or a preset name
+   * (t5-small … t5-xxl, t5-v1_1-small … t5-v1_1-xxl, t5-tiny, t5-v1_1-tiny).
+   */
+  static fromConfig(
+    config: T5Config | Record<string, unknown> | string,
+    options: ModelOptions = {},
+  ): T5ForConditionalGeneration {
+    return new T5ForConditionalGeneration(typeof config === 'string' ? preset(config) : config, options);
+  }
+
+  /** [name, Tensor] pairs with HF names; the tensors share storage (and .grad) with the live parameters. */
+  namedParameters(): Array<[string, Tensor]> {
+    return this.native.namedParameters().map(([n, h]) => [n, Tensor.fromHandle(h)]);
+  }
+
+  /** The parameters in namedParameters() order. */
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  /**
+   * Copies parameter values in (any floating dtype, converted to float32). With strict (default),
+   * missing or unexpected names throw EXT5_CHECKPOINT and nothing is loaded.
+   */
+  loadParameters(
+    entries: ReadonlyArray<readonly [string, Tensor | NativeTensorArg]>,
+    strict = true,
+  ): { missing: string[]; unexpected: string[]; loaded: number } {
+    return this.native.loadParameters(entries, strict);
+  }
+
+  /** Total number of parameter elements. */
+  numParameters(): number {
+    return this.native.numParameters();
+  }
+
+  /** Moves the parameters (take fresh namedParameters() handles afterwards; optimizers must be rebuilt). */
+  to(device: string): this {
+    this.native.to(device);
+    return this;
+  }
+
+  /** Training mode: dropout on. */
+  train(mode = true): this {
+    this.native.train(mode);
+    return this;
+  }
+
+  /** Inference mode: dropout off. */
+  eval(): this {
+    this.native.train(false);
+    return this;
+  }
+
+  get training(): boolean {
+    return this.native.training;
+  }
+
+  get device(): string {
+    return this.native.device;
+  }
+
+  /** Forward pass without gradients: loss (with labels) and optionally logits. */
+  forward(batch: T5Batch): T5Output {
+    return wrapOutput(this.native.forward(nativeBatch(batch)));
+  }
+
+  /** forward() on a worker thread. */
+  async forwardAsync(batch: T5Batch): Promise<T5Output> {
+    return wrapOutput(await this.native.forwardAsync(nativeBatch(batch)));
+  }
+
+  /**
+   * Forward + loss + backward in one native call; gradients accumulate into the parameters'
+   * .grad (call zeroGrad() or the optimizer's zeroGrad() between steps).
+   */
+  forwardBackward(batch: T5Batch): T5Output {
+    return wrapOutput(this.native.forwardBackward(nativeBatch(batch)));
+  }
+
+  /** forwardBackward() on a worker thread (one call in flight per model: EXT5_BUSY otherwise). */
+  async forwardBackwardAsync(batch: T5Batch): Promise<T5Output> {
+    return wrapOutput(await this.native.forwardBackwardAsync(nativeBatch(batch)));
+  }
+
+  /** Drops every parameter's gradient. */
+  zeroGrad(): void {
+    this.native.zeroGrad();
+  }
+
+  /**
+   * Decodes with a KV cache in one native call: greedy, beam search or sampling. Returns
+   * [B, 1 + n] int64 sequences that start with decoder_start_token_id (as Hugging Face does);
+   * rows that ended are padded with pad_token_id. Dropout is off whatever the mode.
+   */
+  generate(inputIds: ArrayInput, attentionMask?: ArrayInput | null, options: GenerateOptions = {}): Tensor {
+    checkKeys(options, GENERATE_KEYS, 'generate options');
+    return Tensor.fromHandle(
+      this.native.generate(
+        toNative(inputIds, 'inputIds') as NativeArray,
+        toNative(attentionMask, 'attentionMask') ?? null,
+        options as NativeGenerateOptions,
+      ),
+    );
+  }
+
+  /** generate() on a worker thread. */
+  async generateAsync(
+    inputIds: ArrayInput,
+    attentionMask?: ArrayInput | null,
+    options: GenerateOptions = {},
+  ): Promise<Tensor> {
+    checkKeys(options, GENERATE_KEYS, 'generate options');
+    return Tensor.fromHandle(
+      await this.native.generateAsync(
+        toNative(inputIds, 'inputIds') as NativeArray,
+        toNative(attentionMask, 'attentionMask') ?? null,
+        options as NativeGenerateOptions,
+      ),
+    );
+  }
+
+  /** Generated token ids as plain arrays, each cut after its EOS and without the start token. */
+  static sequencesToArrays(seqs: Tensor, eosTokenId = 1): number[][] {
+    const [B, L] = seqs.shape as [number, number];
+    const data = seqs.data();
+    const out: number[][] = [];
+    for (let b = 0; b < B; b++) {
+      const row: number[] = [];
+      for (let i = 1; i < L; i++) {
+        const tok = Number(data[b * L + i]);
+        row.push(tok);
+        if (tok === eosTokenId) break;
+      }
+      out.push(row);
+    }
+    return out;
+  }
+
+  /**
+   * Log-likelihood of each target sequence (rank classification), teacher-forced in one pass.
+   *
+   * @example
+   * // which of two answers is more likely for one input?
+   * const { sums } = model.score([[5, 6, 1], [5, 6, 1]], undefined, [[7, 1], [8, 1]]);
+   */
+  score(
+    inputIds: ArrayInput,
+    attentionMask: ArrayInput | null | undefined,
+    targets: ArrayInput,
+    targetMask?: ArrayInput | null,
+    options: { perToken?: boolean } = {},
+  ): ScoreOutput {
+    const r = this.native.score(
+      toNative(inputIds, 'inputIds') as NativeArray,
+      toNative(attentionMask, 'attentionMask') ?? null,
+      toNative(targets, 'targets') as NativeArray,
+      toNative(targetMask, 'targetMask') ?? null,
+    );
+    return readScore(r.sums, r.perToken, options.perToken === true);
+  }
+
+  /** score() on a worker thread. */
+  async scoreAsync(
+    inputIds: ArrayInput,
+    attentionMask: ArrayInput | null | undefined,
+    targets: ArrayInput,
+    targetMask?: ArrayInput | null,
+    options: { perToken?: boolean } = {},
+  ): Promise<ScoreOutput> {
+    const r = await this.native.scoreAsync(
+      toNative(inputIds, 'inputIds') as NativeArray,
+      toNative(attentionMask, 'attentionMask') ?? null,
+      toNative(targets, 'targets') as NativeArray,
+      toNative(targetMask, 'targetMask') ?? null,
+    );
+    return readScore(r.sums, r.perToken, options.perToken === true);
+  }
+
+  /** Frees the parameters now (the finalizer does it eventually otherwise). */
+  dispose(): void {
+    this.native.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+function readScore(sums: TensorHandle, perToken: TensorHandle, wantPerToken: boolean): ScoreOutput {
+  const s = Tensor.fromHandle(sums);
+  const p = Tensor.fromHandle(perToken);
+  try {
+    const out: ScoreOutput = { sums: s.data() as Float32Array };
+    if (wantPerToken) out.perToken = p.data() as Float32Array;
+    return out;
+  } finally {
+    s.dispose();
+    p.dispose();
+  }
+}
