@@ -1,0 +1,34 @@
+# Baseline for bench/tokenize.ts: Debian's python3-sentencepiece (0.1.97) encoding the same texts
+# with the same model, one call per text (EncodeAsIds) and one batched call per thread count
+# (Encode(list, num_threads=N)). Run with /usr/bin/python3:
+#   spm_tokenize.py MODEL TEXTS_FILE REPS THREADS_CSV   (TEXTS_FILE: one text per line)
+# Prints one JSON object: best seconds of REPS runs and the token count.
+import json
+import sys
+import time
+
+import sentencepiece as spm
+
+model, texts_file, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+threads = [int(t) for t in sys.argv[4].split(",")]
+with open(texts_file, encoding="utf-8", newline="\n") as f:
+    texts = [line.rstrip("\n") for line in f]
+sp = spm.SentencePieceProcessor(model_file=model)
+
+tokens = sum(len(sp.EncodeAsIds(t)) for t in texts)  # warm-up and count
+best = float("inf")
+for _ in range(reps):
+    t0 = time.perf_counter()
+    for t in texts:
+        sp.EncodeAsIds(t)
+    best = min(best, time.perf_counter() - t0)
+out = {"texts": len(texts), "tokens": tokens, "single_seconds": best, "batch_seconds": {}}
+for n in threads:
+    b = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        ids = sp.Encode(texts, out_type=int, num_threads=n)
+        b = min(b, time.perf_counter() - t0)
+    assert sum(len(x) for x in ids) == tokens
+    out["batch_seconds"][str(n)] = b
+print(json.dumps(out))
