@@ -274,7 +274,8 @@ class SpmModel : public Napi::ObjectWrap<SpmModel> {
       for (uint32_t i = 0; i < a.Length(); ++i) {
         Napi::Value v = a.Get(i);
         double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1.5;
-        if (d != static_cast<int64_t>(d) || d > 2147483647.0 || d < -2147483648.0) {
+        // Range first: casting NaN or infinity to an integer is undefined behaviour.
+        if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != static_cast<int64_t>(d)) {
           Throw(env, "E_ARG", "ids[" + std::to_string(i) + "] is not an integer token id");
         }
         ids.push_back(static_cast<int>(d));
@@ -299,8 +300,10 @@ class SpmModel : public Napi::ObjectWrap<SpmModel> {
     auto sp = processor(env);
     if (info.Length() < 1 || !info[0].IsNumber()) Throw(env, "E_ARG", "id must be a number");
     double d = info[0].As<Napi::Number>().DoubleValue();
-    if (d != static_cast<int64_t>(d) || d < 0 || d >= sp->GetPieceSize()) {
-      Throw(env, "E_ARG", "id " + std::to_string(d) + " is outside [0, " + std::to_string(sp->GetPieceSize()) + ")");
+    if (!(d >= 0 && d < sp->GetPieceSize()) || d != static_cast<int64_t>(d)) {
+      std::ostringstream msg;
+      msg << "id " << d << " is not an integer in [0, " << sp->GetPieceSize() << ")";
+      Throw(env, "E_ARG", msg.str());
     }
     return Napi::String::New(env, sp->IdToPiece(static_cast<int>(d)));
   }

@@ -163,7 +163,9 @@ describe('errors never crash the process', () => {
     expect(() => vocab.encode(42 as unknown as string)).toThrow(/text must be a string/);
     expect(() => vocab.decode([1.5] as number[])).toThrow(/not an integer token id/);
     expect(() => vocab.decode([-1])).toThrow(/negative/);
-    expect(() => vocab.idToPiece(100000)).toThrow(/outside/);
+    expect(() => vocab.decode([Number.NaN, Number.POSITIVE_INFINITY])).toThrow(/not an integer token id/);
+    expect(() => vocab.idToPiece(Number.NaN)).toThrow(/not an integer/);
+    expect(() => vocab.idToPiece(100000)).toThrow(/not an integer in \[0, 400\)/);
     expect(() => vocab.encodeBatch(['a', 3 as unknown as string])).toThrow(/texts\[1\] is number/);
     await expect(vocab.encodeBatchAsync(['a'], { threads: 0 })).rejects.toThrow(/threads must be/);
     expect(() => vocab.sentinelId(100)).toThrow(/outside/);
