@@ -273,6 +273,14 @@ export async function runScore(args: ScoreArgs): Promise<string> {
   if (!Number.isInteger(args.width) || args.width < 0 || args.width > 20) {
     throw new Ext5Error('E_SCORE_INPUT', `--width must be an integer from 0 to 20, got ${args.width}`);
   }
+  for (const [flag, v] of [
+    ['--bootstrap', args.bootstrap],
+    ['--chrf-word-order', args['chrf-word-order']],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0) {
+      throw new Ext5Error('E_SCORE_INPUT', `${flag} must be a non-negative integer, got ${v}`);
+    }
+  }
   if (args.references.length === 0) {
     throw new Ext5Error('E_SCORE_INPUT', 'no references file given', 'pass --references FILE [FILE ...].');
   }

@@ -150,6 +150,15 @@ describe('bad input', () => {
     expect(r.err).toContain('accuracy takes one reference per prediction');
   });
 
+  test('bad numeric options', () => {
+    const r = run(['-m', 'rouge', '-p', 'hyp.txt', '-r', 'ref1.txt', '--bootstrap', '-3']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('--bootstrap must be a non-negative integer, got -3');
+    const t = run(['-m', 'rouge', '--rouge-types', 'rouge1,rougeX', '-p', 'hyp.txt', '-r', 'ref1.txt']);
+    expect(t.code).toBe(1);
+    expect(t.err).toContain("invalid ROUGE type 'rougeX'");
+  });
+
   test('empty predictions', () => {
     fs.writeFileSync(path.join(dir, 'empty.txt'), '');
     const r = run(['-p', 'empty.txt', '-r', 'empty.txt']);

@@ -177,13 +177,20 @@ function makeScore(
   return { name: 'BLEU', score, counts, totals, precisions, bp, sysLen, refLen, ratio, verbose };
 }
 
-/** n-gram counts of orders 1..maxOrder of a token list; keys join tokens by a space (tokens never hold one). */
-function wordNgrams(tokens: readonly string[], maxOrder: number): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (let n = 1; n <= maxOrder; n++) {
-    for (let i = 0; i + n <= tokens.length; i++) {
-      const key = n === 1 ? tokens[i]! : tokens.slice(i, i + n).join(' ');
-      counts.set(key, (counts.get(key) ?? 0) + 1);
+/**
+ * n-gram counts per order (index n-1) of a token list. Keys join tokens by a space, which tokens never
+ * contain; each key is built by extending the previous order's key, so no array is sliced per n-gram.
+ */
+function wordNgrams(tokens: readonly string[], maxOrder: number): Map<string, number>[] {
+  const counts: Map<string, number>[] = [];
+  for (let n = 0; n < maxOrder; n++) counts.push(new Map());
+  for (let i = 0; i < tokens.length; i++) {
+    let key = tokens[i]!;
+    const last = Math.min(maxOrder, tokens.length - i);
+    for (let n = 0; n < last; n++) {
+      if (n > 0) key += ` ${tokens[i + n]}`;
+      const m = counts[n]!;
+      m.set(key, (m.get(key) ?? 0) + 1);
     }
   }
   return counts;
@@ -298,24 +305,35 @@ function bleuFromSegments(
     const segRefs = refs[i]!;
     refCounts.add(segRefs.length);
     // Clipping counts are the maximum count of each n-gram over the references.
-    let refNgrams: Map<string, number> | undefined;
+    let refNgrams: Map<string, number>[] | undefined;
     const refLens: number[] = [];
     for (const ref of segRefs) {
       const toks = prep(ref);
       refLens.push(toks.length);
       const ng = wordNgrams(toks, order);
       if (refNgrams === undefined) refNgrams = ng;
-      else for (const [k, v] of ng) if (v > (refNgrams.get(k) ?? 0)) refNgrams.set(k, v);
+      else {
+        for (let n = 0; n < order; n++) {
+          const into = refNgrams[n]!;
+          for (const [k, v] of ng[n]!) if (v > (into.get(k) ?? 0)) into.set(k, v);
+        }
+      }
     }
     const hypToks = prep(hypotheses[i]!);
     sysLen += hypToks.length;
     refLen += closestRefLen(hypToks.length, refLens);
-    for (const [k, v] of wordNgrams(hypToks, order)) {
-      let n = 1;
-      for (let j = 0; j < k.length; j++) if (k.charCodeAt(j) === 32) n++;
-      total[n - 1] = total[n - 1]! + v;
-      const r = refNgrams?.get(k);
-      if (r !== undefined) correct[n - 1] = correct[n - 1]! + Math.min(v, r);
+    const hypNgrams = wordNgrams(hypToks, order);
+    for (let n = 0; n < order; n++) {
+      const r = refNgrams?.[n];
+      let t = 0;
+      let c = 0;
+      for (const [k, v] of hypNgrams[n]!) {
+        t += v;
+        const rv = r?.get(k);
+        if (rv !== undefined) c += Math.min(v, rv);
+      }
+      total[n] = total[n]! + t;
+      correct[n] = correct[n]! + c;
     }
   }
   const numRefs = refCounts.size <= 1 ? (refCounts.values().next().value ?? 1) : -1;

@@ -79,11 +79,25 @@ function countNgrams(items: readonly string[], n: number, sep: string): Map<stri
   return m;
 }
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 function allNgrams(sent: string, o: Resolved): Map<string, number>[] {
   const line = o.whitespace ? sent : pySplit(sent).join('');
-  const chars = codePoints(line);
   const out: Map<string, number>[] = [];
-  for (let n = 1; n <= o.charOrder; n++) out.push(countNgrams(chars, n, ''));
+  if (SURROGATE.test(line)) {
+    // Astral characters: n-grams must count code points, as Python does, not UTF-16 units.
+    const chars = codePoints(line);
+    for (let n = 1; n <= o.charOrder; n++) out.push(countNgrams(chars, n, ''));
+  } else {
+    for (let n = 1; n <= o.charOrder; n++) {
+      const m = new Map<string, number>();
+      for (let i = 0; i + n <= line.length; i++) {
+        const k = line.substring(i, i + n);
+        m.set(k, (m.get(k) ?? 0) + 1);
+      }
+      out.push(m);
+    }
+  }
   if (o.wordOrder > 0) {
     const words = removePunctuation(sent);
     for (let n = 1; n <= o.wordOrder; n++) out.push(countNgrams(words, n, ' '));
