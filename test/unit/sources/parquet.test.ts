@@ -57,6 +57,27 @@ describe('Parquet reader', () => {
     expect([...head, ...rest]).toEqual(rows);
   });
 
+  test('row groups are read lazily: rows before a damaged row group arrive, then a named error', async () => {
+    const buf = writeParquet(columns, rows, { rowGroupSize: 5 });
+    const file = write('lazy.parquet', buf);
+    const meta = await parquetFileMetadata(file);
+    // Overwrite the first page header of row group 3 (rows 15..19) with garbage.
+    const off = Number(meta.row_groups[3]!.columns[0]!.meta_data!.data_page_offset);
+    const damaged = Buffer.from(buf);
+    damaged.fill(0xff, off, off + 12);
+    const bad = write('lazy-bad.parquet', damaged);
+    const got: unknown[] = [];
+    const err = await (async () => {
+      try {
+        for await (const r of readRecords(bad)) got.push(r);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(got).toEqual(rows.slice(0, 15));
+    expect(err?.message).toMatch(/lazy-bad\.parquet: cannot decode rows 15\.\.19/);
+  });
+
   test('reads byte ranges through a file handle', async () => {
     const file = write('bytes.parquet', writeParquet(columns, rows));
     const buf = await FileHandleBuffer.open(file);
