@@ -3,9 +3,19 @@
  * command handlers, so that `ext5 --help` and the commands that do not need libtorch start fast.
  */
 import type { CommandModule } from 'yargs';
+import { dataCommand } from './data';
 import { doctorCommand } from './doctor';
+import { mixturesCommand } from './mixtures';
 import { scoreCommand } from './score';
+import { tasksCommand } from './tasks';
 import { vocabCommand } from './vocab';
 
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argument types.
-export const commands: CommandModule<any, any>[] = [doctorCommand, scoreCommand, vocabCommand];
+export const commands: CommandModule<any, any>[] = [
+  doctorCommand,
+  scoreCommand,
+  vocabCommand,
+  tasksCommand,
+  mixturesCommand,
+  dataCommand,
+];

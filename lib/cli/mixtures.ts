@@ -1,0 +1,120 @@
+/** `ext5 mixtures list|inspect`: the registered mixtures, their rates and each task's share. */
+import type { Argv, CommandModule } from 'yargs';
+import { Ext5Error } from '../util/errors';
+
+interface ListArgs {
+  json: boolean;
+}
+interface InspectArgs {
+  name: string;
+  json: boolean;
+  R?: number;
+  K?: number;
+  temperature?: number;
+}
+
+function tasksModule() {
+  return require('../tasks') as typeof import('../tasks');
+}
+
+async function list(args: ListArgs): Promise<void> {
+  const { MixtureRegistry } = tasksModule();
+  const rows = MixtureRegistry.values().map((m) => ({
+    name: m.name,
+    tasks: m.taskNames().length,
+    description: m.description,
+  }));
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return;
+  }
+  const w = Math.max(...rows.map((r) => r.name.length));
+  process.stdout.write(
+    rows.map((r) => `${r.name.padEnd(w)}  ${String(r.tasks).padStart(4)} tasks  ${r.description}\n`).join(''),
+  );
+}
+
+async function inspect(args: InspectArgs): Promise<void> {
+  const { MixtureRegistry, ext5PretrainMixture } = tasksModule();
+  const custom = args.R !== undefined || args.K !== undefined || args.temperature !== undefined;
+  if (custom && args.name !== 'ext5_pretrain') {
+    throw new Ext5Error(
+      'E_ARG',
+      '--R, --K and --temperature apply to ext5_pretrain only',
+      'run `ext5 mixtures inspect ext5_pretrain --R 4 --K 100000`',
+    );
+  }
+  for (const [k, v] of [
+    ['R', args.R],
+    ['K', args.K],
+    ['temperature', args.temperature],
+  ] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v > 0))
+      throw new Ext5Error('E_ARG', `--${k} must be a positive number, got ${v}`);
+  }
+  const m = custom
+    ? ext5PretrainMixture({ R: args.R, K: args.K, temperature: args.temperature })
+    : MixtureRegistry.get(args.name);
+  const rows = m
+    .resolve()
+    .map((r) => ({ task: r.task.name, family: r.task.family ?? null, rate: r.rate, share: r.share }));
+  if (args.json) {
+    process.stdout.write(
+      `${JSON.stringify({ name: m.name, description: m.description, members: m.members.map(([n, r]) => ({ name: n, rate: typeof r === 'number' ? r : 'function' })), tasks: rows }, null, 2)}\n`,
+    );
+    return;
+  }
+  const w = Math.max(...rows.map((r) => r.task.length), 4);
+  const lines = [
+    `mixture ${m.name}: ${m.description}`,
+    `members: ${m.members.map(([n, r]) => `${n} (${typeof r === 'number' ? r : 'rate function'})`).join(', ')}`,
+    '',
+    `${'task'.padEnd(w)}  ${'rate'.padStart(12)}  ${'share'.padStart(8)}`,
+    ...[...rows]
+      .sort((a, b) => b.share - a.share)
+      .map(
+        (r) =>
+          `${r.task.padEnd(w)}  ${r.rate.toPrecision(6).padStart(12)}  ${`${(100 * r.share).toFixed(3)}%`.padStart(8)}`,
+      ),
+    `${rows.length} tasks`,
+  ];
+  // One write: a closed pipe (| head) then costs one EPIPE at most.
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export const mixturesCommand: CommandModule<object, object> = {
+  command: 'mixtures <action>',
+  describe: 'List the registered mixtures, or inspect one (rates and per-task share)',
+  builder: (y: Argv) =>
+    y
+      .command<ListArgs>(
+        'list',
+        'List mixtures',
+        (a) => a.option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
+        list,
+      )
+      .command<InspectArgs>(
+        'inspect <name>',
+        'Show each task of a mixture with its rate and share',
+        (a) =>
+          a
+            .positional('name', { type: 'string', demandOption: true, describe: 'mixture name' })
+            .option('R', {
+              type: 'number',
+              describe: 'ext5_pretrain only: C4 examples per ExMix example (default 2)',
+            })
+            .option('K', {
+              type: 'number',
+              describe: 'ext5_pretrain only: examples-proportional cap (default 300000)',
+            })
+            .option('temperature', {
+              type: 'number',
+              describe: 'ext5_pretrain only: mixing temperature (default 1)',
+            })
+            .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+            .example('$0 mixtures inspect ext5_pretrain --R 4', 'C4 at 4 per ExMix example'),
+        inspect,
+      )
+      .demandCommand(1, 'Name an action: list or inspect'),
+  handler: () => undefined,
+};

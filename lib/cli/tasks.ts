@@ -1,0 +1,197 @@
+/**
+ * `ext5 tasks list|inspect`: what tasks exist, and what one of them turns its records into.
+ * Never loads libtorch; the SentencePiece addon is loaded only for `inspect --vocab`.
+ */
+import * as path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { Ext5Error } from '../util/errors';
+
+interface ListArgs {
+  family?: string;
+  benchmark?: string;
+  json: boolean;
+}
+
+interface InspectArgs {
+  name: string;
+  n: number;
+  split: string;
+  'data-dir'?: string;
+  vocab?: string;
+  json: boolean;
+}
+
+function tasksModule() {
+  return require('../tasks') as typeof import('../tasks');
+}
+
+/** The vocabulary path for --vocab: 'mini' is the built-in model. */
+function vocabPath(v: string): string {
+  if (v === 'mini') return path.join(tasksModule().packageRoot(), 'assets', 'mini', 'spm', 'mini.model');
+  return v;
+}
+
+async function list(args: ListArgs): Promise<void> {
+  const { TaskRegistry, FAMILIES } = tasksModule();
+  if (args.family && !(FAMILIES as readonly string[]).includes(args.family)) {
+    throw new Ext5Error('E_ARG', `unknown family '${args.family}'`, `families: ${FAMILIES.join(', ')}`);
+  }
+  const tasks = TaskRegistry.values().filter(
+    (t) => (!args.family || t.family === args.family) && (!args.benchmark || t.benchmark === args.benchmark),
+  );
+  if (args.json) {
+    const rows = tasks.map((t) => ({
+      name: t.name,
+      family: t.family ?? null,
+      benchmark: t.benchmark ?? null,
+      dataset: t.source.builtin ? 'built-in' : t.source.hfId,
+      config: t.source.config,
+      splits: t.splits,
+      numExamples: t.numExamplesBySplit,
+      inPaper: t.inPaper,
+      metrics: t.metrics,
+      manualDownload: Boolean(t.source.manual),
+      description: t.description,
+    }));
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return;
+  }
+  const w = Math.max(...tasks.map((t) => t.name.length), 4);
+  const lines = [`${'name'.padEnd(w)}  ${'family'.padEnd(21)}  ${'train'.padStart(9)}  paper   dataset`];
+  for (const t of tasks) {
+    const n = t.numExamples('train');
+    const paper = t.inPaper === true ? 'yes' : t.inPaper === 'likely' ? 'likely' : '-';
+    const ds = t.source.builtin
+      ? 'built-in'
+      : `${t.source.hfId}${t.source.config !== 'default' ? `:${t.source.config}` : ''}${t.source.manual ? ' (manual)' : ''}`;
+    lines.push(
+      `${t.name.padEnd(w)}  ${(t.family ?? '-').padEnd(21)}  ${(n === undefined ? '?' : String(n)).padStart(9)}  ${paper.padEnd(6)}  ${ds}`,
+    );
+  }
+  lines.push(`${tasks.length} tasks`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function inspect(args: InspectArgs): Promise<void> {
+  const { TaskRegistry, defaultDataDir } = tasksModule();
+  const task = TaskRegistry.get(args.name);
+  if (!Number.isInteger(args.n) || args.n < 1)
+    throw new Ext5Error('E_ARG', `-n must be a positive integer, got ${args.n}`);
+  const dataDir = args['data-dir'] ? path.resolve(args['data-dir']) : defaultDataDir();
+  task.splitSpec(args.split);
+  const shown: Array<{ record: unknown; examples: unknown[] }> = [];
+  let fromSample = false;
+  let dataError: Ext5Error | undefined;
+  try {
+    for await (const rec of task.records(args.split, { dataDir })) {
+      shown.push({ record: rec, examples: task.preprocess(rec, args.split) });
+      if (shown.length >= args.n) break;
+    }
+  } catch (err) {
+    if (!(err instanceof Ext5Error) || err.code !== 'MISSING_DATA' || !task.sampleRecord) throw err;
+    // No local data: show the documented sample record so the format is still visible.
+    dataError = err;
+    fromSample = true;
+    shown.push({ record: task.sampleRecord, examples: task.preprocess(task.sampleRecord, args.split) });
+  }
+  let lengths: Array<Array<{ inputs: number; targets: number }>> | undefined;
+  if (args.vocab) {
+    const { SentencePieceVocabulary } = require('../text/vocabulary') as typeof import('../text/vocabulary');
+    const vocab = SentencePieceVocabulary.load(vocabPath(args.vocab));
+    try {
+      lengths = shown.map((s) =>
+        (s.examples as Array<{ inputs: string; targets: string }>).map((e) => ({
+          inputs: vocab.encode(e.inputs).length + 1,
+          targets: vocab.encode(e.targets).length + 1,
+        })),
+      );
+    } finally {
+      vocab.dispose();
+    }
+  }
+  if (args.json) {
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          task: task.name,
+          split: args.split,
+          source: fromSample ? 'sampleRecord' : 'data',
+          dataDir,
+          outputFeatures: task.outputFeatures,
+          metrics: task.metrics,
+          postprocessor: task.postprocessor ?? null,
+          items: shown.map((s, i) => ({ ...s, ...(lengths ? { tokenLengths: lengths[i] } : {}) })),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return;
+  }
+  const out: string[] = [];
+  out.push(`task ${task.name}${task.family ? ` (${task.family})` : ''}: ${task.description}`);
+  out.push(
+    `  source: ${task.source.builtin ? `built-in ${task.source.builtin}` : `${task.source.hfId} config ${task.source.config}`}; split ${args.split} -> ${task.splitDir(args.split, dataDir)}`,
+  );
+  out.push(
+    `  metrics: ${task.metrics.join(', ') || '-'}; postprocessor: ${task.postprocessor ?? '-'}; in paper: ${task.inPaper}`,
+  );
+  if (fromSample)
+    out.push(`  (no local data: showing the task's documented sample record; ${dataError?.hint ?? ''})`);
+  shown.forEach((s, i) => {
+    out.push(`\n[${i}] record: ${JSON.stringify(s.record).slice(0, 600)}`);
+    (s.examples as Array<{ inputs: string; targets: string }>).forEach((e, j) => {
+      const len = lengths?.[i]?.[j];
+      out.push(`    inputs${len ? ` (${len.inputs} tokens)` : ''}: ${JSON.stringify(e.inputs)}`);
+      out.push(`    targets${len ? ` (${len.targets} tokens)` : ''}: ${JSON.stringify(e.targets)}`);
+    });
+    if (s.examples.length === 0) out.push('    (dropped by the preprocessor on this split)');
+  });
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+export const tasksCommand: CommandModule<object, object> = {
+  command: 'tasks <action>',
+  describe: 'List the registered tasks, or inspect what one makes of its records',
+  builder: (y: Argv) =>
+    y
+      .command<ListArgs>(
+        'list',
+        'List tasks (name, family, train size, whether the ExT5 paper includes it, dataset)',
+        (a) =>
+          a
+            .option('family', { type: 'string', describe: 'only this ExMix family (e.g. nli, dialogue)' })
+            .option('benchmark', {
+              type: 'string',
+              describe: 'only this benchmark: superglue, gem, rainbow, cbqa',
+            })
+            .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+            .example('$0 tasks list --family nli', 'the NLI tasks of ExMix'),
+        list,
+      )
+      .command<InspectArgs>(
+        'inspect <name>',
+        'Show raw records and their text-to-text examples (and token lengths with --vocab)',
+        (a) =>
+          a
+            .positional('name', { type: 'string', demandOption: true, describe: 'task name' })
+            .option('n', { type: 'number', default: 3, describe: 'how many records' })
+            .option('split', { type: 'string', default: 'train', describe: 'split to read' })
+            .option('data-dir', {
+              type: 'string',
+              describe: 'data directory (default $EXT5_DATA or ~/.cache/ext5/data)',
+            })
+            .option('vocab', {
+              type: 'string',
+              describe: "SentencePiece model for token lengths ('mini' = the built-in one)",
+            })
+            .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+            .example(
+              '$0 tasks inspect mini_topic -n 2 --vocab mini',
+              'two built-in examples with token counts',
+            ),
+        inspect,
+      )
+      .demandCommand(1, 'Name an action: list or inspect'),
+  handler: () => undefined,
+};
