@@ -3,7 +3,7 @@
  * validation. A config read from a file keeps any extra keys (architectures, model_type, ...) so
  * that a checkpoint written back stays loadable by transformers.
  */
-import { didYouMean, Ext5Error } from '../util/errors';
+import { closestName, Ext5Error } from '../util/errors';
 
 /** Hugging Face T5 config keys that ext5 reads (others are kept as they are). */
 export interface T5Config {
@@ -73,10 +73,13 @@ export function validateConfig(raw: unknown, where = 'config'): T5Config {
   const o = raw as Record<string, unknown>;
   for (const key of REQUIRED_KEYS) {
     if (o[key] === undefined || o[key] === null) {
-      const near = Object.keys(o).filter((k) => !KNOWN_KEYS.includes(k));
+      const near = closestName(
+        key,
+        Object.keys(o).filter((k) => !KNOWN_KEYS.includes(k)),
+      );
       fail(
         where,
-        `missing required key '${key}'${didYouMean(key, near)}`,
+        `missing required key '${key}'${near ? ` (is '${near}' a misspelling of it?)` : ''}`,
         `a T5 config needs ${REQUIRED_KEYS.join(', ')}; start from a preset (e.g. t5-v1_1-small)`,
       );
     }

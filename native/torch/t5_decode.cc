@@ -239,7 +239,7 @@ ScoreResult Score(const Model& m, const at::Tensor& input_ids, const at::Tensor&
   at::Tensor dec_mask = at::ones(targets.sizes(), targets.options().dtype(at::kBool));
   at::Tensor h = m.decode_full(dec_ids, dec_mask, at::Tensor(), at::Tensor(), enc_out, enc_mask, at::Tensor());
   at::Tensor logp = at::log_softmax(m.logits(h), -1);
-  at::Tensor tok = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1) * keep.to(at::kFloat);
+  at::Tensor tok = at::where(keep, logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1), at::zeros({}, logp.options()));
   return {tok.sum(1), tok};
 }
 

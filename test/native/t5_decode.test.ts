@@ -1,0 +1,208 @@
+// Decoding and scoring: greedy against step-by-step full forward passes and against the Python
+// reference's KV-cached decoder, cached vs uncached, beam search against exhaustive search,
+// seeded sampling, EOS padding, and scoring against the forward pass.
+import { T5ForConditionalGeneration } from '../../lib/model/t5';
+import type { Tensor } from '../../lib/tensor/tensor';
+import { dumpModel, havePythonTorch, referenceGreedy, removeDir } from '../reference/t5_exchange';
+
+const INPUTS = [
+  [12, 40, 7, 99, 3, 1],
+  [5, 77, 1, 0, 0, 0],
+  [64, 64, 20, 1, 0, 0],
+];
+const MASK = INPUTS.map((r) => r.map((_, j) => (j < r.indexOf(1) + 1 ? 1 : 0)));
+
+function rows(t: Tensor): number[][] {
+  const [B, L] = t.shape as [number, number];
+  const d = Array.from(t.data() as BigInt64Array, Number);
+  t.dispose();
+  return Array.from({ length: B }, (_, b) => d.slice(b * L, (b + 1) * L));
+}
+
+/** Greedy by repeated full forward passes (no cache): argmax of the last position each step. */
+function greedyByForward(m: T5ForConditionalGeneration, steps: number, eos: number): number[][] {
+  const seqs = INPUTS.map(() => [0]);
+  const done = INPUTS.map(() => false);
+  for (let s = 0; s < steps; s++) {
+    const out = m.forward({
+      inputIds: INPUTS,
+      attentionMask: MASK,
+      decoderInputIds: seqs,
+      returnLogits: true,
+    });
+    const lg = out.logits as Tensor;
+    const [B, T, V] = lg.shape as [number, number, number];
+    const d = lg.data() as Float32Array;
+    lg.dispose();
+    for (let b = 0; b < B; b++) {
+      let best = 0;
+      for (let v = 1; v < V; v++)
+        if ((d[(b * T + T - 1) * V + v] as number) > (d[(b * T + T - 1) * V + best] as number)) best = v;
+      const tok = done[b] ? 0 : best;
+      (seqs[b] as number[]).push(tok);
+      if (tok === eos) done[b] = true;
+    }
+    if (done.every(Boolean)) break;
+  }
+  return seqs;
+}
+
+describe('T5 decoding', () => {
+  const model = T5ForConditionalGeneration.fromConfig('t5-v1_1-tiny', { seed: 21 });
+  afterAll(() => model.dispose());
+
+  test('greedy equals the argmax of step-by-step full forward passes; cached equals uncached', () => {
+    const cached = rows(model.generate(INPUTS, MASK, { maxNewTokens: 10 }));
+    expect(cached).toEqual(greedyByForward(model, 10, 1));
+    expect(rows(model.generate(INPUTS, MASK, { maxNewTokens: 10, useCache: false }))).toEqual(cached);
+    expect(cached[0]?.length).toBe(11);
+  });
+
+  test('EOS ends a row and the rest of it is padded with 0; generation stops when all rows ended', () => {
+    const greedy = rows(model.generate(INPUTS, MASK, { maxNewTokens: 10 }));
+    // Make the token that row 0 emits at step 3 the EOS of a copy of the model.
+    const eos = greedy[0]?.[3] as number;
+    const m2 = T5ForConditionalGeneration.fromConfig({ ...model.config, eos_token_id: eos });
+    m2.loadParameters(model.namedParameters());
+    const out = rows(m2.generate(INPUTS, MASK, { maxNewTokens: 10 }));
+    expect(out).toEqual(greedyByForward(m2, 10, eos));
+    const row0 = out[0] as number[];
+    const first = row0.indexOf(eos, 1);
+    expect(first).toBeLessThanOrEqual(3);
+    expect(row0.slice(first + 1).every((x) => x === 0)).toBe(true);
+    // a batch whose only row ended stops there instead of running to maxNewTokens
+    const alone = rows(m2.generate([INPUTS[0] as number[]], undefined, { maxNewTokens: 10 }))[0] as number[];
+    expect(alone).toEqual(row0.slice(0, first + 1));
+    m2.dispose();
+  });
+
+  (havePythonTorch() ? test : test.skip)('greedy equals the Python reference KV-cached decoder', () => {
+    const dir = dumpModel(model);
+    try {
+      const ref = referenceGreedy(dir, INPUTS, MASK, 10);
+      expect(rows(model.generate(INPUTS, MASK, { maxNewTokens: 10 }))).toEqual(ref);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  test('beam search with one beam equals greedy', () => {
+    const greedy = rows(model.generate(INPUTS, MASK, { maxNewTokens: 8 }));
+    expect(rows(model.generate(INPUTS, MASK, { maxNewTokens: 8, numBeams: 1 }))).toEqual(greedy);
+  });
+
+  test('beam search finds the exhaustive-search optimum of sum(log p) / len^alpha (vocab 8, 3 steps)', () => {
+    const small = T5ForConditionalGeneration.fromConfig(
+      { vocab_size: 8, d_model: 16, d_kv: 4, d_ff: 32, num_layers: 1, num_heads: 4, dropout_rate: 0 },
+      { seed: 5 },
+    );
+    const input = [[3, 4, 5, 1]];
+    for (const alpha of [1.0, 2.0, 0.0]) {
+      // every hypothesis: ends with EOS (1) within 3 tokens, or runs 3 tokens without EOS
+      const cands: number[][] = [[1]];
+      for (let a = 0; a < 8; a++) {
+        if (a === 1) continue;
+        cands.push([a, 1]);
+        for (let b = 0; b < 8; b++) {
+          if (b === 1) continue;
+          cands.push([a, b, 1]);
+          for (let c = 0; c < 8; c++) if (c !== 1) cands.push([a, b, c]);
+        }
+      }
+      const targets = cands.map((c) => [...c, 0, 0, 0].slice(0, 3));
+      const tmask = cands.map((c) => [0, 1, 2].map((i) => (i < c.length ? 1 : 0)));
+      const { sums } = small.score(
+        cands.map(() => input[0] as number[]),
+        undefined,
+        targets,
+        tmask,
+      );
+      let best = 0;
+      const norm = (i: number) => (sums[i] as number) / (cands[i] as number[]).length ** alpha;
+      for (let i = 1; i < cands.length; i++) if (norm(i) > norm(best)) best = i;
+      const beam = rows(
+        small.generate(input, undefined, { maxNewTokens: 3, numBeams: 64, lengthPenalty: alpha }),
+      )[0] as number[];
+      const expected = [0, ...(cands[best] as number[])];
+      expect(beam.slice(0, expected.length)).toEqual(expected);
+      expect(beam.slice(expected.length).every((x) => x === 0)).toBe(true);
+    }
+    small.dispose();
+  });
+
+  test('beam search is batched: each row equals its own single-row search', () => {
+    const batched = rows(model.generate(INPUTS, MASK, { maxNewTokens: 6, numBeams: 3 }));
+    INPUTS.forEach((row, i) => {
+      const n = (MASK[i] as number[]).reduce((a, b) => a + b, 0);
+      const single = rows(
+        model.generate([row.slice(0, n)], undefined, { maxNewTokens: 6, numBeams: 3 }),
+      )[0] as number[];
+      const mine = batched[i] as number[];
+      expect(mine.slice(0, single.length)).toEqual(single);
+      expect(mine.slice(single.length).every((x) => x === 0)).toBe(true);
+    });
+  });
+
+  test('sampling: same seed, same tokens (cached or not); other seeds differ; topK 1 is greedy', () => {
+    const opts = { maxNewTokens: 12, doSample: true, seed: 1234, temperature: 1.3, topK: 20, topP: 0.95 };
+    const a = rows(model.generate(INPUTS, MASK, opts));
+    expect(rows(model.generate(INPUTS, MASK, opts))).toEqual(a);
+    expect(rows(model.generate(INPUTS, MASK, { ...opts, useCache: false }))).toEqual(a);
+    expect(rows(model.generate(INPUTS, MASK, { ...opts, seed: 99 }))).not.toEqual(a);
+    const greedy = rows(model.generate(INPUTS, MASK, { maxNewTokens: 12 }));
+    expect(rows(model.generate(INPUTS, MASK, { ...opts, topK: 1 }))).toEqual(greedy);
+    expect(rows(model.generate(INPUTS, MASK, { ...opts, topK: 0, topP: 1e-6 }))).toEqual(greedy);
+  });
+
+  test('generateAsync gives the same tokens as generate', async () => {
+    const sync = rows(model.generate(INPUTS, MASK, { maxNewTokens: 7, numBeams: 2 }));
+    expect(rows(await model.generateAsync(INPUTS, MASK, { maxNewTokens: 7, numBeams: 2 }))).toEqual(sync);
+  });
+});
+
+describe('T5 scoring', () => {
+  const model = T5ForConditionalGeneration.fromConfig('t5-tiny', { seed: 8 });
+  afterAll(() => model.dispose());
+
+  test('per-token log-likelihoods match the forward loss; masked positions are 0', async () => {
+    const targets = [
+      [9, 14, 1],
+      [33, 1, 0],
+    ];
+    const tmask = [
+      [1, 1, 1],
+      [1, 1, 0],
+    ];
+    const inputs = [
+      [5, 6, 7, 1],
+      [8, 1, 0, 0],
+    ];
+    const amask = [
+      [1, 1, 1, 1],
+      [1, 1, 0, 0],
+    ];
+    const s = model.score(inputs, amask, targets, tmask, { perToken: true });
+    const labels = targets.map((r, i) => r.map((t, j) => ((tmask[i] as number[])[j] ? t : -100)));
+    const f = model.forward({ inputIds: inputs, attentionMask: amask, labels });
+    const total = (s.sums[0] as number) + (s.sums[1] as number);
+    expect(-total / 5).toBeCloseTo(f.loss as number, 5);
+    expect(s.perToken?.[5]).toBe(0);
+    expect(
+      (s.perToken?.[0] as number) + (s.perToken?.[1] as number) + (s.perToken?.[2] as number),
+    ).toBeCloseTo(s.sums[0] as number, 4);
+    const a = await model.scoreAsync(inputs, amask, targets, tmask);
+    expect(Array.from(a.sums)).toEqual(Array.from(s.sums));
+    expect(a.perToken).toBeUndefined();
+  });
+
+  test('rank classification picks the candidate that the model generates greedily', () => {
+    const input = [[20, 21, 22, 1]];
+    const g = rows(model.generate(input, undefined, { maxNewTokens: 2 }))[0] as number[];
+    const cands = [
+      [g[1] as number, g[2] as number],
+      [(((g[1] as number) + 1) % 100) + 2, g[2] as number],
+    ];
+    const { sums } = model.score([input[0] as number[], input[0] as number[]], undefined, cands);
+    expect(sums[0] as number).toBeGreaterThan(sums[1] as number);
+  });
+});
