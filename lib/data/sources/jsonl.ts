@@ -1,9 +1,12 @@
 /**
  * JSON Lines reader (`.jsonl`, `.json`, `.ndjson`, each optionally `.gz`): one JSON object per
  * line, blank lines ignored. A line that is not valid JSON, or is JSON but not an object, is a
- * malformed record named by its 1-based line number.
+ * malformed record named by its 1-based line number. A `.json` file whose first character is `[`
+ * is a JSON array of records instead: it is parsed whole (so its memory is not bounded), and its
+ * records are named by their element index.
  */
-import { textLines } from './lines';
+import { Ext5Error } from '../../util/errors';
+import { textChunks, textLines } from './lines';
 import { type DataRecord, type FileReader, MalformedRecord, type RawItem } from './types';
 
 /** Parses one JSONL line into a record, or throws MalformedRecord saying what is wrong. */
@@ -24,6 +27,10 @@ export function parseJsonLine(line: string): DataRecord {
 /** The JSONL file reader: raw items are lines; the index counts lines, blank ones included. */
 export const jsonlReader: FileReader = {
   async *items(file: string, start: number): AsyncGenerator<RawItem> {
+    if (/\.json(\.gz)?$/i.test(file) && (await firstNonSpace(file)) === '[') {
+      yield* arrayItems(file, start);
+      return;
+    }
     let index = 0;
     for await (const line of textLines(file)) {
       const i = index++;
@@ -36,3 +43,32 @@ export const jsonlReader: FileReader = {
     return parseJsonLine(raw as string);
   },
 };
+
+async function firstNonSpace(file: string): Promise<string | undefined> {
+  for await (const chunk of textChunks(file)) {
+    const m = /\S/.exec(chunk);
+    if (m) return m[0];
+  }
+  return undefined;
+}
+
+async function* arrayItems(file: string, start: number): AsyncGenerator<RawItem> {
+  const parts: string[] = [];
+  for await (const chunk of textChunks(file)) parts.push(chunk);
+  let value: unknown;
+  try {
+    value = JSON.parse(parts.join(''));
+  } catch (err) {
+    throw new Ext5Error(
+      'E_DATA_CORRUPT',
+      `${file}: not valid JSON (${(err as Error).message})`,
+      'fix the file, or store it as JSON Lines',
+    );
+  }
+  const arr = value as unknown[];
+  for (let i = start; i < arr.length; i++) {
+    const el = arr[i];
+    // Re-serialising keeps one decode path (parseJsonLine) for both layouts.
+    yield { index: i, where: `element ${i}`, raw: JSON.stringify(el) ?? 'undefined' };
+  }
+}

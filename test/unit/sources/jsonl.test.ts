@@ -75,6 +75,22 @@ describe('JSONL reader', () => {
     expect(() => readRecords(odd)).toThrow(/cannot tell the format/);
   });
 
+  test('a .json file holding a JSON array is read as a list of records', async () => {
+    const file = write('arr.json', ' [{"a":1},{"a":2},3]');
+    await expect(collect(readRecords(file))).rejects.toThrow(
+      /arr\.json, element 2: expected a JSON object, found a number/,
+    );
+    const src = readRecords(file, { skipMalformed: true });
+    expect(await collect(src)).toEqual([{ a: 1 }, { a: 2 }]);
+    const broken = write('broken.json', '[{"a":1},');
+    await expect(collect(readRecords(broken))).rejects.toThrow(/broken\.json: not valid JSON/);
+    const a = readRecords(file);
+    await collect(a, 1);
+    expect(await collect(readRecords(file, { resumeFrom: a.position(), skipMalformed: true }))).toEqual([
+      { a: 2 },
+    ]);
+  });
+
   test('a directory and a pattern read their files in sorted order', async () => {
     const sub = path.join(dir, 'multi');
     fs.mkdirSync(sub);
