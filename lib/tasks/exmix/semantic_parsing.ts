@@ -118,7 +118,7 @@ export const SEMANTIC_PARSING_TASKS: TaskOptions[] = [
   exmixTask('semantic_parsing', {
     name: 'scan_simple',
     description: 'SCAN (simple split): commands to action sequences.',
-    hf: 'google-research-datasets/scan',
+    hf: 'scan-tasks/scan-tasks',
     config: 'simple',
     splits: { train: 'train', test: 'test' },
     n: 16728,
