@@ -24,6 +24,7 @@ export {
   spanCorrupt,
 } from './span_corruption';
 export type { FlatEncoding } from './spm_addon';
+export { type BatchEncoder, type TokenizeStreamOptions, tokenizeStream } from './tokenize_stream';
 export {
   type BatchOptions,
   resolveModelPath,
