@@ -58,6 +58,20 @@ describe('ext5 tasks / mixtures', () => {
     expect(out.items[0].tokenLengths[0].inputs).toBeGreaterThan(5);
   });
 
+  it('loads no native addon (no libtorch) for list, inspect and mixtures', async () => {
+    const script = `
+      const { main } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js'))});
+      (async () => {
+        for (const argv of [['tasks', 'list', '--json'], ['tasks', 'inspect', 'mini_topic', '--json'], ['mixtures', 'inspect', 'ext5_pretrain', '--json']]) await main(argv);
+        const loaded = Object.keys(require.cache).filter((k) => k.endsWith('.node') || k.includes('/lib/native/'));
+        process.stderr.write('NATIVE:' + JSON.stringify(loaded));
+      })();`;
+    const r = await new Promise<string>((resolve) => {
+      execFile(process.execPath, ['-e', script], { maxBuffer: 1 << 24 }, (_e, _o, stderr) => resolve(stderr));
+    });
+    expect(r).toContain('NATIVE:[]');
+  });
+
   it('suggests the closest name on a typo and exits 1', async () => {
     const r = await ext5(['tasks', 'inspect', 'super_glue_boolk']);
     expect(r.code).toBe(1);

@@ -9,7 +9,10 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { downloadFile, downloadProvider } from '../../../lib/data/download';
 import { listParquetFiles, listRepoFiles, resolveUrl } from '../../../lib/data/hub';
+import { TaskRegistry } from '../../../lib/tasks';
 import { Task } from '../../../lib/tasks/task';
+// The sources area's test-only Parquet writer (hand-coded from the format spec, independent of hyparquet).
+import { writeParquet } from '../sources/parquet_writer';
 
 interface Served {
   body: Buffer;
@@ -284,6 +287,36 @@ describe('downloadProvider', () => {
     const got: string[] = [];
     for await (const ex of task.examples('train', { dataDir })) got.push(ex.targets);
     expect(got).toEqual(['First document.', 'Second document.']);
+  });
+
+  it("downloads a registered task's Parquet export and the task reads it (super_glue_cb)", async () => {
+    const rows = [
+      { premise: 'It rained all day.', hypothesis: 'It was dry.', idx: 0, label: 1 },
+      { premise: 'Ann sang.', hypothesis: 'Someone sang.', idx: 1, label: 0 },
+    ];
+    const pq = writeParquet(
+      [
+        { name: 'premise', type: 'string' },
+        { name: 'hypothesis', type: 'string' },
+        { name: 'idx', type: 'int32' },
+        { name: 'label', type: 'int64' },
+      ],
+      rows,
+      { codec: 'SNAPPY' },
+    );
+    serveParquet('aps/super_glue', 'cb', 'validation', '0000.parquet', pq);
+    const dataDir = path.join(tmp, 'sg');
+    const cb = TaskRegistry.get('super_glue_cb');
+    const report = await downloadProvider(cb, { ...quiet, endpoint, dataDir, splits: ['validation'] });
+    expect(report.files.map((f) => path.relative(dataDir, f.path))).toEqual([
+      path.join('aps', 'super_glue', 'cb', 'validation', '0000.parquet'),
+    ]);
+    const got = [];
+    for await (const ex of cb.examples('validation', { dataDir })) got.push([ex.inputs, ex.targets]);
+    expect(got).toEqual([
+      ['cb hypothesis: It was dry. premise: It rained all day.', 'contradiction'],
+      ['cb hypothesis: Someone sang. premise: Ann sang.', 'entailment'],
+    ]);
   });
 
   it('refuses a manual-download task with where to put the files', async () => {
