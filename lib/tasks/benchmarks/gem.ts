@@ -191,6 +191,7 @@ export const GEM_TASKS: TaskOptions[] = [
       references: ['A town bridge will close for repairs.'],
     },
     'XSum (GEM subset): one-sentence news summaries.',
+    'likely',
   ),
   gem(
     'wiki_lingua_en',
@@ -210,6 +211,7 @@ export const GEM_TASKS: TaskOptions[] = [
       references: ['Boil water in a pot.'],
     },
     'WikiLingua (English): WikiHow article summaries.',
+    'likely',
   ),
   gem(
     'schema_guided_dialog',
@@ -235,5 +237,6 @@ export const GEM_TASKS: TaskOptions[] = [
       references: ['Which city are you staying in? Paris?'],
     },
     'Schema-Guided Dialog: system turn from dialogue acts and context.',
+    'likely',
   ),
 ];

@@ -1,7 +1,7 @@
 /** ExMix family: classification (plus super_glue_wic from benchmarks/). */
 import { Ext5Error } from '../../util/errors';
 import { asText, glue, keyedFields, type Labels } from '../preprocessors';
-import type { Preprocessor, TaskOptions } from '../task';
+import type { InPaper, Preprocessor, TaskOptions } from '../task';
 import { exmixTask } from './spec';
 
 /** Round half to even, as tf.round does. */
@@ -36,7 +36,7 @@ function text(
   labelColumn: string,
   labels: Labels,
   n: number,
-  inPaper: true | 'likely' | false,
+  inPaper: InPaper,
   sample: Record<string, unknown>,
   description: string,
   splits?: Record<string, string>,
@@ -78,7 +78,7 @@ function glueTask(
     hf: 'nyu-mll/glue',
     config,
     n,
-    inPaper: true,
+    inPaper: 'likely',
     pre: glue({ benchmark: config, labelNames, featureNames }),
     metrics: ['accuracy'],
     sample,
@@ -125,7 +125,7 @@ export const CLASSIFICATION_TASKS: TaskOptions[] = [
     hf: 'nyu-mll/glue',
     config: 'stsb',
     n: 5749,
-    inPaper: true,
+    inPaper: 'likely',
     pre: stsb(),
     metrics: ['pearson_corrcoef', 'spearman_corrcoef'],
     postprocessor: 'string_to_float',

@@ -16,7 +16,7 @@ function arc(config: 'ARC-Easy' | 'ARC-Challenge', name: string, n: number): Tas
     config,
     splits: { train: 'train', validation: 'validation', test: 'test' },
     n,
-    inPaper: true,
+    inPaper: 'likely',
     pre: multipleChoice({
       prefix: name,
       fields: ['question'],
@@ -40,7 +40,7 @@ export const COMMONSENSE_TASKS: TaskOptions[] = [
     description: 'CommonsenseQA: five-way multiple choice.',
     hf: 'tau/commonsense_qa',
     n: 9741,
-    inPaper: true,
+    inPaper: 'likely',
     pre: multipleChoice({
       prefix: 'commonsense_qa',
       fields: ['question'],
@@ -64,7 +64,7 @@ export const COMMONSENSE_TASKS: TaskOptions[] = [
     config: 'main',
     splits: { train: 'train', validation: 'validation', test: 'test' },
     n: 4957,
-    inPaper: true,
+    inPaper: 'likely',
     pre: multipleChoice({
       prefix: 'openbookqa',
       fields: [['question', 'question_stem']],

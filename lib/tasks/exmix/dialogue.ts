@@ -12,7 +12,7 @@ export const DIALOGUE_TASKS: TaskOptions[] = [
     hf: 'li2017dailydialog/daily_dialog',
     splits: TVT,
     n: 11118,
-    inPaper: true,
+    inPaper: 'likely',
     pre: dialogue({ prefix: 'daily_dialog', turns: 'dialog' }),
     metrics: ['bleu', 'rouge'],
     sample: {
@@ -26,7 +26,7 @@ export const DIALOGUE_TASKS: TaskOptions[] = [
     description: 'PersonaChat: the gold response (last candidate) from persona and history.',
     hf: 'bavard/personachat_truecased',
     n: 131438,
-    inPaper: true,
+    inPaper: 'likely',
     pre: dialogue({
       prefix: 'personachat',
       turns: 'history',
@@ -184,7 +184,7 @@ export const DIALOGUE_TASKS: TaskOptions[] = [
     hf: 'pfb30/multi_woz_v22',
     splits: TVT,
     n: 8437,
-    inPaper: true,
+    inPaper: 'likely',
     pre: dialogue({ prefix: 'multi_woz', turns: 'turns.utterance' }),
     metrics: ['bleu', 'rouge'],
     sample: {

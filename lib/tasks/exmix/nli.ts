@@ -12,7 +12,7 @@ function anli(round: 1 | 2 | 3, n: number): TaskOptions {
     hf: 'facebook/anli',
     splits: { train: `train_r${round}`, validation: `dev_r${round}`, test: `test_r${round}` },
     n,
-    inPaper: true,
+    inPaper: 'likely',
     pre: keyedFields({
       prefix: `anli_r${round}`,
       fields: ['premise', 'hypothesis'],
@@ -44,7 +44,7 @@ export const NLI_TASKS: TaskOptions[] = [
       validation_mismatched: 'validation_mismatched',
     },
     n: 392702,
-    inPaper: true,
+    inPaper: 'likely',
     pre: glue({ benchmark: 'mnli', labelNames: NLI3, featureNames: ['hypothesis', 'premise'] }),
     metrics: ['accuracy'],
     sample: { premise: 'A man plays a guitar.', hypothesis: 'A man makes music.', label: 0, idx: 0 },
@@ -55,7 +55,7 @@ export const NLI_TASKS: TaskOptions[] = [
     hf: 'nyu-mll/glue',
     config: 'qnli',
     n: 104743,
-    inPaper: true,
+    inPaper: 'likely',
     pre: glue({
       benchmark: 'qnli',
       labelNames: ['entailment', 'not_entailment'],
@@ -90,7 +90,7 @@ export const NLI_TASKS: TaskOptions[] = [
     hf: 'stanfordnlp/snli',
     splits: { train: 'train', validation: 'validation', test: 'test' },
     n: 550152,
-    inPaper: true,
+    inPaper: 'likely',
     pre: keyedFields({
       prefix: 'snli',
       fields: ['premise', 'hypothesis'],

@@ -31,7 +31,7 @@ export const SEMANTIC_PARSING_TASKS: TaskOptions[] = [
     description: 'Spider: text to SQL across databases.',
     hf: 'xlangai/spider',
     n: 7000,
-    inPaper: true,
+    inPaper: 'likely',
     pre: keyedFields({ prefix: 'spider', fields: [['database', 'db_id'], 'question'], target: 'query' }),
     metrics: ['sequence_accuracy'],
     sample: {
@@ -50,7 +50,7 @@ export const SEMANTIC_PARSING_TASKS: TaskOptions[] = [
     hf: 'Salesforce/wikisql',
     splits: { train: 'train', validation: 'validation', test: 'test' },
     n: 56355,
-    inPaper: true,
+    inPaper: 'likely',
     pre: keyedFields({
       prefix: 'wikisql',
       fields: [

@@ -40,7 +40,7 @@ export const SUMMARIZATION_TASKS: TaskOptions[] = [
     'article',
     'highlights',
     287113,
-    true,
+    'likely',
     {
       article: 'The mayor opened a new park on Monday. Hundreds came.',
       highlights: 'Mayor opens new park.',
@@ -56,7 +56,7 @@ export const SUMMARIZATION_TASKS: TaskOptions[] = [
     'document',
     'summary',
     3803957,
-    true,
+    'likely',
     {
       document: 'the central bank raised interest rates by half a point on thursday .',
       summary: 'central bank raises rates',
@@ -70,7 +70,7 @@ export const SUMMARIZATION_TASKS: TaskOptions[] = [
     'document',
     'summary',
     44972,
-    true,
+    'likely',
     {
       document: 'Story one about the storm. ||||| Story two about the storm.',
       summary: 'A storm hit the coast.',
@@ -84,7 +84,7 @@ export const SUMMARIZATION_TASKS: TaskOptions[] = [
     'dialogue',
     'summary',
     14732,
-    true,
+    'likely',
     {
       id: '1',
       dialogue: 'Ann: Lunch?\nBob: Sure, at noon.',
@@ -99,7 +99,7 @@ export const SUMMARIZATION_TASKS: TaskOptions[] = [
     'email_body',
     'subject_line',
     14436,
-    true,
+    'likely',
     { email_body: 'Please find the Q3 report attached.', subject_line: 'Q3 report' },
     'AESLC email subject generation.',
   ),
@@ -126,7 +126,7 @@ export const SUMMARIZATION_TASKS: TaskOptions[] = [
     'text',
     'summary',
     995041,
-    true,
+    'likely',
     {
       text: 'The company reported record profits this quarter.',
       summary: 'Record profits.',
@@ -150,7 +150,7 @@ export const SUMMARIZATION_TASKS: TaskOptions[] = [
     'documents',
     'tldr',
     42139,
-    true,
+    'likely',
     {
       ups: 10,
       num_comments: 2,
@@ -230,7 +230,7 @@ export const SUMMARIZATION_TASKS: TaskOptions[] = [
     'text',
     'headline',
     157252,
-    true,
+    'likely',
     {
       text: 'Fill a pot with water and put it on the stove.',
       headline: 'Boil water.',
