@@ -331,10 +331,26 @@ export function tensorByteLength(dtype: SafetensorsDtype, shape: readonly number
   return shape.reduce((a, b) => a * b, 1) * DTYPE_SIZE[dtype];
 }
 
+// The reference writer orders tensors by its Dtype enum, descending (which groups them by
+// element size, largest first, so each tensor starts aligned), then by name.
+const DTYPE_RANK: Readonly<Record<SafetensorsDtype, number>> = {
+  BOOL: 0,
+  U8: 1,
+  I8: 2,
+  I16: 3,
+  F16: 4,
+  BF16: 5,
+  I32: 6,
+  F32: 7,
+  F64: 8,
+  I64: 9,
+};
+
 /**
- * Lays out a file: orders tensors by element size (largest first) then name, as the reference
- * writer does, so every tensor starts at a multiple of its element size; builds the padded
- * header. Returns the header bytes and each entry's offset.
+ * Lays out a file as the reference writer (huggingface/safetensors safetensors/src/tensor.rs,
+ * `prepare`) does: tensors sorted by dtype rank (descending) then name, `__metadata__` first,
+ * compact JSON padded with spaces to a multiple of 8. Returns the header bytes (with the length
+ * prefix) and each entry's offset.
  */
 export function planSafetensors(
   entries: readonly SafetensorsEntry[],
@@ -356,7 +372,7 @@ export function planSafetensors(
     if (typeof v !== 'string') throw new Ext5Error('EXT5_SAFETENSORS', `metadata '${k}' must be a string`);
   }
   const order = [...entries].sort(
-    (a, b) => DTYPE_SIZE[b.dtype] - DTYPE_SIZE[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    (a, b) => DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
   );
   const json: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) json.__metadata__ = metadata;
