@@ -38,10 +38,12 @@ interface TreeEntry {
   lfs?: { oid?: string; size?: number };
 }
 
+/** The Hub endpoint: the option, else $HF_ENDPOINT, else https://huggingface.co (no trailing slash). */
 export function hubEndpoint(opts: HubOptions = {}): string {
   return (opts.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
 }
 
+/** The token: the option, else $HF_TOKEN, else $HUGGING_FACE_HUB_TOKEN. */
 export function hubToken(opts: HubOptions = {}): string | undefined {
   return opts.token ?? process.env.HF_TOKEN ?? process.env.HUGGING_FACE_HUB_TOKEN ?? undefined;
 }

@@ -7,6 +7,7 @@ import { didYouMean, Ext5Error } from '../util/errors';
 import type { Mixture } from './mixture';
 import { type Family, Task, type TaskOptions, validateName } from './task';
 
+/** A name-keyed registry of tasks or mixtures (the two share one namespace). */
 class Registry<T extends { name: string }> {
   private readonly items = new Map<string, T>();
   constructor(
@@ -14,6 +15,7 @@ class Registry<T extends { name: string }> {
     private readonly other: () => Registry<{ name: string }> | undefined,
   ) {}
 
+  /** Registers `item`; throws on an invalid or taken name. */
   add(item: T): T {
     validateName(item.name, this.kind);
     if (this.items.has(item.name)) {
@@ -35,10 +37,12 @@ class Registry<T extends { name: string }> {
     return item;
   }
 
+  /** Whether `name` is registered here. */
   has(name: string): boolean {
     return this.items.has(name);
   }
 
+  /** The item named `name`, or an error with the closest registered name. */
   get(name: string): T {
     const item = this.items.get(name);
     if (!item) {
@@ -52,14 +56,17 @@ class Registry<T extends { name: string }> {
     return item;
   }
 
+  /** Unregisters `name` (for tests and redefinitions); true when it was there. */
   remove(name: string): boolean {
     return this.items.delete(name);
   }
 
+  /** All names, sorted. */
   names(): string[] {
     return [...this.items.keys()].sort();
   }
 
+  /** All items, sorted by name. */
   values(): T[] {
     return this.names().map((n) => this.items.get(n)!);
   }

@@ -295,6 +295,7 @@ export class Task {
   async *records(split: string, opts: ReadOptions = {}): AsyncGenerator<DataRecord> {
     const spec = this.splitSpec(split);
     const files = this.files(split, opts.dataDir);
+    // Loaded on first read so that listing and inspecting tasks never pay for the readers (hyparquet).
     const { readRecords } = await import('../data/sources');
     const start = spec.start ?? 0;
     const end = spec.end ?? Number.POSITIVE_INFINITY;

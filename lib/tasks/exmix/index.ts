@@ -93,10 +93,12 @@ export function exmixMixture(opts: { K?: number; temperature?: number; name?: st
 
 /**
  * The ExT5 pre-training mixture: C4 span corruption at rate R per ExMix example, plus ExMix
- * (examples-proportional, cap K). Unregistered: register it yourself under another name if you need one.
+ * (examples-proportional, cap K). The returned mixture is not registered; an ExMix with a non-default K or
+ * temperature is registered once as the sub-mixture `exmix_k<K>[_t<T>]`.
  * @example
- * const m = ext5PretrainMixture({ R: 4, K: 100_000, name: 'ext5_r4' });
- * MixtureRegistry.add(m); // needs a registered sub-mixture, see below
+ * const m = ext5PretrainMixture({ R: 4, K: 100_000, name: 'ext5_r4_k100k' });
+ * m.resolve().find((r) => r.task.name === 'c4_span_corruption')!.share; // 0.8
+ * MixtureRegistry.add(m); // to refer to it by name
  */
 export function ext5PretrainMixture(opts: Ext5PretrainOptions = {}): Mixture {
   const R = opts.R ?? DEFAULT_R;
