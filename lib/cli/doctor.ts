@@ -96,12 +96,12 @@ export function doctorReport(): DoctorReport {
     // A quick matmul probe: the reference BLAS is ~30x slower than OpenBLAS on these machines.
     const n = 384;
     const a = t.randn([n, n]);
-    t.matmul(a, a).dispose();
+    t.dispose(t.matmul(a, a));
     const start = process.hrtime.bigint();
     const reps = 5;
-    for (let i = 0; i < reps; i++) t.matmul(a, a).dispose();
+    for (let i = 0; i < reps; i++) t.dispose(t.matmul(a, a));
     const secs = Number(process.hrtime.bigint() - start) / 1e9;
-    a.dispose();
+    t.dispose(a);
     const gflops = (2 * n * n * n * reps) / secs / 1e9;
     const blas = mappedBlas();
     report.torch = {

@@ -7,16 +7,13 @@
 import { Ext5Error } from '../util/errors';
 import { loadAddon } from './loader';
 
-/** The opaque native handle of one at::Tensor. */
-export interface TensorHandle {
-  readonly shape: number[];
-  readonly dtype: string;
-  readonly device: string;
-  readonly requiresGrad: boolean;
-  readonly disposed: boolean;
-  readonly nbytes: number;
-  dispose(): void;
-}
+/**
+ * The native handle of one at::Tensor: a number indexing the addon's tensor table (slot and
+ * generation). Cheap to create, and checked on every use, so a disposed or made-up handle is an
+ * error, never a crash. Code that receives raw handles from native calls must wrap them with
+ * `Tensor.fromHandle()` (which disposes them when garbage-collected) or dispose them itself.
+ */
+export type TensorHandle = number;
 
 export type NativeTypedArray =
   | Float32Array
@@ -60,7 +57,56 @@ export interface DeviceMemory {
 type H = TensorHandle;
 type Scalar = number | boolean;
 
-export interface TorchAddon {
+export type UnaryOp =
+  | 'neg'
+  | 'abs'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu'
+  | 'gelu'
+  | 'geluTanh'
+  | 'square'
+  | 'floor'
+  | 'ceil'
+  | 'round'
+  | 'logicalNot'
+  | 'isnan'
+  | 'isfinite';
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  | 'logicalAnd'
+  | 'logicalOr';
+
+type UnaryFns = { [K in UnaryOp]: (t: TensorHandle) => TensorHandle };
+type BinaryFns = {
+  [K in BinaryOp]: (a: TensorHandle, b: TensorHandle | number | boolean, bIsScalar?: boolean) => TensorHandle;
+};
+
+export interface TorchAddon extends UnaryFns, BinaryFns {
+  dispose(t: H): boolean;
+  isLive(t: H): boolean;
+  shapeOf(t: H): number[];
+  dtypeOf(t: H): string;
+  deviceOf(t: H): string;
+  requiresGradOf(t: H): boolean;
+  numelOf(t: H): number;
+
   info(): TorchInfo;
   setNumThreads(n: number): void;
   getNumThreads(): number;
@@ -80,8 +126,6 @@ export interface TorchAddon {
   manualSeed(seed: number): void;
   to(t: H, dtype?: string | null, device?: string | null): H;
 
-  unary(op: string, t: H): H;
-  binary(op: string, a: H, b: H | Scalar): H;
   matmul(a: H, b: H): H;
   matmulAsync(a: H, b: H): Promise<H>;
   reduce(op: string, t: H, dims?: number | number[] | null, keepdim?: boolean): H;
@@ -96,7 +140,7 @@ export interface TorchAddon {
   gather(t: H, dim: number, index: H): H;
   cat(ts: H[], dim?: number): H;
   stack(ts: H[], dim?: number): H;
-  where(cond: H, a: H | Scalar, b: H | Scalar): H;
+  where(cond: H, a: H | Scalar, b: H | Scalar, scalarMask?: number): H;
   clone(t: H): H;
   detach(t: H): H;
   contiguous(t: H): H;
@@ -110,7 +154,7 @@ export interface TorchAddon {
   isGradEnabled(): boolean;
 }
 
-let threadsConfigured = false;
+let cached: TorchAddon | undefined;
 
 /**
  * The torch addon, loaded on first use. Also sets libtorch's intra-op thread count once:
@@ -118,11 +162,10 @@ let threadsConfigured = false;
  * or, failing that, all available cores.
  */
 export function torch(): TorchAddon {
+  if (cached) return cached;
   const addon = loadAddon<TorchAddon>('torch');
-  if (!threadsConfigured) {
-    threadsConfigured = true;
-    addon.setNumThreads(defaultThreads());
-  }
+  addon.setNumThreads(defaultThreads());
+  cached = addon;
   return addon;
 }
 

@@ -12,7 +12,13 @@
  * y.data(); // Float32Array [3, 7]
  * y.dispose();
  */
-import { type NativeTypedArray, type TensorHandle, torch } from '../native/torch';
+import {
+  type BinaryOp,
+  type NativeTypedArray,
+  type TensorHandle,
+  torch,
+  type UnaryOp,
+} from '../native/torch';
 import { Ext5Error } from '../util/errors';
 
 export type DType =
@@ -121,6 +127,16 @@ function normDims(dim: number | number[] | undefined): number | number[] | null 
   return dim === undefined ? null : dim;
 }
 
+// The safety net: a Tensor that is garbage-collected without dispose() releases its handle.
+// Handles carry a generation, so releasing one that was already disposed is a no-op.
+const finalizer = new FinalizationRegistry<TensorHandle>((h) => {
+  try {
+    torch().dispose(h);
+  } catch {
+    // the addon is gone (process exit); nothing to release
+  }
+});
+
 /** A handle to one libtorch tensor. */
 export class Tensor implements Disposable {
   /** @internal The native handle; native calls also accept the Tensor itself. */
@@ -132,9 +148,14 @@ export class Tensor implements Disposable {
     this._h = h;
   }
 
-  /** Wraps a native handle returned by the addon (model outputs, parameters…). */
+  /**
+   * Takes ownership of a raw handle returned by the addon (model outputs, parameters…): the
+   * tensor joins the current tidy() scope and is released when garbage-collected.
+   */
   static fromHandle(h: TensorHandle): Tensor {
-    return track(new Tensor(h));
+    const t = new Tensor(h);
+    finalizer.register(t, h, t);
+    return track(t);
   }
 
   /** The native handle, for passing to coarse native calls. */
@@ -142,13 +163,13 @@ export class Tensor implements Disposable {
     return this._h;
   }
   get shape(): number[] {
-    return this._h.shape;
+    return torch().shapeOf(this._h);
   }
   get dtype(): DType {
-    return this._h.dtype as DType;
+    return torch().dtypeOf(this._h) as DType;
   }
   get device(): Device {
-    return this._h.device as Device;
+    return torch().deviceOf(this._h) as Device;
   }
   /** Number of dimensions. */
   get ndim(): number {
@@ -156,13 +177,13 @@ export class Tensor implements Disposable {
   }
   /** Number of elements. */
   get numel(): number {
-    return this.shape.reduce((a, b) => a * b, 1);
+    return torch().numelOf(this._h);
   }
   get disposed(): boolean {
-    return this._h.disposed;
+    return !torch().isLive(this._h);
   }
   get requiresGrad(): boolean {
-    return this._h.requiresGrad;
+    return torch().requiresGradOf(this._h);
   }
   set requiresGrad(flag: boolean) {
     torch().setRequiresGrad(this._h, flag);
@@ -170,10 +191,10 @@ export class Tensor implements Disposable {
 
   /** Frees the tensor's memory now (if no other tensor shares it). Idempotent. */
   dispose(): void {
-    this._h.dispose();
+    if (torch().dispose(this._h)) finalizer.unregister(this);
   }
   [Symbol.dispose](): void {
-    this._h.dispose();
+    this.dispose();
   }
 
   // ---- reading back ----
@@ -267,8 +288,9 @@ export class Tensor implements Disposable {
   logicalOr(o: TensorLike): Tensor {
     return this.bin('logicalOr', o);
   }
-  private bin(op: string, o: TensorLike): Tensor {
-    return wrap(torch().binary(op, this._h, o instanceof Tensor ? o._h : o));
+  private bin(op: BinaryOp, o: TensorLike): Tensor {
+    const t = torch();
+    return wrap(o instanceof Tensor ? t[op](this._h, o._h) : t[op](this._h, o, true));
   }
 
   neg(): Tensor {
@@ -323,8 +345,8 @@ export class Tensor implements Disposable {
   isfinite(): Tensor {
     return this.un('isfinite');
   }
-  private un(op: string): Tensor {
-    return wrap(torch().unary(op, this._h));
+  private un(op: UnaryOp): Tensor {
+    return wrap(torch()[op](this._h));
   }
 
   // ---- linear algebra ----
@@ -563,7 +585,10 @@ export function stack(tensors: Tensor[], dim = 0): Tensor {
 }
 /** Elements of `a` where `condition` (a bool tensor) holds, else of `b`. */
 export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  return wrap(torch().where(condition._h, a instanceof Tensor ? a._h : a, b instanceof Tensor ? b._h : b));
+  const mask = (a instanceof Tensor ? 0 : 1) | (b instanceof Tensor ? 0 : 2);
+  return wrap(
+    torch().where(condition._h, a instanceof Tensor ? a._h : a, b instanceof Tensor ? b._h : b, mask),
+  );
 }
 /** True when both have the same shape and |a - b| <= atol + rtol * |b| everywhere. */
 export function allclose(a: Tensor, b: Tensor, rtol = 1e-5, atol = 1e-8): boolean {

@@ -5,8 +5,10 @@
 #include <torch/cuda.h>
 
 #include <cmath>
+#include <algorithm>
+#include <cmath>
+#include <atomic>
 #include <map>
-#include <mutex>
 #include <sstream>
 
 namespace ext5 {
@@ -195,156 +197,182 @@ int64_t NormalizeDim(int64_t dim, int64_t ndim, const char* name) {
 // ---- live-handle statistics -------------------------------------------------------------------
 
 namespace {
-std::mutex g_stats_mutex;
-std::map<std::string, DeviceStats>& Stats() {
-  static std::map<std::string, DeviceStats> s;
-  return s;
+// Lock-free counters per device slot (0 = cpu, 1 + i = cuda:i): handles are created and
+// disposed on every op, so this must cost next to nothing.
+constexpr int kSlots = 17;
+std::atomic<int64_t> g_tensors[kSlots];
+std::atomic<int64_t> g_bytes[kSlots];
+std::atomic<bool> g_used[kSlots];
+
+int SlotOf(const at::Device& d) {
+  if (d.is_cuda()) return 1 + std::min<int>(d.has_index() ? d.index() : 0, kSlots - 2);
+  return 0;
 }
 }  // namespace
 
 std::vector<std::pair<std::string, DeviceStats>> LiveStats() {
-  std::lock_guard<std::mutex> lock(g_stats_mutex);
-  return {Stats().begin(), Stats().end()};
+  std::vector<std::pair<std::string, DeviceStats>> out;
+  for (int i = 0; i < kSlots; i++) {
+    if (!g_used[i].load()) continue;
+    DeviceStats s;
+    s.tensors = g_tensors[i].load();
+    s.bytes = g_bytes[i].load();
+    out.emplace_back(i == 0 ? "cpu" : "cuda:" + std::to_string(i - 1), s);
+  }
+  return out;
 }
 
 // ---- Tensor handle ---------------------------------------------------------------------------
 
 namespace {
-struct AddonData {
-  Napi::FunctionReference tensor_ctor;
-};
-// Set while Wrap() constructs a handle, so `new Tensor()` from JS (without a tensor) is refused.
-thread_local at::Tensor* g_pending = nullptr;
-}  // namespace
 
-void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(env, "TensorHandle",
-                                    {
-                                        InstanceMethod("dispose", &TensorHandle::Dispose),
-                                        InstanceAccessor("disposed", &TensorHandle::IsDisposed, nullptr),
-                                        InstanceAccessor("shape", &TensorHandle::Shape, nullptr),
-                                        InstanceAccessor("dtype", &TensorHandle::Dtype, nullptr),
-                                        InstanceAccessor("device", &TensorHandle::Device, nullptr),
-                                        InstanceAccessor("requiresGrad", &TensorHandle::RequiresGrad, nullptr),
-                                        InstanceAccessor("nbytes", &TensorHandle::Nbytes, nullptr),
-                                    });
-  auto* data = env.GetInstanceData<AddonData>();
-  if (data == nullptr) {
-    data = new AddonData();
-    env.SetInstanceData(data);
+constexpr int64_t kExternalThreshold = 16 * 1024;
+constexpr double kIndexSpan = 16777216.0;  // 2^24 slots; generation in the bits above
+
+struct Slot {
+  at::Tensor tensor;
+  uint32_t gen = 0;  // generation of the live handle; bumped on release
+  bool live = false;
+  int dev = 0;
+  int64_t bytes = 0;
+  int64_t external = 0;
+};
+
+struct AddonData {
+  std::vector<Slot> slots;
+  std::vector<uint32_t> free;
+};
+
+AddonData& Data(Napi::Env env) {
+  auto* d = env.GetInstanceData<AddonData>();
+  if (d == nullptr) {
+    d = new AddonData();
+    env.SetInstanceData(d);
   }
-  data->tensor_ctor = Napi::Persistent(ctor);
-  exports.Set("TensorHandle", ctor);
+  return *d;
 }
 
-Napi::Object TensorHandle::Wrap(Napi::Env env, at::Tensor t) {
-  if (!t.defined()) ThrowCode("EXT5_INTERNAL", "tried to return an undefined tensor");
-  auto* data = env.GetInstanceData<AddonData>();
-  g_pending = &t;
-  Napi::Object obj;
-  try {
-    obj = data->tensor_ctor.New({});
-  } catch (...) {
-    g_pending = nullptr;
-    throw;
+enum class Lookup { kLive, kDisposed, kInvalid };
+
+Lookup Find(AddonData& d, const Napi::Value& v, Slot** out) {
+  if (!v.IsNumber()) return Lookup::kInvalid;
+  double id = v.As<Napi::Number>().DoubleValue();
+  if (!(id >= kIndexSpan) || id > 9007199254740991.0 || std::floor(id) != id) return Lookup::kInvalid;
+  auto gen = static_cast<uint64_t>(id / kIndexSpan);
+  auto index = static_cast<uint64_t>(id - static_cast<double>(gen) * kIndexSpan);
+  if (index >= d.slots.size()) return Lookup::kInvalid;
+  Slot& s = d.slots[index];
+  if (s.live && s.gen == gen) {
+    *out = &s;
+    return Lookup::kLive;
   }
-  g_pending = nullptr;
-  return obj;
+  return gen < s.gen || (gen == s.gen && !s.live) ? Lookup::kDisposed : Lookup::kInvalid;
+}
+
+Napi::Value Unwrapped(const Napi::Value& v) {
+  if (v.IsObject()) return v.As<Napi::Object>().Get("_h");
+  return v;
+}
+
+}  // namespace
+
+Napi::Value TensorHandle::Wrap(Napi::Env env, at::Tensor t) {
+  if (!t.defined()) ThrowCode("EXT5_INTERNAL", "tried to return an undefined tensor");
+  AddonData& d = Data(env);
+  uint32_t index;
+  if (!d.free.empty()) {
+    index = d.free.back();
+    d.free.pop_back();
+  } else {
+    if (d.slots.size() >= static_cast<size_t>(kIndexSpan)) {
+      ThrowCode("EXT5_TOO_MANY_TENSORS", "more than 16.7 million live tensors: dispose tensors you no longer need");
+    }
+    index = static_cast<uint32_t>(d.slots.size());
+    d.slots.emplace_back();
+  }
+  Slot& s = d.slots[index];
+  s.gen += 1;
+  s.live = true;
+  s.dev = SlotOf(t.device());
+  s.bytes = static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
+  s.external = 0;
+  g_used[s.dev].store(true, std::memory_order_relaxed);
+  g_tensors[s.dev].fetch_add(1, std::memory_order_relaxed);
+  g_bytes[s.dev].fetch_add(s.bytes, std::memory_order_relaxed);
+  // Tell V8 about CPU memory it cannot see, so garbage collection runs when tensors pile up.
+  // Small tensors are skipped: their JS objects already create GC pressure.
+  if (t.device().is_cpu() && s.bytes >= kExternalThreshold) {
+    s.external = s.bytes;
+    Napi::MemoryManagement::AdjustExternalMemory(env, s.external);
+  }
+  s.tensor = std::move(t);
+  return Napi::Number::New(env, static_cast<double>(s.gen) * kIndexSpan + index);
 }
 
 bool TensorHandle::Is(const Napi::Value& v) {
-  if (!v.IsObject()) return false;
-  auto* data = v.Env().GetInstanceData<AddonData>();
-  return v.As<Napi::Object>().InstanceOf(data->tensor_ctor.Value());
+  Slot* s = nullptr;
+  return Find(Data(v.Env()), Unwrapped(v), &s) == Lookup::kLive;
 }
 
 at::Tensor TensorHandle::Get(const Napi::Value& v, const char* name) {
-  Napi::Value inner = v;
-  // The TypeScript Tensor class keeps its native handle in `_h`; accept either.
-  if (v.IsObject() && !Is(v)) {
-    Napi::Value h = v.As<Napi::Object>().Get("_h");
-    if (!h.IsUndefined()) inner = h;
-  }
-  if (!Is(inner)) ThrowArg(std::string(name) + " must be a Tensor");
-  auto* self = Napi::ObjectWrap<TensorHandle>::Unwrap(inner.As<Napi::Object>());
-  if (!self->live_) ThrowCode("EXT5_DISPOSED", std::string(name) + " is a disposed Tensor");
-  return self->tensor_;
-}
-
-TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {
-  if (g_pending == nullptr) {
-    throw MakeError(info.Env(), "EXT5_INVALID_ARG",
-                    "TensorHandle cannot be constructed directly; use the tensor factory functions");
-  }
-  tensor_ = *g_pending;
-  live_ = true;
-  device_key_ = DeviceName(tensor_.device());
-  bytes_ = static_cast<int64_t>(tensor_.numel()) * static_cast<int64_t>(tensor_.element_size());
-  {
-    std::lock_guard<std::mutex> lock(g_stats_mutex);
-    auto& s = Stats()[device_key_];
-    s.tensors += 1;
-    s.bytes += bytes_;
-  }
-  // Tell V8 about CPU memory it cannot see, so garbage collection runs when handles pile up.
-  if (tensor_.device().is_cpu() && bytes_ > 0) {
-    external_ = bytes_;
-    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), external_);
+  Slot* s = nullptr;
+  switch (Find(Data(v.Env()), Unwrapped(v), &s)) {
+    case Lookup::kLive: return s->tensor;
+    case Lookup::kDisposed: ThrowCode("EXT5_DISPOSED", std::string(name) + " is a disposed Tensor");
+    default: ThrowArg(std::string(name) + " must be a Tensor");
   }
 }
 
-void TensorHandle::Release(Napi::BasicEnv env) {
-  if (!live_) return;
-  live_ = false;
-  {
-    std::lock_guard<std::mutex> lock(g_stats_mutex);
-    auto& s = Stats()[device_key_];
-    s.tensors -= 1;
-    s.bytes -= bytes_;
-  }
-  if (external_ != 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, -external_);
-    external_ = 0;
-  }
-  tensor_ = at::Tensor();
+bool TensorHandle::Release(Napi::Env env, const Napi::Value& v) {
+  AddonData& d = Data(env);
+  Slot* s = nullptr;
+  if (Find(d, Unwrapped(v), &s) != Lookup::kLive) return false;
+  s->live = false;
+  s->tensor = at::Tensor();
+  g_tensors[s->dev].fetch_sub(1, std::memory_order_relaxed);
+  g_bytes[s->dev].fetch_sub(s->bytes, std::memory_order_relaxed);
+  if (s->external != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -s->external);
+  s->external = 0;
+  d.free.push_back(static_cast<uint32_t>(s - d.slots.data()));
+  return true;
 }
 
-void TensorHandle::Finalize(Napi::BasicEnv env) { Release(env); }
-
-Napi::Value TensorHandle::Dispose(const Napi::CallbackInfo& info) {
-  Release(info.Env());
-  return info.Env().Undefined();
+namespace {
+at::Tensor LiveOrThrow(const Napi::CallbackInfo& info, const char* fn) {
+  if (info.Length() != 1) ThrowArg(std::string(fn) + "() takes 1 argument");
+  return TensorHandle::Get(info[0], "tensor");
 }
+}  // namespace
 
-Napi::Value TensorHandle::IsDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), !live_);
-}
-
-Napi::Value TensorHandle::Shape(const Napi::CallbackInfo& info) {
-  if (!live_) throw MakeError(info.Env(), "EXT5_DISPOSED", "the Tensor has been disposed");
-  auto sizes = tensor_.sizes();
-  Napi::Array a = Napi::Array::New(info.Env(), sizes.size());
-  for (size_t i = 0; i < sizes.size(); i++) a.Set(i, Napi::Number::New(info.Env(), static_cast<double>(sizes[i])));
-  return a;
-}
-
-Napi::Value TensorHandle::Dtype(const Napi::CallbackInfo& info) {
-  if (!live_) throw MakeError(info.Env(), "EXT5_DISPOSED", "the Tensor has been disposed");
-  return Napi::String::New(info.Env(), DtypeName(tensor_.scalar_type()));
-}
-
-Napi::Value TensorHandle::Device(const Napi::CallbackInfo& info) {
-  if (!live_) throw MakeError(info.Env(), "EXT5_DISPOSED", "the Tensor has been disposed");
-  return Napi::String::New(info.Env(), DeviceName(tensor_.device()));
-}
-
-Napi::Value TensorHandle::RequiresGrad(const Napi::CallbackInfo& info) {
-  if (!live_) throw MakeError(info.Env(), "EXT5_DISPOSED", "the Tensor has been disposed");
-  return Napi::Boolean::New(info.Env(), tensor_.requires_grad());
-}
-
-Napi::Value TensorHandle::Nbytes(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), live_ ? static_cast<double>(bytes_) : 0.0);
+void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
+  Data(env);
+  SetMethod(env, exports, "dispose", [](const Napi::CallbackInfo& info) {
+    if (info.Length() != 1) ThrowArg("dispose() takes 1 argument");
+    return Napi::Boolean::New(info.Env(), TensorHandle::Release(info.Env(), info[0]));
+  });
+  SetMethod(env, exports, "isLive", [](const Napi::CallbackInfo& info) {
+    if (info.Length() != 1) ThrowArg("isLive() takes 1 argument");
+    return Napi::Boolean::New(info.Env(), TensorHandle::Is(info[0]));
+  });
+  SetMethod(env, exports, "shapeOf", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    at::Tensor t = LiveOrThrow(info, "shapeOf");
+    auto sizes = t.sizes();
+    Napi::Array a = Napi::Array::New(info.Env(), sizes.size());
+    for (size_t i = 0; i < sizes.size(); i++) a.Set(i, Napi::Number::New(info.Env(), static_cast<double>(sizes[i])));
+    return a;
+  });
+  SetMethod(env, exports, "dtypeOf", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::String::New(info.Env(), DtypeName(LiveOrThrow(info, "dtypeOf").scalar_type()));
+  });
+  SetMethod(env, exports, "deviceOf", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::String::New(info.Env(), DeviceName(LiveOrThrow(info, "deviceOf").device()));
+  });
+  SetMethod(env, exports, "requiresGradOf", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Boolean::New(info.Env(), LiveOrThrow(info, "requiresGradOf").requires_grad());
+  });
+  SetMethod(env, exports, "numelOf", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(LiveOrThrow(info, "numelOf").numel()));
+  });
 }
 
 // ---- module registration -------------------------------------------------------------------

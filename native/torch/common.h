@@ -68,37 +68,26 @@ int64_t NormalizeDim(int64_t dim, int64_t ndim, const char* name);
 
 // ---- Tensor handle ---------------------------------------------------------------------------
 
-// The JS-visible handle of an at::Tensor. Disposing drops the reference immediately; the
-// finalizer is a safety net. Live handles and their bytes are counted per device (memory()).
-class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
+// Tensors cross the JS boundary as numeric handles into a per-environment slot table: creating
+// a wrapped N-API object per op result cost ~1.5 us (napi_wrap's private-property transitions
+// and finalizer bookkeeping), a number costs nothing. A handle encodes slot index and a
+// generation, so a disposed or forged handle is detected, never dereferenced. The TypeScript
+// Tensor class owns handles: it disposes them explicitly, in tidy() scopes, or from a
+// FinalizationRegistry when garbage-collected. The env's instance-data slot belongs to this
+// file: other files keep their per-process state in statics. Raw handles returned by native calls must be
+// wrapped with Tensor.fromHandle() (or disposed) by the TS code that receives them.
+class TensorHandle {
  public:
   static void Init(Napi::Env env, Napi::Object exports);
-  // Wraps a tensor into a new JS handle (takes a reference).
-  static Napi::Object Wrap(Napi::Env env, at::Tensor t);
-  // True when v is a TensorHandle (disposed or not).
+  // Stores a tensor and returns its new handle (a JS number).
+  static Napi::Value Wrap(Napi::Env env, at::Tensor t);
+  // True when v is a live handle, or an object whose `_h` is one (the TS Tensor).
   static bool Is(const Napi::Value& v);
-  // The tensor behind a JS handle; throws EXT5_INVALID_ARG / EXT5_DISPOSED naming the argument.
+  // The tensor behind a handle (or a TS Tensor); throws EXT5_INVALID_ARG / EXT5_DISPOSED naming
+  // the argument.
   static at::Tensor Get(const Napi::Value& v, const char* name);
-
-  explicit TensorHandle(const Napi::CallbackInfo& info);
-  // Garbage-collection safety net: releases the tensor and its external-memory accounting.
-  void Finalize(Napi::BasicEnv env) override;
-
- private:
-  void Release(Napi::BasicEnv env);
-  Napi::Value Dispose(const Napi::CallbackInfo& info);
-  Napi::Value IsDisposed(const Napi::CallbackInfo& info);
-  Napi::Value Shape(const Napi::CallbackInfo& info);
-  Napi::Value Dtype(const Napi::CallbackInfo& info);
-  Napi::Value Device(const Napi::CallbackInfo& info);
-  Napi::Value RequiresGrad(const Napi::CallbackInfo& info);
-  Napi::Value Nbytes(const Napi::CallbackInfo& info);
-
-  at::Tensor tensor_;
-  bool live_ = false;
-  std::string device_key_;
-  int64_t bytes_ = 0;
-  int64_t external_ = 0;
+  // Releases a handle; false when it was already released. Safe to call twice.
+  static bool Release(Napi::Env env, const Napi::Value& v);
 };
 
 // Live-handle statistics per device, for memory().

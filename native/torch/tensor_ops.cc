@@ -149,17 +149,20 @@ at::Scalar ScalarArg(const Napi::Value& v, const char* name) {
 // A tensor argument, or a number/boolean that becomes a 0-dim tensor on `device`. 0-dim tensors
 // follow PyTorch's promotion rules (they never widen a tensor of the same category), so
 // `float32 + 2` stays float32 and `int32 + 0.5` becomes float32, as in Python.
-at::Tensor TensorOrScalar(const Napi::Value& v, const char* name, at::Device device) {
-  if (v.IsBoolean() || v.IsNumber()) {
-    // A "wrapped number" is how PyTorch marks Python scalars: it never widens the other operand
-    // within a category, and as a CPU scalar it may be combined with CUDA tensors.
-    at::Scalar s = v.IsBoolean() ? at::Scalar(v.As<Napi::Boolean>().Value()) : ScalarArg(v, name);
-    at::ScalarType st = v.IsBoolean() ? at::kBool : (s.isIntegral(false) ? at::kLong : at::kDouble);
-    at::Tensor t = at::scalar_tensor(s, at::TensorOptions().dtype(st));
-    t.unsafeGetTensorImpl()->set_wrapped_number(true);
-    return t;
-  }
-  return TensorHandle::Get(v, name);
+at::Tensor WrappedScalar(const Napi::Value& v, const char* name) {
+  // A "wrapped number" is how PyTorch marks Python scalars: it never widens the other operand
+  // within a category, and as a CPU scalar it may be combined with CUDA tensors.
+  if (!v.IsBoolean() && !v.IsNumber()) ThrowArg(std::string(name) + " must be a number or boolean");
+  at::Scalar s = v.IsBoolean() ? at::Scalar(v.As<Napi::Boolean>().Value()) : ScalarArg(v, name);
+  at::ScalarType st = v.IsBoolean() ? at::kBool : (s.isIntegral(false) ? at::kLong : at::kDouble);
+  at::Tensor t = at::scalar_tensor(s, at::TensorOptions().dtype(st));
+  t.unsafeGetTensorImpl()->set_wrapped_number(true);
+  return t;
+}
+
+// Handles and scalars are both JS numbers, so callers say which one they pass.
+at::Tensor TensorOrScalar(const Napi::Value& v, const char* name, bool scalar) {
+  return scalar ? WrappedScalar(v, name) : TensorHandle::Get(v, name);
 }
 
 bool IsWrapped(const at::Tensor& t) { return t.unsafeGetTensorImpl()->is_wrapped_number(); }
@@ -350,27 +353,34 @@ void InitTensorOps(Napi::Env env, Napi::Object exports) {
     return W(info.Env(), t.to(dev, opts.dtype().toScalarType()));
   });
 
-  SetMethod(env, exports, "unary", [](const Napi::CallbackInfo& info) {
-    CheckArgCount(info, 2, 2, "unary");
-    std::string op = GetString(info[0], "op");
-    auto it = UnaryOps().find(op);
-    if (it == UnaryOps().end()) ThrowArg("unknown unary op '" + op + "'");
-    at::Tensor t = TensorHandle::Get(info[1], "tensor");
-    if (NeedsFloat(op)) RequireFloating(t, op.c_str());
-    return W(info.Env(), it->second(t));
-  });
-
-  SetMethod(env, exports, "binary", [](const Napi::CallbackInfo& info) {
-    CheckArgCount(info, 3, 3, "binary");
-    std::string op = GetString(info[0], "op");
-    auto it = BinaryOps().find(op);
-    if (it == BinaryOps().end()) ThrowArg("unknown binary op '" + op + "'");
-    at::Tensor a = TensorHandle::Get(info[1], "a");
-    at::Tensor b = TensorOrScalar(info[2], "b", a.device());
-    if (!IsWrapped(b)) SameDevice(a, b, op.c_str());
-    CheckBroadcast(a, b, op);
-    return W(info.Env(), it->second(a, b));
-  });
+  // One export per op (e.g. `add(a, b, bIsScalar?)`, `exp(t)`): no op-name string to convert
+  // and look up on every call, which is a measurable share of a small op.
+  for (const auto& [name, fn] : UnaryOps()) {
+    std::string n = name;
+    auto f = fn;
+    bool needsFloat = NeedsFloat(n);
+    SetMethod(env, exports, n.c_str(), [n, f, needsFloat](const Napi::CallbackInfo& info) {
+      CheckArgCount(info, 1, 1, n.c_str());
+      at::Tensor t = TensorHandle::Get(info[0], "tensor");
+      if (needsFloat) RequireFloating(t, n.c_str());
+      return W(info.Env(), f(t));
+    });
+  }
+  for (const auto& [name, fn] : BinaryOps()) {
+    std::string n = name;
+    auto f = fn;
+    SetMethod(env, exports, n.c_str(), [n, f](const Napi::CallbackInfo& info) {
+      CheckArgCount(info, 2, 3, n.c_str());
+      at::Tensor a = TensorHandle::Get(info[0], "a");
+      bool scalar = info.Length() > 2 && !info[2].IsUndefined() && GetBool(info[2], "bIsScalar");
+      at::Tensor b = TensorOrScalar(info[1], "b", scalar);
+      if (!scalar) {
+        SameDevice(a, b, n.c_str());
+        CheckBroadcast(a, b, n);
+      }
+      return W(info.Env(), f(a, b));
+    });
+  }
 
   SetMethod(env, exports, "matmul", [](const Napi::CallbackInfo& info) {
     CheckArgCount(info, 2, 2, "matmul");
@@ -550,12 +560,14 @@ void InitTensorOps(Napi::Env env, Napi::Object exports) {
     });
   }
 
+  // where(condition, a, b, scalarMask?): bit 0 = a is a scalar, bit 1 = b is a scalar
   SetMethod(env, exports, "where", [](const Napi::CallbackInfo& info) {
-    CheckArgCount(info, 3, 3, "where");
+    CheckArgCount(info, 3, 4, "where");
     at::Tensor c = TensorHandle::Get(info[0], "condition");
     if (c.scalar_type() != at::kBool) ThrowCode("EXT5_DTYPE", "where: condition must be a bool tensor");
-    at::Tensor a = TensorOrScalar(info[1], "a", c.device());
-    at::Tensor b = TensorOrScalar(info[2], "b", c.device());
+    int64_t mask = info.Length() > 3 && !info[3].IsUndefined() ? GetInt(info[3], "scalarMask") : 0;
+    at::Tensor a = TensorOrScalar(info[1], "a", (mask & 1) != 0);
+    at::Tensor b = TensorOrScalar(info[2], "b", (mask & 2) != 0);
     if (!IsWrapped(a)) SameDevice(c, a, "where");
     if (!IsWrapped(b)) SameDevice(c, b, "where");
     CheckBroadcast(c, a, "where");

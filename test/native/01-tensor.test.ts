@@ -65,9 +65,7 @@ describe('creation and read-back', () => {
     const t = tensor([1, -2.5], { dtype: 'bfloat16' });
     const bits = t.rawData() as Uint16Array;
     expect(Array.from(bits)).toEqual([0x3f80, 0xc020]);
-    expect(Array.from(fromTypedArray(bits, [2], { dtype: 'bfloat16' }).to('float32').data())).toEqual([
-      1, -2.5,
-    ]);
+    expect(fromTypedArray(bits, [2], { dtype: 'bfloat16' }).to('float32').toArray()).toEqual([1, -2.5]);
   });
 
   test('typed arrays with explicit shapes', () => {
@@ -78,9 +76,9 @@ describe('creation and read-back', () => {
   });
 
   test('factories', () => {
-    expect(Array.from(zeros([3]).data())).toEqual([0, 0, 0]);
-    expect(Array.from(ones([2], { dtype: 'int32' }).data())).toEqual([1, 1]);
-    expect(Array.from(full([2], 7).data())).toEqual([7, 7]);
+    expect(zeros([3]).toArray()).toEqual([0, 0, 0]);
+    expect(ones([2], { dtype: 'int32' }).toArray()).toEqual([1, 1]);
+    expect(full([2], 7).toArray()).toEqual([7, 7]);
     expect(arange(4).toArray()).toEqual([0, 1, 2, 3]);
     expect(arange(1, 2, 0.25).toArray()).toEqual([1, 1.25, 1.5, 1.75]);
     manualSeed(7);

@@ -133,7 +133,7 @@ const cases: Case[] = [
     /scalar/,
     'EXT5_SHAPE',
   ],
-  ['unknown op name', () => raw.unary('explode', zeros([1]).handle), /unknown unary op/, 'EXT5_INVALID_ARG'],
+  ['extra argument to an op', () => raw.exp(zeros([1]).handle, 2), /takes 1 argument/, 'EXT5_INVALID_ARG'],
   ['wrong argument count', () => raw.matmul(zeros([1]).handle), /takes 2 argument/, 'EXT5_INVALID_ARG'],
   ['number where a tensor is expected', () => raw.matmul(1, 2), /must be a Tensor/, 'EXT5_INVALID_ARG'],
   [
@@ -142,11 +142,16 @@ const cases: Case[] = [
     /must be a Tensor/,
     'EXT5_INVALID_ARG',
   ],
+  ['a made-up handle number', () => raw.clone(123456789), /must be a Tensor/, 'EXT5_INVALID_ARG'],
   [
-    'direct construction of a handle',
-    () => new raw.TensorHandle(),
-    /cannot be constructed directly/,
-    'EXT5_INVALID_ARG',
+    'a disposed raw handle',
+    () => {
+      const h = raw.zeros([1]);
+      raw.dispose(h);
+      raw.clone(h);
+    },
+    /disposed/,
+    'EXT5_DISPOSED',
   ],
   ['NaN argument', () => raw.full([2], Number.NaN), /NaN/, 'EXT5_INVALID_ARG'],
   ['seed of wrong type', () => raw.manualSeed('7'), /integer/, 'EXT5_INVALID_ARG'],
