@@ -8,6 +8,17 @@ import { exmixTask } from './spec';
 
 const MC_METRICS = ['accuracy'];
 
+/** The AI2 multiple-choice layout: `choices: {text, label}` and `answerKey` (a label such as 'B'). */
+function lettered(prefix: string, fields: Array<string | [string, string]>) {
+  return multipleChoice({
+    prefix,
+    fields,
+    choices: 'choices.text',
+    answer: 'answerKey',
+    answerKeys: 'choices.label',
+  });
+}
+
 function arc(config: 'ARC-Easy' | 'ARC-Challenge', name: string, n: number): TaskOptions {
   return exmixTask('commonsense', {
     name,
@@ -17,13 +28,7 @@ function arc(config: 'ARC-Easy' | 'ARC-Challenge', name: string, n: number): Tas
     splits: { train: 'train', validation: 'validation', test: 'test' },
     n,
     inPaper: 'likely',
-    pre: multipleChoice({
-      prefix: name,
-      fields: ['question'],
-      choices: 'choices.text',
-      answer: 'answerKey',
-      answerKeys: 'choices.label',
-    }),
+    pre: lettered(name, ['question']),
     metrics: MC_METRICS,
     sample: {
       id: 'Mercury_1',
@@ -41,13 +46,7 @@ export const COMMONSENSE_TASKS: TaskOptions[] = [
     hf: 'tau/commonsense_qa',
     n: 9741,
     inPaper: 'likely',
-    pre: multipleChoice({
-      prefix: 'commonsense_qa',
-      fields: ['question'],
-      choices: 'choices.text',
-      answer: 'answerKey',
-      answerKeys: 'choices.label',
-    }),
+    pre: lettered('commonsense_qa', ['question']),
     metrics: MC_METRICS,
     sample: {
       id: 'q1',
@@ -65,13 +64,7 @@ export const COMMONSENSE_TASKS: TaskOptions[] = [
     splits: { train: 'train', validation: 'validation', test: 'test' },
     n: 4957,
     inPaper: 'likely',
-    pre: multipleChoice({
-      prefix: 'openbookqa',
-      fields: [['question', 'question_stem']],
-      choices: 'choices.text',
-      answer: 'answerKey',
-      answerKeys: 'choices.label',
-    }),
+    pre: lettered('openbookqa', [['question', 'question_stem']]),
     metrics: MC_METRICS,
     sample: {
       id: '7-980',
@@ -116,13 +109,7 @@ export const COMMONSENSE_TASKS: TaskOptions[] = [
     hf: 'allenai/qasc',
     n: 8134,
     inPaper: 'likely',
-    pre: multipleChoice({
-      prefix: 'qasc',
-      fields: ['question'],
-      choices: 'choices.text',
-      answer: 'answerKey',
-      answerKeys: 'choices.label',
-    }),
+    pre: lettered('qasc', ['question']),
     metrics: MC_METRICS,
     sample: {
       id: 'q1',
@@ -142,13 +129,7 @@ export const COMMONSENSE_TASKS: TaskOptions[] = [
     splits: { train: 'train', validation: 'validation', test: 'test' },
     n: 2696,
     inPaper: 'likely',
-    pre: multipleChoice({
-      prefix: 'quartz',
-      fields: [['paragraph', 'para'], 'question'],
-      choices: 'choices.text',
-      answer: 'answerKey',
-      answerKeys: 'choices.label',
-    }),
+    pre: lettered('quartz', [['paragraph', 'para'], 'question']),
     metrics: MC_METRICS,
     sample: {
       id: 'q1',
@@ -192,13 +173,7 @@ export const COMMONSENSE_TASKS: TaskOptions[] = [
     hf: 'INK-USC/riddle_sense',
     n: 3510,
     inPaper: false,
-    pre: multipleChoice({
-      prefix: 'riddle_sense',
-      fields: ['question'],
-      choices: 'choices.text',
-      answer: 'answerKey',
-      answerKeys: 'choices.label',
-    }),
+    pre: lettered('riddle_sense', ['question']),
     metrics: MC_METRICS,
     sample: {
       answerKey: 'B',
