@@ -45,7 +45,7 @@ export const RAINBOW_TASKS: TaskOptions[] = [
   rb(
     'anli',
     'allenai/art',
-    'default',
+    'anli',
     [
       ['obs1', 'observation_1'],
       ['obs2', 'observation_2'],
@@ -116,7 +116,7 @@ export const RAINBOW_TASKS: TaskOptions[] = [
   rb(
     'physicaliqa',
     'ybisk/piqa',
-    'default',
+    'plain_text',
     [
       ['goal', 'goal'],
       ['sol1', 'sol1'],

@@ -152,7 +152,7 @@ export const CLASSIFICATION_TASKS: TaskOptions[] = [
   text(
     'imdb',
     'stanfordnlp/imdb',
-    undefined,
+    'plain_text',
     ['text'],
     'label',
     POLARITY,
@@ -178,7 +178,7 @@ export const CLASSIFICATION_TASKS: TaskOptions[] = [
   text(
     'yelp_polarity',
     'fancyzhx/yelp_polarity',
-    undefined,
+    'plain_text',
     ['text'],
     'label',
     POLARITY,
@@ -191,7 +191,7 @@ export const CLASSIFICATION_TASKS: TaskOptions[] = [
   text(
     'dbpedia_14',
     'fancyzhx/dbpedia_14',
-    undefined,
+    'dbpedia_14',
     ['title', 'content'],
     'label',
     [
@@ -219,7 +219,7 @@ export const CLASSIFICATION_TASKS: TaskOptions[] = [
   text(
     'yahoo_answers_topics',
     'community-datasets/yahoo_answers_topics',
-    undefined,
+    'yahoo_answers_topics',
     ['question_title', 'question_content', 'best_answer'],
     'topic',
     [
@@ -301,7 +301,7 @@ export const CLASSIFICATION_TASKS: TaskOptions[] = [
   text(
     'amazon_polarity',
     'fancyzhx/amazon_polarity',
-    undefined,
+    'amazon_polarity',
     ['title', 'content'],
     'label',
     POLARITY,

@@ -82,6 +82,7 @@ export const CLOSED_BOOK_QA_TASKS: TaskOptions[] = [
     name: 'mkqa_en',
     description: 'MKQA (English queries and answers), closed book.',
     hf: 'apple/mkqa',
+    config: 'mkqa',
     splits: { train: 'train' },
     n: 10000,
     inPaper: false,

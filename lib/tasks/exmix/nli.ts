@@ -10,6 +10,7 @@ function anli(round: 1 | 2 | 3, n: number): TaskOptions {
     name: `anli_r${round}`,
     description: `Adversarial NLI, round ${round}.`,
     hf: 'facebook/anli',
+    config: 'plain_text',
     splits: { train: `train_r${round}`, validation: `dev_r${round}`, test: `test_r${round}` },
     n,
     inPaper: 'likely',
@@ -88,6 +89,7 @@ export const NLI_TASKS: TaskOptions[] = [
     name: 'snli',
     description: 'Stanford NLI (rows without a gold label are dropped).',
     hf: 'stanfordnlp/snli',
+    config: 'plain_text',
     splits: { train: 'train', validation: 'validation', test: 'test' },
     n: 550152,
     inPaper: 'likely',
@@ -144,6 +146,7 @@ export const NLI_TASKS: TaskOptions[] = [
     name: 'hans',
     description: 'HANS: heuristic-analysis NLI (entailment / non-entailment).',
     hf: 'jhu-cogsci/hans',
+    config: 'plain_text',
     n: 30000,
     inPaper: false,
     pre: keyedFields({

@@ -30,6 +30,7 @@ export const SEMANTIC_PARSING_TASKS: TaskOptions[] = [
     name: 'spider',
     description: 'Spider: text to SQL across databases.',
     hf: 'xlangai/spider',
+    config: 'spider',
     n: 7000,
     inPaper: 'likely',
     pre: keyedFields({ prefix: 'spider', fields: [['database', 'db_id'], 'question'], target: 'query' }),

@@ -80,7 +80,7 @@ export const SUMMARIZATION_TASKS: TaskOptions[] = [
   sum(
     'samsum',
     'Samsung/samsum',
-    undefined,
+    'samsum',
     'dialogue',
     'summary',
     14732,
