@@ -239,6 +239,8 @@ export async function downloadProvider(
   },
 ): Promise<DownloadReport & { plan: Array<{ unit: DownloadUnit; files: RemoteFile[] }> }> {
   const tasks = 'resolve' in provider ? provider.tasks() : [provider];
+  // A task's unknown split is an error; a mixture's tasks simply skip splits they lack.
+  if (!('resolve' in provider)) for (const s of opts.splits ?? []) provider.splitSpec(s);
   const units = planDownloads(tasks, opts.dataDir, opts.splits);
   const report: DownloadReport & { plan: Array<{ unit: DownloadUnit; files: RemoteFile[] }> } = {
     files: [],

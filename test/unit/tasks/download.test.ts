@@ -319,6 +319,17 @@ describe('downloadProvider', () => {
     ]);
   });
 
+  it('rejects a split the task does not have', async () => {
+    await expect(
+      downloadProvider(TaskRegistry.get('super_glue_cb'), {
+        ...quiet,
+        endpoint,
+        dataDir: '/d',
+        splits: ['dev'],
+      }),
+    ).rejects.toThrow("task super_glue_cb has no split 'dev'");
+  });
+
   it('refuses a manual-download task with where to put the files', async () => {
     const task = new Task({
       name: 'manual_test',
