@@ -38,11 +38,11 @@ def unique_names(n, parts):
 
 
 # ---- the world ---------------------------------------------------------------------------------------
-COUNTRIES = unique_names(40, 3)
-CAPITALS = unique_names(40, 2)
+COUNTRIES = unique_names(120, 3)
+CAPITALS = unique_names(120, 2)
 CAPITAL_OF = dict(zip(COUNTRIES, CAPITALS))
 PEOPLE = ['Ann', 'Bob', 'Cara', 'Dev', 'Eli', 'Fay', 'Gus', 'Hana', 'Ivo', 'Jun', 'Kira', 'Leo', 'Mia', 'Noor', 'Omar', 'Pia']
-SURNAMES = unique_names(30, 2)
+SURNAMES = unique_names(80, 2)
 INVENTIONS = ['steam kettle', 'paper kite', 'glass lamp', 'water clock', 'wind mill', 'rope bridge', 'clay oven', 'iron plough',
               'silk sail', 'copper bell', 'wooden loom', 'stone wheel', 'reed flute', 'brass lens', 'tin whistle', 'oak barrel']
 INVENTOR_OF = {inv: f'{rng.choice(PEOPLE)} {rng.choice(SURNAMES)}' for inv in INVENTIONS}
@@ -82,14 +82,31 @@ NOUNS = ('river hill forest village garden window bridge market teacher farmer b
          'carriage boat anchor compass lantern kettle hammer needle thread button pocket jacket boot scarf glove '
          'apple pear plum lemon fig cherry onion carrot potato pepper bread cheese butter honey sugar salt tea coffee '
          'cloud storm thunder rainbow sunrise sunset shadow moon star planet comet ocean desert glacier volcano '
-         'fox wolf bear deer rabbit owl eagle sparrow salmon turtle horse goat sheep cow pig duck goose frog bee ant').split()
+         'fox wolf bear deer rabbit owl eagle sparrow salmon turtle horse goat sheep cow pig duck goose frog bee ant '
+         'table chair shelf drawer carpet curtain staircase chimney fence gate barn stable mill well fountain statue '
+         'painting photograph newspaper magazine journal diary calendar clock watch ring necklace bracelet coin wallet '
+         'ticket passport suitcase umbrella raincoat sweater trousers shirt dress helmet shield sword arrow bow drum '
+         'trumpet violin guitar piano whistle flute bell chain rope net hook bucket barrel crate sack tray plate bowl '
+         'cup jug spoon fork knife pan pot oven stove fridge sink towel soap brush comb razor mirror lamp candle torch '
+         'map globe atlas dictionary poem novel chapter page sentence word letter alphabet number lesson exam grade '
+         'prize medal trophy festival parade wedding birthday holiday journey voyage expedition harvest winter spring '
+         'summer autumn morning evening midnight noon week month season century village mayor council parliament '
+         'judge lawyer nurse engineer mechanic carpenter plumber painter sculptor poet singer dancer actor writer '
+         'merchant shepherd fisherman hunter gardener miller weaver potter tailor cobbler blacksmith').split()
 ADJS = ('quiet noisy bright dark warm cold old young tall short narrow wide heavy light soft hard smooth rough '
         'sweet bitter fresh stale clean dusty busy lazy brave shy clever gentle proud humble careful curious '
         'happy sad tired eager calm wild golden silver wooden stone broken shiny ancient modern tiny huge hidden '
-        'famous strange simple rare common').split()
+        'famous strange simple rare common lonely crowded empty full fragile sturdy polished rusty crooked straight '
+        'elegant clumsy graceful nervous cheerful grumpy patient restless generous greedy honest sly loyal fierce '
+        'timid bold silent loud fragrant smoky misty frozen melted purple orange crimson scarlet violet turquoise '
+        'northern southern eastern western distant nearby secret public private royal humble mighty feeble').split()
 VERBS = ('walk run jump climb swim fly sing dance paint build carry push pull open close watch listen read write '
          'cook bake plant water clean fix mend count measure follow lead wait rest sleep wake travel visit explore '
-         'gather share borrow return notice remember forget discover describe explain answer ask').split()
+         'gather share borrow return notice remember forget discover describe explain answer ask whisper shout laugh '
+         'cry smile frown wander hurry linger climb descend float sink drift glide stumble crawl kneel bow wave '
+         'polish scrub sweep fold wrap tie untie knit sew weave carve sculpt chop slice peel grate knead whisk stir '
+         'pour taste smell touch hear observe inspect examine admire praise blame forgive promise deliver collect '
+         'arrange organize invent design repair replace decorate celebrate rehearse perform compose translate').split()
 
 
 def plain_sentence():
@@ -284,10 +301,10 @@ def paragraph():
         rest = rng.choice(RESTAURANTS)
         return (f'{rest} is a {rng.choice(PRICES)} {rng.choice(FOODS)} restaurant in the {rng.choice(AREAS)}. '
                 f'It opens at {rng.choice(TIMES)} and is busy on {rng.choice(DAYS)}s. {rng.choice(TOPICS["food"])}')
-    if kind < 0.75:
+    if kind < 0.7:
         t = rng.choice(sorted(TOPICS))
         return ' '.join(rng.sample(TOPICS[t], 3))
-    if kind < 0.9:
+    if kind < 0.92:
         return f'In {name(2)}, ' + ' '.join(plain_sentence() for _ in range(3))
     p = rng.choice(PEOPLE)
     steps = rng.choice(ROUTINES)
@@ -321,7 +338,7 @@ def main():
                     if split == 'train':
                         spm_text.extend(texts_of(rec))
     os.makedirs(os.path.join(OUT, 'c4'))
-    for split, n in (('train', 2000), ('validation', 100)):
+    for split, n in (('train', 2600), ('validation', 100)):
         with open(os.path.join(OUT, 'c4', f'{split}.jsonl'), 'w', encoding='utf-8') as f:
             for _ in range(n):
                 doc = ' '.join(paragraph() for _ in range(rng.randint(1, 3)))
@@ -335,8 +352,8 @@ def main():
     os.makedirs(os.path.join(OUT, 'spm'))
     subprocess.run(['spm_train', f'--input={tmp}', f'--model_prefix={os.path.join(OUT, "spm", "mini")}',
                     '--model_type=unigram', '--vocab_size=2000', '--character_coverage=1.0',
-                    '--pad_id=0', '--eos_id=1', '--unk_id=2', '--bos_id=-1', '--seed_sentencepiece_size=200000',
-                    '--hard_vocab_limit=false', '--num_threads=1', '--minloglevel=2'], check=True)
+                    '--pad_id=0', '--eos_id=1', '--unk_id=2', '--bos_id=-1', '--hard_vocab_limit=false', '--seed_sentencepiece_size=200000',
+                    '--num_threads=1', '--minloglevel=2'], check=True)
     os.remove(tmp)
     print('wrote', OUT, file=sys.stderr)
 
