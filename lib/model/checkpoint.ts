@@ -360,8 +360,8 @@ export class CheckpointWeights implements Disposable {
           `${index}: weight_map["${name}"] must be a file name in the same directory, got ${JSON.stringify(file)}`,
         );
       }
-      let set = byFile.get(file);
-      if (!set) byFile.set(file, (set = new Set()));
+      const set = byFile.get(file) ?? new Set<string>();
+      byFile.set(file, set);
       set.add(name);
     }
     for (const [file, names] of byFile) {
