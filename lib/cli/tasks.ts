@@ -73,7 +73,7 @@ async function list(args: ListArgs): Promise<void> {
 }
 
 async function inspect(args: InspectArgs): Promise<void> {
-  const { TaskRegistry, defaultDataDir } = tasksModule();
+  const { TaskRegistry, defaultDataDir, toJson } = tasksModule();
   const task = TaskRegistry.get(args.name);
   if (!Number.isInteger(args.n) || args.n < 1)
     throw new Ext5Error('E_ARG', `-n must be a positive integer, got ${args.n}`);
@@ -111,7 +111,7 @@ async function inspect(args: InspectArgs): Promise<void> {
   }
   if (args.json) {
     process.stdout.write(
-      `${JSON.stringify(
+      `${toJson(
         {
           task: task.name,
           split: args.split,
@@ -122,7 +122,6 @@ async function inspect(args: InspectArgs): Promise<void> {
           postprocessor: task.postprocessor ?? null,
           items: shown.map((s, i) => ({ ...s, ...(lengths ? { tokenLengths: lengths[i] } : {}) })),
         },
-        null,
         2,
       )}\n`,
     );
@@ -139,7 +138,7 @@ async function inspect(args: InspectArgs): Promise<void> {
   if (fromSample)
     out.push(`  (no local data: showing the task's documented sample record; ${dataError?.hint ?? ''})`);
   shown.forEach((s, i) => {
-    out.push(`\n[${i}] record: ${JSON.stringify(s.record).slice(0, 600)}`);
+    out.push(`\n[${i}] record: ${toJson(s.record).slice(0, 600)}`);
     (s.examples as Array<{ inputs: string; targets: string }>).forEach((e, j) => {
       const len = lengths?.[i]?.[j];
       out.push(`    inputs${len ? ` (${len.inputs} tokens)` : ''}: ${JSON.stringify(e.inputs)}`);

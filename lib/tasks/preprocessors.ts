@@ -6,7 +6,7 @@
  * Rainbow one allenai/rainbow src/rainbow/preparation/rainbow.py.
  */
 import { Ext5Error } from '../util/errors';
-import { type DataRecord, type Example, getField, type Preprocessor } from './task';
+import { type DataRecord, type Example, getField, type Preprocessor, toJson } from './task';
 
 /** A value taken from a record: a (dotted) column name, or a function of the record. */
 export type Getter = string | ((r: DataRecord) => unknown);
@@ -22,7 +22,7 @@ export function asText(v: unknown): string {
   if (typeof v === 'string') return v;
   if (Array.isArray(v)) return v.map(asText).join(', ');
   if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return JSON.stringify(v);
+  return toJson(v);
 }
 
 /** A list of strings from a value (a list, or a single string). */
@@ -48,7 +48,7 @@ export function labelText(value: unknown, labels?: Labels, where = ''): string {
     if (name === undefined) {
       throw new Ext5Error(
         'BAD_LABEL',
-        `label ${JSON.stringify(value)}${where} is not an index into [${labels.join(', ')}]`,
+        `label ${toJson(value)}${where} is not an index into [${labels.join(', ')}]`,
       );
     }
     return name;
@@ -57,7 +57,7 @@ export function labelText(value: unknown, labels?: Labels, where = ''): string {
   if (name === undefined) {
     throw new Ext5Error(
       'BAD_LABEL',
-      `label ${JSON.stringify(value)}${where} is not one of ${Object.keys(labels).join(', ')}`,
+      `label ${toJson(value)}${where} is not one of ${Object.keys(labels).join(', ')}`,
     );
   }
   return name;

@@ -151,6 +151,20 @@ export function defaultDataDir(): string {
   return path.join(home, '.cache', 'ext5', 'data');
 }
 
+/**
+ * JSON.stringify that also writes BigInt (Parquet INT64 columns arrive as BigInt): as a number when it is
+ * exact, else as a decimal string.
+ */
+export function toJson(value: unknown, space?: number): string {
+  return (
+    JSON.stringify(
+      value,
+      (_k, v) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v),
+      space,
+    ) ?? String(value)
+  );
+}
+
 /** Reads a dotted path (`answers.text`); through arrays it maps (`utterances.text` → string[]). */
 export function getField(record: unknown, dotted: string): unknown {
   let cur: unknown = record;
@@ -340,7 +354,7 @@ export class Task {
       if (typeof ex.inputs !== 'string' || typeof ex.targets !== 'string') {
         throw new Ext5Error(
           'BAD_EXAMPLE',
-          `task ${this.name}: preprocessor returned a non-string inputs/targets for record ${JSON.stringify(record).slice(0, 200)}`,
+          `task ${this.name}: preprocessor returned a non-string inputs/targets for record ${toJson(record).slice(0, 200)}`,
         );
       }
     }

@@ -6,6 +6,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeParquet } from '../unit/sources/parquet_writer';
 
 const BIN = path.join(__dirname, '..', '..', 'dist', 'bin', 'ext5.js');
 
@@ -91,7 +92,16 @@ describe('ext5 tasks / mixtures', () => {
 describe('ext5 data download', () => {
   let server: http.Server;
   let endpoint = '';
-  const body = Buffer.from('PAR1 fixture bytes for the downloader, not read as Parquet here PAR1');
+  // A real Parquet file in super_glue/cb's layout (INT64 label, as the Hub export has it).
+  const body = writeParquet(
+    [
+      { name: 'premise', type: 'string' },
+      { name: 'hypothesis', type: 'string' },
+      { name: 'idx', type: 'int32' },
+      { name: 'label', type: 'int64' },
+    ],
+    [{ premise: 'It rained all day.', hypothesis: 'It was dry.', idx: 0, label: 1 }],
+  );
   const sha = createHash('sha256').update(body).digest('hex');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-e2e-data-'));
 
@@ -135,6 +145,23 @@ describe('ext5 data download', () => {
     const file = path.join(dir, 'aps', 'super_glue', 'cb', 'validation', '0000.parquet');
     expect(fs.readFileSync(file).equals(body)).toBe(true);
     expect(JSON.parse(r.stdout).files[0]).toMatchObject({ path: file, status: 'downloaded' });
+    const inspect = await ext5([
+      'tasks',
+      'inspect',
+      'super_glue_cb',
+      '--split',
+      'validation',
+      '--data-dir',
+      dir,
+      '--json',
+    ]);
+    expect(inspect.code).toBe(0);
+    const item = JSON.parse(inspect.stdout).items[0];
+    expect(item.record.label).toBe(1);
+    expect(item.examples[0]).toMatchObject({
+      inputs: 'cb hypothesis: It was dry. premise: It rained all day.',
+      targets: 'contradiction',
+    });
   });
 
   it('reports a missing dataset (404) and a manual-download dataset clearly', async () => {

@@ -1,7 +1,7 @@
 /** ExMix family: classification (plus super_glue_wic from benchmarks/). */
 import { Ext5Error } from '../../util/errors';
 import { asText, glue, keyedFields, type Labels } from '../preprocessors';
-import type { InPaper, Preprocessor, TaskOptions } from '../task';
+import { type InPaper, type Preprocessor, type TaskOptions, toJson } from '../task';
 import { exmixTask } from './spec';
 
 /** Round half to even, as tf.round does. */
@@ -19,7 +19,7 @@ export function stsb(): Preprocessor {
   return (r) => {
     const label = Number(r.label);
     if (!Number.isFinite(label))
-      throw new Ext5Error('BAD_LABEL', `stsb label ${JSON.stringify(r.label)} is not a number`);
+      throw new Ext5Error('BAD_LABEL', `stsb label ${toJson(r.label)} is not a number`);
     return {
       inputs: ['stsb sentence1:', asText(r.sentence1), 'sentence2:', asText(r.sentence2)].join(' '),
       targets: (roundHalfEven(label * 5) / 5).toFixed(1),

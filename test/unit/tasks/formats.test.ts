@@ -457,3 +457,10 @@ describe('Rainbow and GEM', () => {
     });
   });
 });
+
+describe('BigInt values (Parquet INT64)', () => {
+  it('map through label lists and appear readably in errors', () => {
+    expect(labelText(1n, ['False', 'True'])).toBe('True');
+    expect(() => labelText(7n, ['a', 'b'])).toThrow('label 7 is not an index into [a, b]');
+  });
+});
