@@ -18,7 +18,21 @@ export function reportError(err: unknown): number {
   return 1;
 }
 
+/**
+ * `ext5 … | head` closes stdout early; that is the reader's choice, not an error. Exit quietly
+ * instead of crashing with an unhandled EPIPE.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   let exitCode = 0;
   const parser = yargs(argv)
     .scriptName('ext5')

@@ -39,3 +39,16 @@ describe('ext5 CLI basics', () => {
     expect(r.stdout + r.stderr).toMatch(/EXT5_NUM_THREADS must be a positive integer/);
   });
 });
+
+test('piping into a reader that closes early (`| head`) is not a crash', () => {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const r = spawnSync(
+    'bash',
+    ['-c', `node ${require('./helpers/cli').cliPath} tasks list --json | head -c 10`],
+    {
+      encoding: 'utf8',
+    },
+  );
+  expect(r.status).toBe(0);
+  expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
+});
