@@ -85,7 +85,14 @@ export class RecordSource implements AsyncIterable<DataRecord> {
     this.rank = shard.rank;
     this.worldSize = shard.worldSize;
     this.shardMode = this.files.length >= this.worldSize ? 'files' : 'records';
-    this.pos = { fileIndex: 0, recordIndex: 0, globalIndex: 0, files: this.files.length, fileName: '' };
+    this.pos = {
+      fileIndex: 0,
+      recordIndex: 0,
+      globalIndex: 0,
+      files: this.files.length,
+      fileName: '',
+      shard: { rank: this.rank, worldSize: this.worldSize },
+    };
     if (opts.resumeFrom) this.pos = this.checkResume(opts.resumeFrom);
     this.pos.fileName = path.basename(this.files[this.pos.fileIndex] ?? '');
   }
@@ -108,12 +115,19 @@ export class RecordSource implements AsyncIterable<DataRecord> {
         'resume with the same data files, or start the data stream afresh',
       );
     }
-    return { ...p };
+    if (p.shard && (p.shard.rank !== this.rank || p.shard.worldSize !== this.worldSize)) {
+      throw new Ext5Error(
+        'E_DATA_RESUME',
+        `the data position was saved by shard ${p.shard.rank}/${p.shard.worldSize}, not ${this.rank}/${this.worldSize}`,
+        'give each rank its own saved position (same rank and world size as when it was saved)',
+      );
+    }
+    return { ...p, shard: { rank: this.rank, worldSize: this.worldSize } };
   }
 
   /** Where the next record will come from; save it and pass it as `resumeFrom` to continue. */
   position(): SourcePosition {
-    return { ...this.pos };
+    return { ...this.pos, shard: { rank: this.rank, worldSize: this.worldSize } };
   }
 
   /** Records handed out, malformed records skipped, files opened. */

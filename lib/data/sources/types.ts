@@ -26,6 +26,8 @@ export interface SourcePosition {
   globalIndex: number;
   files: number;
   fileName: string;
+  /** The shard that saved it; a resume with another shard is refused. */
+  shard?: ShardSpec;
 }
 
 /** File formats the readers know; the extension picks one unless `format` is given. */

@@ -91,6 +91,12 @@ describe('resuming', () => {
     expect(() => readRecords(src, { resumeFrom: { ...pos, recordIndex: -1 } as SourcePosition })).toThrow(
       /invalid saved data position/,
     );
+    const sharded = makeFiles('shard-pos', 1, 6);
+    const r0 = readRecords(sharded, { shard: { rank: 0, worldSize: 2 } });
+    await collect(r0, 1);
+    expect(() =>
+      readRecords(sharded, { shard: { rank: 1, worldSize: 2 }, resumeFrom: r0.position() }),
+    ).toThrow(/saved by shard 0\/2, not 1\/2/);
   });
 
   test('a source iterates once', async () => {
