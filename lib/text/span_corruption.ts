@@ -426,7 +426,7 @@ export class SpanCorruption {
     return {
       version: 1,
       settings: this.settings(),
-      rng: savedRngState(this.rng),
+      rng: this.rng.getState(),
       docsInBatch: this.docsInBatch,
       batch: int32ToBase64(this.batch.subarray(0, this.batchLen)),
       ready: this.ready.map((r) => ({ tokens: int32ToBase64(r.tokens), offset: r.offset })),
@@ -494,15 +494,6 @@ export class SpanCorruption {
     grown.set(this.batch.subarray(0, this.batchLen));
     this.batch = grown;
   }
-}
-
-/**
- * The RNG state as unsigned words: lib/util/rng.ts's getState can return the xor-ed words as
- * signed int32, which its own setState then rejects; normalising keeps saved states loadable.
- */
-export function savedRngState(rng: Rng): RngState {
-  const st = rng.getState();
-  return { ...st, s: st.s.map((w) => w >>> 0) as RngState['s'] };
 }
 
 function checkPositiveInt(name: string, v: number): void {
