@@ -14,6 +14,7 @@ interface TrainArgs {
   'character-coverage': number;
   'input-sentence-size': number;
   threads: number;
+  verbose: boolean;
   json: boolean;
 }
 
@@ -91,6 +92,7 @@ export async function runVocabTrain(args: TrainArgs): Promise<string> {
     characterCoverage: args['character-coverage'],
     inputSentenceSize: args['input-sentence-size'],
     numThreads: args.threads,
+    ...(args.verbose ? { extraFlags: { minloglevel: '0' } } : {}),
   });
   const seconds = (Date.now() - started) / 1000;
   if (args.json) return `${JSON.stringify({ ...out, vocabSize: args['vocab-size'], seconds })}\n`;
@@ -247,6 +249,11 @@ export const vocabCommand: CommandModule<object, object> = {
               describe: 'sample at most this many lines (0 = all)',
             })
             .option('threads', { type: 'number', default: 1, describe: 'training threads' })
+            .option('verbose', {
+              type: 'boolean',
+              default: false,
+              describe: "show SentencePiece's training log",
+            })
             .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
         handler: print(runVocabTrain),
       })

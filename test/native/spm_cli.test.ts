@@ -31,6 +31,7 @@ describe('ext5 vocab', () => {
       'character-coverage': 1,
       'input-sentence-size': 0,
       threads: 1,
+      verbose: false,
       json: true,
     });
     expect(JSON.parse(out)).toMatchObject({ modelPath: `${prefix}.model`, vocabSize: 80 });
