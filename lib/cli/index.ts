@@ -5,7 +5,9 @@
 import type { CommandModule } from 'yargs';
 import { dataCommand } from './data';
 import { doctorCommand } from './doctor';
+import { distSelftestCommand, launchCommand } from './launch';
 import { mixturesCommand } from './mixtures';
+import { reportCommand } from './report';
 import { scoreCommand } from './score';
 import { tasksCommand } from './tasks';
 import { vocabCommand } from './vocab';
@@ -18,4 +20,7 @@ export const commands: CommandModule<any, any>[] = [
   tasksCommand,
   mixturesCommand,
   dataCommand,
+  reportCommand,
+  launchCommand,
+  distSelftestCommand,
 ];
