@@ -3,6 +3,7 @@
 // One native call runs the whole step over every parameter; stepAsync() runs it on a worker.
 #include "adafactor.h"
 
+#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
@@ -392,11 +393,18 @@ std::vector<std::pair<std::string, at::Tensor>> GetEntries(const Napi::Value& v,
 class StepWorker : public Napi::AsyncWorker {
  public:
   StepWorker(Napi::Env env, std::shared_ptr<AdafactorCore> core, std::optional<double> lr)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), core_(std::move(core)), lr_(lr) {}
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        core_(std::move(core)),
+        lr_(lr),
+        threads_(at::get_num_threads()) {}
   ~StepWorker() override { core_->busy.store(false); }
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
+      // OpenMP's thread count is per calling thread: a libuv worker starts with the default
+      // (1 on small machines), so carry over what the JS thread configured.
+      if (at::get_num_threads() != threads_) at::set_num_threads(threads_);
       updated_ = core_->Step(lr_);  // Step() sets its own NoGradGuard (grad mode is thread-local)
     } catch (...) {
       auto [code, message] = DescribeCurrentException();
@@ -417,6 +425,7 @@ class StepWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<AdafactorCore> core_;
   std::optional<double> lr_;
+  int threads_;
   int64_t updated_ = 0;
   std::string code_;
 };
