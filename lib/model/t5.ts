@@ -18,6 +18,7 @@ import {
 import type { TensorHandle } from '../native/torch';
 import { Tensor } from '../tensor/tensor';
 import { didYouMean, Ext5Error } from '../util/errors';
+import type * as Checkpoint from './checkpoint';
 import { type T5Config, validateConfig } from './config';
 import { preset } from './presets';
 
@@ -233,6 +234,26 @@ export class T5ForConditionalGeneration implements Disposable {
     options: ModelOptions = {},
   ): T5ForConditionalGeneration {
     return new T5ForConditionalGeneration(typeof config === 'string' ? preset(config) : config, options);
+  }
+
+  /**
+   * Loads a Hugging Face checkpoint directory (config.json + model.safetensors); delegates to
+   * lib/model/checkpoint.ts `fromPretrained`.
+   *
+   * @example
+   * const model = T5ForConditionalGeneration.fromPretrained('./t5-small');
+   */
+  static fromPretrained(
+    dir: string,
+    options: Checkpoint.FromPretrainedOptions = {},
+  ): T5ForConditionalGeneration {
+    // required lazily: checkpoint.ts imports this file
+    return (require('./checkpoint') as typeof Checkpoint).fromPretrained(dir, options);
+  }
+
+  /** Writes config.json + model.safetensors that transformers can load (lib/model/checkpoint.ts). */
+  savePretrained(dir: string, options: Checkpoint.SavePretrainedOptions = {}): Promise<void> {
+    return (require('./checkpoint') as typeof Checkpoint).savePretrained(this, dir, options);
   }
 
   /** [name, Tensor] pairs with HF names; the tensors share storage (and .grad) with the live parameters. */

@@ -246,14 +246,25 @@ at::Tensor Heads(const at::Tensor& x, int64_t H, int64_t dkv) {
 }  // namespace
 
 at::Tensor Model::attend(const Attention& a, const at::Tensor& x, const at::Tensor& kv, const at::Tensor& bias) const {
-  const int64_t H = cfg_.num_heads, dkv = cfg_.d_kv;
-  at::Tensor q = Heads(at::linear(x, w(a.q)), H, dkv);
-  at::Tensor k = Heads(at::linear(kv, w(a.k)), H, dkv);
-  at::Tensor v = Heads(at::linear(kv, w(a.v)), H, dkv);
+  const int64_t H = cfg_.num_heads, dkv = cfg_.d_kv, inner = H * dkv;
+  at::Tensor q, k, v;
+  // One GEMM for the projections that read the same input (the weight concat is cheap next to
+  // the matmul, and its backward is a narrow).
+  if (x.is_same(kv)) {
+    auto qkv = at::linear(x, at::cat({w(a.q), w(a.k), w(a.v)}, 0)).split(inner, -1);
+    q = qkv[0], k = qkv[1], v = qkv[2];
+  } else {
+    q = at::linear(x, w(a.q));
+    auto kv2 = at::linear(kv, at::cat({w(a.k), w(a.v)}, 0)).split(inner, -1);
+    k = kv2[0], v = kv2[1];
+  }
+  q = Heads(q, H, dkv);
+  k = Heads(k, H, dkv);
+  v = Heads(v, H, dkv);
   // T5 folds the 1/sqrt(d_kv) scaling into the initialisation of q: no scaling here.
   at::Tensor scores = at::matmul(q, k.transpose(-1, -2)).to(at::kFloat) + bias;
   at::Tensor probs = dropout(at::softmax(scores, -1).to(compute_dtype()));
-  at::Tensor out = at::matmul(probs, v).transpose(1, 2).reshape({x.size(0), x.size(1), H * dkv});
+  at::Tensor out = at::matmul(probs, v).transpose(1, 2).reshape({x.size(0), x.size(1), inner});
   return at::linear(out, w(a.o));
 }
 

@@ -283,6 +283,24 @@ describe('T5 structure', () => {
     b.dispose();
   });
 
+  test('savePretrained / fromPretrained round trip through lib/model/checkpoint.ts', async () => {
+    const dir = require('node:fs').mkdtempSync(
+      require('node:path').join(require('node:os').tmpdir(), 'ext5-t5ckpt-'),
+    );
+    try {
+      const a = T5ForConditionalGeneration.fromConfig('t5-v1_1-tiny', { seed: 12 });
+      await a.savePretrained(dir);
+      const b = T5ForConditionalGeneration.fromPretrained(dir);
+      const batch = { inputIds: [[5, 6, 7, 1]], labels: [[9, 1]] };
+      expect(b.forward(batch).loss).toBe(a.forward(batch).loss);
+      expect(b.config.feed_forward_proj).toBe('gated-gelu');
+      a.dispose();
+      b.dispose();
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   test('relative position buckets: worked examples of HF _relative_position_bucket (32 buckets, 128)', () => {
     const rel = fromTypedArray(
       new BigInt64Array([-200, -128, -20, -9, -8, -1, 0, 1, 7, 8, 12, 16, 64, 127, 128, 500].map(BigInt)),

@@ -1,0 +1,48 @@
+/**
+ * Drives a Python baseline process line by line so that its runs interleave with ours: on a
+ * shared machine both sides then meet the same background load (used by train_step.ts and
+ * generate.ts).
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import * as readline from 'node:readline';
+
+export class Baseline {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterableIterator<string>;
+  private stderr = '';
+
+  constructor(python: string, args: string[]) {
+    this.child = spawn(python, args);
+    this.child.stderr.on('data', (d) => {
+      this.stderr += String(d);
+    });
+    this.lines = readline.createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  private async line(): Promise<string> {
+    const r = await this.lines.next();
+    if (r.done) throw new Error(`baseline exited early:\n${this.stderr}`);
+    return r.value;
+  }
+
+  /** Resolves once the baseline has warmed up. */
+  async ready(): Promise<void> {
+    const l = await this.line();
+    if (l !== 'ready') throw new Error(`baseline said '${l}' instead of 'ready':\n${this.stderr}`);
+  }
+
+  /** Runs one measured iteration; returns the numbers of its output line. */
+  async run(): Promise<number[]> {
+    this.child.stdin.write('go\n');
+    return (await this.line()).split(' ').map(Number);
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+}
+
+/** Best of N: on a shared machine the minimum is the least disturbed by other processes. */
+export function best(xs: number[]): number {
+  return Math.min(...xs);
+}
