@@ -111,6 +111,9 @@ export interface TorchAddon extends UnaryFns, BinaryFns {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   memory(): Record<string, DeviceMemory>;
+  /** libtorch's default CPU generator state as a uint8 tensor (dropout, rand, init). */
+  getRngState(): H;
+  setRngState(state: H): void;
 
   fromTypedArray(data: NativeTypedArray, shape: number[], dtype?: string, device?: string): H;
   fromHalfBits(data: Uint16Array, shape: number[], dtype: 'float16' | 'bfloat16', device?: string): H;

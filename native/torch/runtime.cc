@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
@@ -99,7 +100,32 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// libtorch's default CPU generator state (dropout, rand, initialisation), for exact resume.
+Napi::Value GetRngState(const Napi::CallbackInfo& info) {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  at::Tensor state;
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    state = gen.get_state();
+  }
+  return TensorHandle::Wrap(info.Env(), state);
+}
+
+Napi::Value SetRngState(const Napi::CallbackInfo& info) {
+  CheckArgCount(info, 1, 1, "setRngState");
+  at::Tensor state = TensorHandle::Get(info[0], "state");
+  if (state.scalar_type() != at::kByte || state.dim() != 1) {
+    ThrowCode("EXT5_DTYPE", "setRngState needs the 1-D uint8 tensor that getRngState returned");
+  }
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+  return info.Env().Undefined();
+}
+
 void InitRuntime(Napi::Env env, Napi::Object exports) {
+  SetMethod(env, exports, "getRngState", GetRngState);
+  SetMethod(env, exports, "setRngState", SetRngState);
   SetMethod(env, exports, "info", Info);
   SetMethod(env, exports, "setNumThreads", SetNumThreads);
   SetMethod(env, exports, "getNumThreads", GetNumThreads);

@@ -18,6 +18,7 @@ import {
   meanMulticlassF1,
   sequenceAccuracy,
 } from './classification';
+import { pearsonCorrcoef, spearmanCorrcoef } from './correlation';
 import { squad, triviaQa } from './qa';
 import { corpusRouge, type RougeOptions } from './rouge';
 
@@ -90,6 +91,15 @@ function ints(xs: readonly unknown[], what: string, metric: string): number[] {
         `${metric}: ${what} ${i} is ${describe(x)}, expected a class id`,
         'map string labels to ids first with stringLabelToClassId (unknown labels become -1).',
       );
+    }
+  });
+  return xs as number[];
+}
+
+function numbers(xs: readonly unknown[], what: string, metric: string): number[] {
+  xs.forEach((x, i) => {
+    if (typeof x !== 'number' || Number.isNaN(x)) {
+      throw new Ext5Error('E_METRIC_INPUT', `${metric}: ${what} ${i} is ${describe(x)}, expected a number`);
     }
   });
   return xs as number[];
@@ -216,6 +226,30 @@ const SPECS: MetricSpec[] = [
       sequence_accuracy: sequenceAccuracy(
         strings(r, 'reference', 'sequence_accuracy'),
         strings(p, 'prediction', 'sequence_accuracy'),
+      ),
+    }),
+  },
+  {
+    name: 'pearson_corrcoef',
+    description: "Pearson's r x100 (T5's STS-B metric, scipy.stats.pearsonr)",
+    inputs: 'predictions and references: numbers',
+    keys: () => ['pearson_corrcoef'],
+    compute: (p, r) => ({
+      pearson_corrcoef: pearsonCorrcoef(
+        numbers(r, 'reference', 'pearson_corrcoef'),
+        numbers(p, 'prediction', 'pearson_corrcoef'),
+      ),
+    }),
+  },
+  {
+    name: 'spearman_corrcoef',
+    description: "Spearman's rho x100 with average ranks for ties (scipy.stats.spearmanr)",
+    inputs: 'predictions and references: numbers',
+    keys: () => ['spearman_corrcoef'],
+    compute: (p, r) => ({
+      spearman_corrcoef: spearmanCorrcoef(
+        numbers(r, 'reference', 'spearman_corrcoef'),
+        numbers(p, 'prediction', 'spearman_corrcoef'),
       ),
     }),
   },

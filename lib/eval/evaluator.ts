@@ -1,0 +1,320 @@
+/**
+ * Evaluates a model on a task the way T5 does: decode each example (greedy or beam search), or
+ * score every candidate label (rank classification), apply the task's postprocessor, and
+ * compute its metrics. Benchmark tasks (SuperGLUE, GEM, Rainbow, closed-book QA) use the
+ * benchmark's metric set and aggregation (lib/eval/aggregate.ts).
+ *
+ * The metric inputs follow google-research/text-to-text-transfer-transformer
+ * t5/data/postprocessors.py and t5/evaluation/metrics.py: MultiRC and ReCoRD are grouped per
+ * question / query, WSC compares the predicted referent with the true one (wsc_simple), QA
+ * tasks compare against every gold answer.
+ */
+import type { T5ForConditionalGeneration } from '../model/t5';
+import type { Example, Task } from '../tasks/task';
+import { Ext5Error } from '../util/errors';
+import { aggregateBenchmark, type BenchmarkReport, getTaskMetricSpec } from './aggregate';
+import { computeMetricSet, listMetrics } from './metrics';
+import { qaAnswer, SUPERGLUE_LABELS, stringLabelToClassId, wscSimple } from './postprocessors';
+
+/** What the evaluator needs of a vocabulary. */
+export interface EvalVocabulary {
+  readonly eosId: number;
+  encodeBatchAsync(texts: string[]): Promise<Int32Array[]>;
+  decode(ids: readonly number[]): string;
+}
+
+export interface EvalOptions {
+  split?: string;
+  maxExamples?: number | null;
+  batchSize?: number;
+  decoding?: 'greedy' | 'beam';
+  numBeams?: number;
+  lengthPenalty?: number;
+  maxNewTokens?: number | null;
+  /** Score each candidate label instead of generating (classification tasks). */
+  rankClassification?: boolean;
+  dataDir?: string;
+  /** Examples read with their raw predictions (progress). */
+  onProgress?: (done: number, total: number | undefined) => void;
+}
+
+export interface PredictionRecord {
+  inputs: string;
+  target: string;
+  prediction: string;
+}
+
+export interface TaskEvalResult {
+  task: string;
+  benchmark?: string;
+  benchmarkTask?: string;
+  metrics: Record<string, number>;
+  count: number;
+  predictions: PredictionRecord[];
+}
+
+/** Where a registered task sits in a benchmark: `super_glue_cb` → superglue / cb. */
+export function benchmarkKey(task: Task): { benchmark: string; key: string } | undefined {
+  const n = task.name;
+  if (n.startsWith('super_glue_')) return { benchmark: 'superglue', key: n.slice('super_glue_'.length) };
+  if (n.startsWith('gem_')) return { benchmark: 'gem', key: n.slice('gem_'.length) };
+  if (n.startsWith('rainbow_')) return { benchmark: 'rainbow', key: n.slice('rainbow_'.length) };
+  const cbqa: Record<string, string> = {
+    natural_questions_open: 'natural_questions',
+    web_questions_open: 'web_questions',
+    trivia_qa_open: 'trivia_qa',
+  };
+  if (cbqa[n]) return { benchmark: 'cbqa', key: cbqa[n]! };
+  return undefined;
+}
+
+/** The metric names a task is scored with: its benchmark's set, else its own. */
+export function taskMetricNames(task: Task): string[] {
+  const b = benchmarkKey(task);
+  if (b) return [...getTaskMetricSpec(b.benchmark, b.key).metrics];
+  return task.metrics.length > 0 ? task.metrics : ['sequence_accuracy'];
+}
+
+function answersOf(ex: Example): string[] {
+  const a = ex.answers;
+  if (Array.isArray(a) && a.length > 0) return a.map(String);
+  return [ex.targets];
+}
+
+/**
+ * Turns raw predictions into the inputs each metric expects, following the task's
+ * postprocessor. Exported for tests and for scoring predictions made elsewhere.
+ */
+export function metricInputs(
+  task: Task,
+  examples: readonly Example[],
+  outputs: readonly string[],
+): { predictions: unknown[]; references: unknown[] } {
+  const b = benchmarkKey(task);
+  const post = task.postprocessor;
+  const labelSet = b?.benchmark === 'superglue' ? SUPERGLUE_LABELS[b.key] : undefined;
+  const predictions: unknown[] = [];
+  const references: unknown[] = [];
+  examples.forEach((ex, i) => {
+    const out = outputs[i] ?? '';
+    switch (post) {
+      case 'multirc': {
+        const group = `${ex['idx/paragraph']}-${ex['idx/question']}`;
+        predictions.push({ group, value: stringLabelToClassId(out, ['False', 'True']) });
+        references.push({ group, value: stringLabelToClassId(ex.targets, ['False', 'True']) });
+        break;
+      }
+      case 'record': {
+        const group = `${ex['idx/passage']}-${ex['idx/query']}`;
+        predictions.push({ group, value: out });
+        references.push({ group, value: answersOf(ex) });
+        break;
+      }
+      case 'wsc_simple':
+        predictions.push(wscSimple(out, ex.targets));
+        references.push(Number(ex.label ?? 1));
+        break;
+      case 'qa':
+        predictions.push(qaAnswer(out));
+        references.push(answersOf(ex));
+        break;
+      case 'string_to_float': {
+        const v = Number.parseFloat(out);
+        predictions.push(Number.isFinite(v) ? v : -1);
+        references.push(Number.parseFloat(ex.targets));
+        break;
+      }
+      default:
+        if (labelSet) {
+          predictions.push(stringLabelToClassId(out, labelSet));
+          references.push(stringLabelToClassId(ex.targets, labelSet));
+        } else {
+          predictions.push(out);
+          references.push(ex.targets);
+        }
+    }
+  });
+  return { predictions, references };
+}
+
+/** Reads up to `max` evaluation examples of a task. */
+export async function readExamples(
+  task: Task,
+  split: string,
+  max: number | null | undefined,
+  dataDir?: string,
+) {
+  const out: Example[] = [];
+  for await (const ex of task.examples(split, { dataDir })) {
+    out.push(ex);
+    if (max && out.length >= max) break;
+  }
+  if (out.length === 0) {
+    throw new Ext5Error('EXT5_NO_EXAMPLES', `task ${task.name} has no examples in split '${split}'`);
+  }
+  return out;
+}
+
+function padBatch(rows: Int32Array[], maxLen: number, eos: number) {
+  const len = Math.max(1, Math.min(maxLen, Math.max(...rows.map((r) => Math.min(r.length + 1, maxLen)))));
+  const data = new Int32Array(rows.length * len);
+  const mask = new Int32Array(rows.length * len);
+  rows.forEach((r, i) => {
+    const n = Math.min(r.length, len - 1);
+    data.set(r.subarray(0, n), i * len);
+    data[i * len + n] = eos;
+    mask.fill(1, i * len, i * len + n + 1);
+  });
+  return { ids: { data, shape: [rows.length, len] }, mask: { data: mask, shape: [rows.length, len] } };
+}
+
+/** Decodes outputs for the examples with model.generateAsync, in batches. */
+async function generateOutputs(
+  model: T5ForConditionalGeneration,
+  vocab: EvalVocabulary,
+  task: Task,
+  examples: readonly Example[],
+  opts: EvalOptions,
+): Promise<string[]> {
+  const bs = opts.batchSize ?? 16;
+  const maxNew = opts.maxNewTokens ?? task.outputFeatures.targetsLength;
+  const outputs: string[] = [];
+  for (let i = 0; i < examples.length; i += bs) {
+    const chunk = examples.slice(i, i + bs);
+    const enc = await vocab.encodeBatchAsync(chunk.map((e) => e.inputs));
+    const { ids, mask } = padBatch(enc, task.outputFeatures.inputsLength, vocab.eosId);
+    const beam = opts.decoding === 'beam';
+    const seqs = await model.generateAsync(ids, mask, {
+      maxNewTokens: maxNew,
+      numBeams: beam ? (opts.numBeams ?? 4) : 1,
+      lengthPenalty: opts.lengthPenalty ?? 0.6,
+    });
+    const rows = (model.constructor as typeof T5ForConditionalGeneration).sequencesToArrays(
+      seqs,
+      vocab.eosId,
+    );
+    seqs.dispose();
+    for (const r of rows) outputs.push(vocab.decode(r.filter((t) => t !== vocab.eosId && t !== 0)));
+    opts.onProgress?.(Math.min(i + bs, examples.length), examples.length);
+  }
+  return outputs;
+}
+
+/**
+ * Rank classification (T5's `rank_classification`): scores every candidate target for each
+ * input and predicts the most likely. Candidates are the task's label names when known
+ * (SuperGLUE), else the distinct targets of the evaluated examples.
+ */
+async function rankOutputs(
+  model: T5ForConditionalGeneration,
+  vocab: EvalVocabulary,
+  task: Task,
+  examples: readonly Example[],
+  opts: EvalOptions,
+): Promise<string[]> {
+  const b = benchmarkKey(task);
+  const known = b?.benchmark === 'superglue' ? SUPERGLUE_LABELS[b.key] : undefined;
+  const candidates = known ? [...known] : [...new Set(examples.map((e) => e.targets))].sort();
+  if (candidates.length < 2 || candidates.length > 64) {
+    throw new Ext5Error(
+      'EXT5_RANK_CLASSIFICATION',
+      `rank classification needs 2 to 64 candidate targets; task ${task.name} has ${candidates.length}`,
+      'use generation (drop --rank-classification) for tasks with free-form targets',
+    );
+  }
+  const candIds = await vocab.encodeBatchAsync(candidates);
+  const bs = Math.max(1, Math.floor((opts.batchSize ?? 16) / candidates.length) || 1);
+  const outputs: string[] = [];
+  for (let i = 0; i < examples.length; i += bs) {
+    const chunk = examples.slice(i, i + bs);
+    const enc = await vocab.encodeBatchAsync(chunk.map((e) => e.inputs));
+    const rows: Int32Array[] = [];
+    const tg: Int32Array[] = [];
+    for (const e of enc) {
+      for (const c of candIds) {
+        rows.push(e);
+        tg.push(c);
+      }
+    }
+    const x = padBatch(rows, task.outputFeatures.inputsLength, vocab.eosId);
+    const y = padBatch(tg, task.outputFeatures.targetsLength, vocab.eosId);
+    const { sums } = await model.scoreAsync(x.ids, x.mask, y.ids, y.mask);
+    for (let k = 0; k < chunk.length; k++) {
+      let best = 0;
+      for (let c = 1; c < candidates.length; c++) {
+        if (sums[k * candidates.length + c]! > sums[k * candidates.length + best]!) best = c;
+      }
+      outputs.push(candidates[best]!);
+    }
+    opts.onProgress?.(Math.min(i + bs, examples.length), examples.length);
+  }
+  return outputs;
+}
+
+/** Evaluates one task: predictions, postprocessing, metrics. */
+export async function evaluateTask(
+  model: T5ForConditionalGeneration,
+  vocab: EvalVocabulary,
+  task: Task,
+  opts: EvalOptions = {},
+): Promise<TaskEvalResult> {
+  const examples = await readExamples(task, opts.split ?? 'validation', opts.maxExamples, opts.dataDir);
+  const wasTraining = model.training;
+  model.eval();
+  let outputs: string[];
+  try {
+    outputs = opts.rankClassification
+      ? await rankOutputs(model, vocab, task, examples, opts)
+      : await generateOutputs(model, vocab, task, examples, opts);
+  } finally {
+    if (wasTraining) model.train();
+  }
+  return scoreOutputs(task, examples, outputs);
+}
+
+/** Scores outputs already decoded for the examples (used by evaluateTask and by tests). */
+export function scoreOutputs(
+  task: Task,
+  examples: readonly Example[],
+  outputs: readonly string[],
+): TaskEvalResult {
+  if (outputs.length !== examples.length) {
+    throw new Ext5Error(
+      'EXT5_EVAL_COUNT',
+      `${task.name}: ${outputs.length} predictions for ${examples.length} examples`,
+      'give one prediction per example, in the same order',
+    );
+  }
+  const names = taskMetricNames(task);
+  const known = new Set(listMetrics());
+  const missing = names.filter((n) => !known.has(n));
+  if (missing.length > 0) {
+    throw new Ext5Error(
+      'EXT5_UNKNOWN_METRIC',
+      `task ${task.name} names unknown metric(s): ${missing.join(', ')}`,
+    );
+  }
+  const { predictions, references } = metricInputs(task, examples, outputs);
+  const metrics = computeMetricSet(names, predictions, references);
+  const b = benchmarkKey(task);
+  return {
+    task: task.name,
+    benchmark: b?.benchmark,
+    benchmarkTask: b?.key,
+    metrics,
+    count: examples.length,
+    predictions: examples.map((e, i) => ({ inputs: e.inputs, target: e.targets, prediction: outputs[i]! })),
+  };
+}
+
+/** A benchmark report from per-task results (tasks of one benchmark). */
+export function benchmarkReport(benchmark: string, results: readonly TaskEvalResult[]): BenchmarkReport {
+  const byKey: Record<string, Record<string, number>> = {};
+  for (const r of results) {
+    if (r.benchmark !== benchmark || !r.benchmarkTask) {
+      throw new Ext5Error('EXT5_INTERNAL', `${r.task} is not a ${benchmark} task`);
+    }
+    byKey[r.benchmarkTask] = r.metrics;
+  }
+  return aggregateBenchmark(benchmark, byKey);
+}
