@@ -5,7 +5,8 @@
  * (bench/baselines/t5_train_step.py), same config, batch and thread count, the two sides'
  * steps interleaved so that they share the machine's background load. Dropout is 0 on both
  * sides (the reference has none). Our step is also timed with the project's Adafactor update
- * added (no Python counterpart: torch 1.13 has no Adafactor). Target: ours >= 1.1x.
+ * added (no Python counterpart: torch 1.13 has no Adafactor). Each config runs in float32 and in
+ * bfloat16 compute (ours: computeDtype; Python: torch.autocast("cpu", bfloat16)). Target: ours >= 1.1x.
  *
  * Run: npx tsc -p tsconfig.build.json && node dist/bench/train_step.js
  *      [--threads N] [--steps 6] [--batch 4] [--input 128] [--target 32] [--configs t5-small,t5-tiny]
@@ -40,63 +41,66 @@ async function main() {
   const S = Number(arg('input', '128'));
   const T = Number(arg('target', '32'));
   const configs = arg('configs', 't5-small,t5-tiny').split(',');
+  const dtypes = arg('dtypes', 'float32,bfloat16').split(',') as Array<'float32' | 'bfloat16'>;
   const python = arg('python', '/usr/bin/python3');
   setNumThreads(threads);
   const rows: Record<string, unknown>[] = [];
-  for (const name of configs) {
-    const cfg = { ...preset(name), dropout_rate: 0 };
-    const model = T5ForConditionalGeneration.fromConfig(cfg, { seed: 0 });
-    model.train();
-    const batch = {
-      inputIds: { data: randomIds(B * S, cfg.vocab_size, 1), shape: [B, S] },
-      labels: { data: randomIds(B * T, cfg.vocab_size, 2), shape: [B, T] },
-    };
-    const opt = new Adafactor(model);
-    const step = (withOptimizer: boolean) => {
-      const t0 = process.hrtime.bigint();
-      model.forwardBackward(batch);
-      if (withOptimizer) opt.step();
-      model.zeroGrad();
-      return Number(process.hrtime.bigint() - t0) / 1e9;
-    };
-    step(true);
-    step(false);
-    const script = path.join(__dirname, '..', '..', 'bench', 'baselines', 't5_train_step.py');
-    const py = new Baseline(python, [
-      script,
-      JSON.stringify(cfg),
-      String(B),
-      String(S),
-      String(T),
-      String(threads),
-    ]);
-    await py.ready();
-    const ours: number[] = [];
-    const oursOpt: number[] = [];
-    const theirs: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      ours.push(step(false));
-      theirs.push((await py.run())[0] as number);
-      oursOpt.push(step(true));
+  for (const name of configs)
+    for (const dtype of dtypes) {
+      const cfg = { ...preset(name), dropout_rate: 0 };
+      const model = T5ForConditionalGeneration.fromConfig(cfg, { seed: 0, computeDtype: dtype });
+      model.train();
+      const batch = {
+        inputIds: { data: randomIds(B * S, cfg.vocab_size, 1), shape: [B, S] },
+        labels: { data: randomIds(B * T, cfg.vocab_size, 2), shape: [B, T] },
+      };
+      const opt = new Adafactor(model);
+      const step = (withOptimizer: boolean) => {
+        const t0 = process.hrtime.bigint();
+        model.forwardBackward(batch);
+        if (withOptimizer) opt.step();
+        model.zeroGrad();
+        return Number(process.hrtime.bigint() - t0) / 1e9;
+      };
+      step(true);
+      step(false);
+      const script = path.join(__dirname, '..', '..', 'bench', 'baselines', 't5_train_step.py');
+      const py = new Baseline(python, [
+        script,
+        JSON.stringify(cfg),
+        String(B),
+        String(S),
+        String(T),
+        String(threads),
+      ]);
+      await py.ready();
+      const ours: number[] = [];
+      const oursOpt: number[] = [];
+      const theirs: number[] = [];
+      for (let i = 0; i < steps; i++) {
+        ours.push(step(false));
+        theirs.push((await py.run())[0] as number);
+        oursOpt.push(step(true));
+      }
+      py.close();
+      opt.dispose();
+      model.dispose();
+      const tokens = B * (S + T);
+      const o = best(ours);
+      const p = best(theirs);
+      rows.push({
+        config: name,
+        dtype,
+        batch: `${B}x${S}/${T}`,
+        threads,
+        oursStepMs: +(o * 1e3).toFixed(1),
+        pythonStepMs: +(p * 1e3).toFixed(1),
+        oursTokensPerS: Math.round(tokens / o),
+        pythonTokensPerS: Math.round(tokens / p),
+        ratio: +(p / o).toFixed(3),
+        oursWithAdafactorStepMs: +(best(oursOpt) * 1e3).toFixed(1),
+      });
     }
-    py.close();
-    opt.dispose();
-    model.dispose();
-    const tokens = B * (S + T);
-    const o = best(ours);
-    const p = best(theirs);
-    rows.push({
-      config: name,
-      batch: `${B}x${S}/${T}`,
-      threads,
-      oursStepMs: +(o * 1e3).toFixed(1),
-      pythonStepMs: +(p * 1e3).toFixed(1),
-      oursTokensPerS: Math.round(tokens / o),
-      pythonTokensPerS: Math.round(tokens / p),
-      ratio: +(p / o).toFixed(3),
-      oursWithAdafactorStepMs: +(best(oursOpt) * 1e3).toFixed(1),
-    });
-  }
   console.table(rows);
   console.log(JSON.stringify({ bench: 't5_train_step', target: 'ratio >= 1.1', rows }));
 }

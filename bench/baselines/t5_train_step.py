@@ -3,7 +3,8 @@
 in Python torch on the same libtorch, using the independent reference model of
 test/reference/t5_reference.py (plain torch.nn.functional ops, float32, CPU).
 
-    /usr/bin/python3 bench/baselines/t5_train_step.py CONFIG_JSON BATCH INPUT_LEN TARGET_LEN THREADS
+    /usr/bin/python3 bench/baselines/t5_train_step.py CONFIG_JSON BATCH INPUT_LEN TARGET_LEN THREADS [DTYPE]
+DTYPE bfloat16 runs the forward under torch.autocast("cpu", bfloat16) (float32 master weights).
 After two warm-up steps it prints "ready", then runs one step per line read from stdin and
 prints its duration in seconds, so the caller can interleave its own steps with these (both
 sides then see the same load on a shared machine). EOF ends it.
@@ -52,6 +53,7 @@ def init_weights(c, seed):
 
 def main():
     cfg_json, B, S, T, threads = sys.argv[1], *map(int, sys.argv[2:6])
+    bf16 = len(sys.argv) > 6 and sys.argv[6] == "bfloat16"
     torch.set_num_threads(threads)
     c = ref.Cfg(json.loads(cfg_json))
     W = init_weights(c, 0)
@@ -65,7 +67,8 @@ def main():
 
     def step():
         t0 = time.perf_counter()
-        _, loss, _ = ref.forward(W, batch, c)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            _, loss, _ = ref.forward(W, batch, c)
         loss.backward()
         for t in W.values():
             t.grad = None

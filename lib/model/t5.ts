@@ -203,6 +203,12 @@ export interface ModelOptions {
   device?: string;
   /** Seed of the parameter initialisation (default 0). */
   seed?: number;
+  /**
+   * Dtype of matmuls and activations (default: float32 on CPU, bfloat16 on CUDA). Parameters,
+   * gradients, norms, softmax and the loss stay float32. CPU bfloat16 uses oneDNN's bf16 GEMMs
+   * (several times faster on CPUs with AVX-512 BF16).
+   */
+  computeDtype?: 'float32' | 'bfloat16';
 }
 
 /**
@@ -221,7 +227,7 @@ export class T5ForConditionalGeneration implements Disposable {
 
   constructor(config: T5Config | Record<string, unknown>, options: ModelOptions = {}) {
     this.config = validateConfig(config);
-    checkKeys(options, ['device', 'seed'], 'model options');
+    checkKeys(options, ['device', 'seed', 'computeDtype'], 'model options');
     this.native = new (t5Addon().T5Model)(this.config, options);
   }
 
@@ -306,6 +312,11 @@ export class T5ForConditionalGeneration implements Disposable {
 
   get device(): string {
     return this.native.device;
+  }
+
+  /** 'float32' or 'bfloat16': the dtype of matmuls and activations. */
+  get computeDtype(): string {
+    return this.native.computeDtype;
   }
 
   /** Forward pass without gradients: loss (with labels) and optionally logits. */

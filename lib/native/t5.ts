@@ -5,7 +5,9 @@
  * Construction: `new T5Model(config, {device, seed})` where `config` is a plain object with the
  * Hugging Face T5 config.json keys (validated natively too; missing required keys and bad values
  * throw EXT5_CONFIG). Parameters are float32 master weights initialised from `seed` on the CPU
- * (Hugging Face's T5 initialisation), then moved to `device`.
+ * (Hugging Face's T5 initialisation), then moved to `device`. `computeDtype` (default float32
+ * on CPU, bfloat16 on CUDA) is the dtype of matmuls and activations; norms, softmax and the loss
+ * stay float32 and the parameters and their gradients stay float32 (master weights).
  *
  * Parameter exchange (the interface with checkpoints and Adafactor):
  *  - `namedParameters()` returns [name, handle] pairs in a stable order with Hugging Face names;
@@ -122,6 +124,8 @@ export interface NativeT5Model {
   readonly config: Record<string, number | string | boolean>;
   readonly busy: boolean;
   readonly disposed: boolean;
+  /** The dtype of matmuls and activations: 'float32' (CPU default) or 'bfloat16' (CUDA default). */
+  readonly computeDtype: string;
 }
 
 export interface T5Addon {

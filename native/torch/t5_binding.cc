@@ -409,6 +409,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
             InstanceAccessor("device", &T5ModelWrap::Device, nullptr),
             InstanceAccessor("config", &T5ModelWrap::ConfigGet, nullptr),
             InstanceAccessor("busy", &T5ModelWrap::Busy, nullptr),
+            InstanceAccessor("computeDtype", &T5ModelWrap::ComputeDtype, nullptr),
             InstanceAccessor("disposed", &T5ModelWrap::Disposed, nullptr),
         });
     constructor() = new Napi::FunctionReference(Napi::Persistent(ctor));
@@ -423,10 +424,22 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     Config cfg = ParseConfig(info[0]);
     at::Device dev(at::kCPU);
     uint64_t seed = 0;
+    std::optional<at::ScalarType> compute;
     if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
-      if (!info[1].IsObject()) ThrowArg("options must be an object ({device, seed})");
+      if (!info[1].IsObject()) ThrowArg("options must be an object ({device, seed, computeDtype})");
       Napi::Object o = info[1].As<Napi::Object>();
-      CheckKeys(o, {"device", "seed"}, "T5Model options");
+      CheckKeys(o, {"device", "seed", "computeDtype"}, "T5Model options");
+      if (Present(o, "computeDtype")) {
+        std::string cd = GetString(o.Get("computeDtype"), "options.computeDtype");
+        if (cd == "float32") {
+          compute = at::kFloat;
+        } else if (cd == "bfloat16") {
+          compute = at::kBFloat16;
+        } else {
+          ThrowArg("options.computeDtype must be 'float32' or 'bfloat16' (T5 activations overflow in float16), got '" +
+                   cd + "'");
+        }
+      }
       if (Present(o, "device")) dev = ParseDevice(GetString(o.Get("device"), "options.device"));
       if (Present(o, "seed")) {
         int64_t s = GetInt(o.Get("seed"), "options.seed");
@@ -440,6 +453,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
                         (4.0 * cfg.d_model * cfg.num_heads * cfg.d_kv * 2 + 3.0 * cfg.d_model * cfg.d_ff);
     if (params > 2e11) ThrowCode("EXT5_CONFIG", "config describes ~" + std::to_string(params) + " parameters: too large");
     state_ = std::make_shared<State>(std::make_unique<Model>(cfg, dev, seed));
+    state_->model->set_compute_dtype(compute);
     EXT5_CATCH(env)
   }
 
@@ -757,6 +771,12 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     Napi::Env env = info.Env();
     EXT5_TRY
     return ConfigToJs(env, Live()->model->config());
+    EXT5_CATCH(env)
+  }
+  Napi::Value ComputeDtype(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    EXT5_TRY
+    return Napi::String::New(env, DtypeName(Live()->model->compute_dtype()));
     EXT5_CATCH(env)
   }
   Napi::Value Busy(const Napi::CallbackInfo& info) {

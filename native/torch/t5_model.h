@@ -21,6 +21,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -142,7 +143,13 @@ class Model {
   // One step: ids [N] at position cache.length -> logits [N, V] float32.
   at::Tensor decode_step(DecodeCache& cache, const at::Tensor& ids) const;
 
-  at::ScalarType compute_dtype() const { return device_.is_cuda() ? at::kBFloat16 : at::kFloat; }
+  // bfloat16 on CUDA, float32 on CPU, unless set explicitly (CPU bfloat16 uses oneDNN's bf16
+  // GEMMs where the CPU has them; it is also how the CUDA mixed-precision path gets tested).
+  at::ScalarType compute_dtype() const {
+    if (compute_override_) return *compute_override_;
+    return device_.is_cuda() ? at::kBFloat16 : at::kFloat;
+  }
+  void set_compute_dtype(std::optional<at::ScalarType> t) { compute_override_ = t; }
 
  private:
   struct Attention {
@@ -169,6 +176,7 @@ class Model {
   Config cfg_;
   at::Device device_;
   bool training_ = false;
+  std::optional<at::ScalarType> compute_override_;
   std::vector<std::pair<std::string, at::Tensor>> params_;
   std::unordered_map<std::string, size_t> index_;
   at::Tensor shared_, enc_final_, dec_final_, lm_head_;

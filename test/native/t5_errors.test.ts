@@ -238,6 +238,9 @@ describe('bad model inputs', () => {
       /did you mean 'device'/,
     );
     expect(() => model.to('cuda:7')).toThrow(/CUDA|does not exist/);
+    expect(() => T5ForConditionalGeneration.fromConfig(TINY, { computeDtype: 'float16' as never })).toThrow(
+      /computeDtype must be 'float32' or 'bfloat16'/,
+    );
     const t = fromTypedArray(new Int32Array([3, 1]), [1, 2]);
     t.dispose();
     expect(codeOf(() => model.forward({ inputIds: t, labels: [[5, 1]] }))).toBe('EXT5_DISPOSED');

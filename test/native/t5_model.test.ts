@@ -323,6 +323,26 @@ describe('T5 structure', () => {
     causal.dispose();
   });
 
+  test('bfloat16 compute (the CUDA default, opt-in on CPU): close to float32, float32 master weights and grads', () => {
+    const f32 = T5ForConditionalGeneration.fromConfig(V11, { seed: 6 });
+    const bf16 = T5ForConditionalGeneration.fromConfig(V11, { seed: 6, computeDtype: 'bfloat16' });
+    expect(f32.computeDtype).toBe('float32');
+    expect(bf16.computeDtype).toBe('bfloat16');
+    const batch = padded(rng(2), V11.vocab_size);
+    const a = f32.forward(batch).loss as number;
+    const b = bf16.forwardBackward(batch).loss as number;
+    expect(Math.abs(a - b) / a).toBeLessThan(0.02);
+    const [, p] = bf16.namedParameters()[1] as [string, Tensor];
+    expect(p.dtype).toBe('float32');
+    const g = p.grad as Tensor;
+    expect(g.dtype).toBe('float32');
+    expect(g.abs().sum().item()).toBeGreaterThan(0);
+    const seq = bf16.generate(batch.inputIds, batch.attentionMask, { maxNewTokens: 4, numBeams: 2 });
+    expect(seq.shape[0]).toBe(3);
+    f32.dispose();
+    bf16.dispose();
+  });
+
   test('dropout only in training mode', () => {
     const m = T5ForConditionalGeneration.fromConfig({ ...V10, dropout_rate: 0.5 }, { seed: 4 });
     const batch = padded(rng(9), V10.vocab_size);
