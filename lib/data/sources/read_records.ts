@@ -101,7 +101,8 @@ export class RecordSource implements AsyncIterable<DataRecord> {
     const ok =
       p !== null &&
       typeof p === 'object' &&
-      [p.fileIndex, p.recordIndex, p.globalIndex].every((v) => Number.isInteger(v) && v >= 0);
+      [p.fileIndex, p.recordIndex, p.globalIndex].every((v) => Number.isInteger(v) && v >= 0) &&
+      p.fileIndex <= this.files.length;
     if (!ok) {
       throw new Ext5Error('E_DATA_RESUME', `invalid saved data position ${JSON.stringify(p)}`);
     }
