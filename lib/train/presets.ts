@@ -15,9 +15,9 @@ export interface RunPreset {
   values: Readonly<Record<string, unknown>>;
 }
 
-// The mini data (assets/mini) has ~1.35k SentencePiece pieces plus 100 sentinels; 1536 is the next
-// multiple of 128 (T5X pads the embedding the same way).
-const MINI_VOCAB = 1536;
+// The mini vocabulary (assets/mini/spm) has 1887 SentencePiece pieces plus 100 sentinels = 1987 ids;
+// 2048 is the next multiple of 128 (T5X pads the embedding the same way).
+const MINI_VOCAB = 2048;
 
 const TINY_MODEL = {
   'model.config': 't5-v1_1-tiny',
@@ -82,7 +82,7 @@ export const RUN_PRESETS: Readonly<Record<string, RunPreset>> = {
   },
   'tiny-demo': {
     description:
-      'Minutes on a laptop CPU: a tiny T5.1.1 pre-trained on the built-in mini ExT5 mixture (mini C4 at R=2 + mini ExMix).',
+      'A tiny T5.1.1 (d_model 32, sized for a CPU) pre-trained 400 steps on the built-in mini ExT5 mixture (mini C4 at R=2 + mini ExMix).',
     values: {
       ...TINY_MODEL,
       'run.kind': 'pretrain',
@@ -173,4 +173,15 @@ export function runPreset(name: string): RunPreset {
     );
   }
   return p;
+}
+
+/** Markdown table of the presets and the keys each sets (docs/configuration.md embeds exactly this). */
+export function renderPresetTable(): string {
+  const rows = Object.entries(RUN_PRESETS).map(([name, p]) => {
+    const keys = Object.entries(p.values)
+      .map(([k, v]) => `\`${k}=${JSON.stringify(v)}\``)
+      .join(', ');
+    return `| \`${name}\` | ${p.description} | ${keys} |`;
+  });
+  return `| preset | what | sets |\n|---|---|---|\n${rows.join('\n')}\n`;
 }
