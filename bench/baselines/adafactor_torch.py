@@ -68,4 +68,5 @@ for _ in range(reps):
     t0 = time.perf_counter()
     step()
     times.append(time.perf_counter() - t0)
-print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "stepMs": statistics.median(times) * 1e3}))
+print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "stepMs": statistics.median(times) * 1e3,
+                  "allMs": [x * 1e3 for x in times]}))

@@ -198,11 +198,6 @@ int64_t AdafactorCore::Step(std::optional<double> lr_override) {
     g2 = at::Tensor();
 
     const double numel_sqrt = std::sqrt(static_cast<double>(p.numel()));
-    if (o.clip_threshold > 0 && std::isfinite(o.clip_threshold)) {
-      at::Tensor rms_update = update.norm().div_(numel_sqrt);
-      update.div_(rms_update.div_(o.clip_threshold).clamp_min_(1.0));
-    }
-
     double rho;
     if (o.relative_step) {
       double cap = o.warmup_init ? 1e-6 * t : 1e-2;
@@ -210,34 +205,34 @@ int64_t AdafactorCore::Step(std::optional<double> lr_override) {
     } else {
       rho = *lr;
     }
-    // lr_t stays a 0-dim tensor on the parameter's device: no host sync inside the step.
-    at::Tensor lr_t;
-    if (o.scale_parameter) {
-      lr_t = param.norm().div_(numel_sqrt).clamp_min_(o.eps2).mul_(rho);
-      update.mul_(lr_t);
-    } else {
-      update.mul_(rho);
+    // a_t = rho * max(eps2, RMS(X)), and the whole step factor a_t / max(1, RMS(U) / d), as
+    // 0-dim tensors on the parameter's device: no host sync inside the step on a GPU, and U
+    // itself is scaled once (or not at all) instead of once per factor.
+    at::Tensor lr_t = o.scale_parameter ? param.norm().div_(numel_sqrt).clamp_min_(o.eps2).mul_(rho)
+                                        : at::scalar_tensor(rho, at::TensorOptions().dtype(cdt).device(p.device()));
+    at::Tensor factor = lr_t;
+    if (o.clip_threshold > 0 && std::isfinite(o.clip_threshold)) {
+      factor = lr_t.div(update.norm().div_(numel_sqrt).div_(o.clip_threshold).clamp_min_(1.0));
     }
+    // Decoupled weight decay on the pre-update value, as transformers orders it.
+    if (o.weight_decay > 0) param.mul_(lr_t.mul(-o.weight_decay).add_(1.0));
 
     if (o.beta1.has_value()) {
       const double b1 = *o.beta1;
+      update.mul_(factor);
       if (st.m.scalar_type() == cdt) {
         st.m.mul_(b1).add_(update, 1.0 - b1);
-        update = st.m;
+        param.sub_(st.m);
       } else {
         at::Tensor m = st.m.to(cdt).mul_(b1).add_(update, 1.0 - b1);
         st.m.copy_(m);
-        update = m;
+        param.sub_(m);
       }
+    } else if (param.device().is_cpu()) {
+      param.sub_(update, factor.item<double>());  // one fused pass; item() costs nothing on the CPU
+    } else {
+      param.sub_(update.mul_(factor));
     }
-    if (o.weight_decay > 0) {
-      if (lr_t.defined()) {
-        param.sub_(param.mul(lr_t).mul_(o.weight_decay));
-      } else {
-        param.mul_(1.0 - o.weight_decay * rho);
-      }
-    }
-    param.sub_(update);
     if (!param.is_same(p)) p.copy_(param);
     updated++;
   }
