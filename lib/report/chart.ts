@@ -117,6 +117,46 @@ export function formatNumber(v: number, digits = 3): string {
   return `${trim(m!)}e${Number(e)}`;
 }
 
+/**
+ * Keeps a long series drawable: above two points per pixel column, each column keeps its first,
+ * lowest, highest and last points (in order), so spikes and the envelope survive. Non-finite points
+ * are kept so that gaps stay gaps.
+ */
+export function decimate(points: readonly ChartPoint[], columns: number): ChartPoint[] {
+  if (points.length <= 2 * columns || points.length < 3) return [...points];
+  const x0 = points[0]!.x;
+  const span = points[points.length - 1]!.x - x0 || 1;
+  const out: ChartPoint[] = [];
+  let bucket: ChartPoint[] = [];
+  let current = -1;
+  const flush = () => {
+    if (bucket.length === 0) return;
+    const finite = bucket.filter((p) => Number.isFinite(p.y));
+    const keep = new Set<ChartPoint>([bucket[0]!, bucket[bucket.length - 1]!]);
+    if (finite.length > 0) {
+      let lo = finite[0]!;
+      let hi = finite[0]!;
+      for (const p of finite) {
+        if (p.y < lo.y) lo = p;
+        if (p.y > hi.y) hi = p;
+      }
+      keep.add(lo).add(hi);
+    }
+    for (const p of bucket) if (keep.has(p) || !Number.isFinite(p.y)) out.push(p);
+    bucket = [];
+  };
+  for (const p of points) {
+    const col = Math.min(columns - 1, Math.floor(((p.x - x0) / span) * columns));
+    if (col !== current) {
+      flush();
+      current = col;
+    }
+    bucket.push(p);
+  }
+  flush();
+  return out;
+}
+
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 
 /** Renders one chart as a standalone `<svg>` element. */
@@ -171,10 +211,14 @@ export function renderChart(spec: ChartSpec): string {
     return out.join('\n');
   }
 
-  const xs = finite.map((p) => p.x);
-  const ys = finite.map((p) => p.y);
-  let xMin = Math.min(...xs);
-  let xMax = Math.max(...xs);
+  // Loops, not Math.min(...xs): a million-step run would overflow the argument stack.
+  let [xMin, xMax, yMin, yMax] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (const p of finite) {
+    if (p.x < xMin) xMin = p.x;
+    if (p.x > xMax) xMax = p.x;
+    if (p.y < yMin) yMin = p.y;
+    if (p.y > yMax) yMax = p.y;
+  }
   if (xMin === xMax) {
     xMin -= 1;
     xMax += 1;
@@ -183,9 +227,7 @@ export function renderChart(spec: ChartSpec): string {
   const xLo = xMin > 0 && xMin <= 0.1 * (xMax - xMin) ? 0 : xMin;
   const xHi = xMax;
   const xTicks = niceTicks(xLo, xHi, 6).ticks.filter((t) => t >= xLo - 1e-9 && t <= xHi + 1e-9);
-  const yt = logY
-    ? logTicks(Math.min(...ys), Math.max(...ys))
-    : niceTicks(Math.min(...ys), Math.max(...ys), 6);
+  const yt = logY ? logTicks(yMin, yMax) : niceTicks(yMin, yMax, 6);
   const yLo = yt.lo;
   const yHi = yt.hi;
   const sx = (x: number) => M.left + ((x - xLo) / (xHi - xLo || 1)) * pw;
@@ -229,7 +271,8 @@ export function renderChart(spec: ChartSpec): string {
     `<defs><clipPath id="${escapeXml(clip)}"><rect x="${M.left}" y="${M.top - 2}" width="${pw}" height="${ph + 4}"/></clipPath></defs>`,
     `<g clip-path="url(#${escapeXml(clip)})" fill="none" stroke-linejoin="round" stroke-linecap="round">`,
   );
-  const pathOf = (pts: ChartPoint[]): string => {
+  const pathOf = (all: ChartPoint[]): string => {
+    const pts = decimate(all, Math.ceil(pw));
     let d = '';
     let pen = false;
     for (const p of pts) {

@@ -175,7 +175,7 @@ h2 { font-size: 16px; margin: 0 0 10px; color: #323f4b; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: 5px 10px; border-bottom: 1px solid #e4e7eb; vertical-align: top; }
 th { color: #52606d; font-weight: 600; font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
-td.num, th.num { text-align: right; }
+td.num, th.num { text-align: right; white-space: nowrap; }
 td.best { color: #127fbf; }
 tr.diff td { background: #fffbea; }
 td .dim, .dim { color: #9aa5b1; }

@@ -88,8 +88,10 @@ export function summarizeRun(run: ReportRun): RunSummary {
   const steps = all.reduce((m, p) => Math.max(m, p.step), 0);
   const times = all.map((p) => p.time).filter(Number.isFinite);
   const start = run.env?.startTime ? Date.parse(run.env.startTime) / 1000 : Number.NaN;
-  const first = Number.isFinite(start) ? start : times.length ? Math.min(...times) : Number.NaN;
-  const last = times.length ? Math.max(...times) : Number.NaN;
+  const lo = times.reduce((m, t) => Math.min(m, t), Number.POSITIVE_INFINITY);
+  const hi = times.reduce((m, t) => Math.max(m, t), Number.NEGATIVE_INFINITY);
+  const first = Number.isFinite(start) ? start : times.length ? lo : Number.NaN;
+  const last = times.length ? hi : Number.NaN;
   const cfg = run.config as {
     run?: { kind?: unknown };
     model?: { config?: unknown };

@@ -21,6 +21,7 @@
  */
 import * as fs from 'node:fs';
 import { Ext5Error } from '../util/errors';
+import { TensorBoardWriter } from './tensorboard';
 
 /** Conventional metric names (per split). Evaluation metrics are `<task>/<metric>` in split 'eval'. */
 export const METRIC_NAMES = {
@@ -266,4 +267,75 @@ export function readMetrics(file: string): MetricsFile {
     );
   }
   return parseMetrics(text, file);
+}
+
+/** Options of {@link RunLogger.open}. */
+export interface RunLoggerOptions {
+  /** Also write TensorBoard event files (config `logging.tensorboard`). Default true. */
+  tensorboard?: boolean;
+  /** Resuming from a checkpoint at this step: metrics.jsonl drops what was logged after it. */
+  resumeStep?: number;
+  /** Seconds clock, for tests. */
+  now?: () => number;
+  /** Host name in the event file name, for tests. */
+  hostname?: string;
+}
+
+/**
+ * What the training loop logs through: each record goes to metrics.jsonl and, when enabled, to a
+ * TensorBoard event file in the same directory (tags `<split>/<name>`), with the same step and time.
+ * @example
+ * const logger = RunLogger.open(run.metricsPath, run.eventsDir, { tensorboard: cfg.logging.tensorboard });
+ * logger.log(step, 'train', { loss, lr, tokens_per_s });
+ * logger.close();
+ */
+export class RunLogger {
+  readonly metrics: MetricsWriter;
+  readonly tensorboard: TensorBoardWriter | null;
+  private readonly now: () => number;
+
+  private constructor(metrics: MetricsWriter, tensorboard: TensorBoardWriter | null, now: () => number) {
+    this.metrics = metrics;
+    this.tensorboard = tensorboard;
+    this.now = now;
+  }
+
+  /** Opens metrics.jsonl at `metricsPath` and, unless disabled, a new event file in `eventsDir`. */
+  static open(metricsPath: string, eventsDir: string, opts: RunLoggerOptions = {}): RunLogger {
+    const now = opts.now ?? (() => Date.now() / 1000);
+    const metrics = MetricsWriter.open(metricsPath, { resumeStep: opts.resumeStep, now });
+    let tb: TensorBoardWriter | null = null;
+    if (opts.tensorboard !== false) {
+      try {
+        tb = new TensorBoardWriter(eventsDir, { now, hostname: opts.hostname });
+      } catch (err) {
+        metrics.close();
+        throw err;
+      }
+    }
+    return new RunLogger(metrics, tb, now);
+  }
+
+  /** Logs one record of `split` at `step` to every sink. */
+  log(step: number, split: MetricSplit, values: Readonly<Record<string, number>>, time?: number): void {
+    const t = time ?? this.now();
+    this.metrics.write(step, split, values, t);
+    this.tensorboard?.addScalars(step, split, values, t);
+  }
+
+  /** fsyncs every sink (e.g. after a checkpoint). */
+  flush(): void {
+    this.metrics.flush();
+    this.tensorboard?.flush();
+  }
+
+  /** fsyncs and closes every sink; idempotent. */
+  close(): void {
+    this.metrics.close();
+    this.tensorboard?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
 }

@@ -1,4 +1,11 @@
-import { escapeXml, formatNumber, logTicks, niceTicks, renderChart } from '../../../lib/report/chart';
+import {
+  decimate,
+  escapeXml,
+  formatNumber,
+  logTicks,
+  niceTicks,
+  renderChart,
+} from '../../../lib/report/chart';
 import { bestDirection, smoothEma } from '../../../lib/report/summary';
 
 test('nice ticks: 1, 2 or 5 times a power of ten, covering the data', () => {
@@ -118,5 +125,37 @@ describe('renderChart', () => {
     expect(renderChart({ ...base, series: [{ label: 'a', color: '#000', points: [] }] })).toContain(
       'no finite values',
     );
+  });
+});
+
+describe('long runs', () => {
+  test('decimate keeps order, extremes, ends and gaps, at most ~4 points per column', () => {
+    const pts = Array.from({ length: 10_000 }, (_, i) => ({ x: i, y: Math.sin(i / 50) }));
+    pts[5000] = { x: 5000, y: 9 }; // a spike
+    pts[7000] = { x: 7000, y: Number.NaN }; // a diverged value
+    const d = decimate(pts, 100);
+    expect(d.length).toBeLessThanOrEqual(4 * 100 + 1);
+    expect(d[0]).toEqual(pts[0]);
+    expect(d[d.length - 1]).toEqual(pts[pts.length - 1]);
+    expect(d.some((p) => p.y === 9)).toBe(true);
+    expect(d.some((p) => Number.isNaN(p.y))).toBe(true);
+    for (let i = 1; i < d.length; i++) expect(d[i]!.x).toBeGreaterThan(d[i - 1]!.x);
+    expect(decimate(pts.slice(0, 150), 100)).toHaveLength(150);
+  });
+
+  test('a million-step series renders without overflowing and with a bounded path', () => {
+    const n = 1_000_000;
+    const points = new Array(n);
+    for (let i = 0; i < n; i++) points[i] = { x: i + 1, y: 7 * Math.exp(-i / 2e5) + 1 };
+    const t = Date.now();
+    const svg = renderChart({
+      id: 'big',
+      title: 'loss',
+      xLabel: 'step',
+      series: [{ label: 'train', color: '#000', points }],
+    });
+    expect(Date.now() - t).toBeLessThan(5000);
+    expect(svg.length).toBeLessThan(100_000);
+    expect(svg).toContain('>1M<');
   });
 });

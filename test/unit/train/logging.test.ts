@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MetricsWriter, parseMetrics, readMetrics } from '../../../lib/train/logging';
+import { MetricsWriter, parseMetrics, RunLogger, readMetrics } from '../../../lib/train/logging';
+import { readEvents } from '../../../lib/train/tensorboard';
 import { Ext5Error } from '../../../lib/util/errors';
 
 let dir: string;
@@ -112,4 +113,35 @@ test('missing file and bad writes', () => {
   expect(() => MetricsWriter.open(path.join(dir, 'no', 'such', 'dir', 'm.jsonl'))).toThrow(
     /cannot open metrics file/,
   );
+});
+
+test('RunLogger writes the same records to metrics.jsonl and TensorBoard', () => {
+  const m = path.join(dir, 'metrics.jsonl');
+  const logger = RunLogger.open(m, dir, { now: () => 50, hostname: 'h' });
+  logger.log(10, 'train', { loss: 2.5, lr: 0.01 });
+  logger.log(10, 'validation', { loss: 2.75 }, 60);
+  logger.flush();
+  logger.close();
+  logger.close();
+  expect(readMetrics(m).records).toEqual([
+    { step: 10, time: 50, split: 'train', values: { loss: 2.5, lr: 0.01 } },
+    { step: 10, time: 60, split: 'validation', values: { loss: 2.75 } },
+  ]);
+  const events = readEvents(logger.tensorboard!.file);
+  expect(events.slice(1)).toEqual([
+    {
+      wallTime: 50,
+      step: 10,
+      scalars: [
+        { tag: 'train/loss', value: 2.5 },
+        { tag: 'train/lr', value: Math.fround(0.01) },
+      ],
+    },
+    { wallTime: 60, step: 10, scalars: [{ tag: 'validation/loss', value: 2.75 }] },
+  ]);
+  const off = RunLogger.open(path.join(dir, 'm2.jsonl'), path.join(dir, 'no-tb'), { tensorboard: false });
+  off.log(1, 'train', { loss: 1 });
+  off.close();
+  expect(off.tensorboard).toBeNull();
+  expect(fs.existsSync(path.join(dir, 'no-tb'))).toBe(false);
 });
