@@ -1,5 +1,6 @@
 // Global-norm clipping, gradient norms and gradient scaling (native/torch/grad_utils.cc), and
 // gradient accumulation across backward calls.
+import { accumulateGradients } from '../../lib/optim/accumulate';
 import { Adafactor, clipGradNorm, gradNorm, scaleGrads } from '../../lib/optim/adafactor';
 import { type Tensor, tensor } from '../../lib/tensor/tensor';
 
@@ -98,5 +99,33 @@ describe('gradient accumulation', () => {
     expect(grad(w)).toEqual([4, -2]);
     scaleGrads([w], 0.5);
     expect(grad(w)).toEqual([2, -1]);
+  });
+
+  test('accumulateGradients over micro-batches equals one pass over their union', async () => {
+    // loss = mean over rows of (x . w)^2; two halves averaged equal the whole batch.
+    const rows = [
+      [1, 2],
+      [3, -1],
+      [0.5, 0.5],
+      [-2, 1],
+    ];
+    const lossOf = (w: Tensor, xs: number[][]) => {
+      const x = tensor(xs, { dtype: 'float32' });
+      const l = x.matmul(w).square().mean();
+      l.backward();
+      return l.item() as number;
+    };
+    const whole = param([0.3, -0.7], [2, 1]);
+    const full = lossOf(whole, rows);
+    const split = param([0.3, -0.7], [2, 1]);
+    const mean = await accumulateGradients([split], [rows.slice(0, 2), rows.slice(2)], (xs) =>
+      lossOf(split, xs),
+    );
+    expect(mean).toBeCloseTo(full, 6);
+    const a = grad(whole);
+    const b = grad(split);
+    expect(b[0]).toBeCloseTo(a[0]!, 6);
+    expect(b[1]).toBeCloseTo(a[1]!, 6);
+    await expect(accumulateGradients([split], [], () => 0)).rejects.toThrow(/at least one micro-batch/);
   });
 });
