@@ -71,6 +71,8 @@ export class Progress {
   private readonly startValue: number;
   private lastDraw = Number.NEGATIVE_INFINITY;
   private finished = false;
+  /** Extra status shown after the rate, e.g. "loss 2.31  lr 1.0e-2" (set it before update()). */
+  suffix = '';
 
   constructor(opts: ProgressOptions = {}) {
     this.label = opts.label ?? '';
@@ -126,7 +128,8 @@ export class Progress {
     const rate =
       this.unit === 'bytes' ? `${formatBytes(r)}/s` : `${r.toFixed(r < 10 ? 2 : 1)} ${this.unitName}/s`;
     const eta = this.eta();
-    return `${count}  ${rate}${eta === undefined ? '' : `  ETA ${formatDuration(eta)}`}`;
+    const extra = this.suffix ? `  ${this.suffix}` : '';
+    return `${count}  ${rate}${extra}${eta === undefined ? '' : `  ETA ${formatDuration(eta)}`}`;
   }
 
   /** Ends the report: a final line (plain) or the completed bar and a newline (TTY). Idempotent. */

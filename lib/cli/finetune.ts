@@ -1,0 +1,43 @@
+/** `ext5 finetune`: fine-tune a checkpoint on a task or mixture (T5 recipe: constant 1e-3, dropout 0.1). */
+import type { CommandModule } from 'yargs';
+import { runTraining, type TrainArgs, trainOptions } from './train_common';
+
+interface FinetuneArgs extends TrainArgs {
+  task?: string;
+  mixture?: string;
+  checkpoint?: string;
+  eval?: string[];
+}
+
+export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
+  command: 'finetune',
+  describe: 'Fine-tune a checkpoint on a task or mixture, evaluating as it goes',
+  builder: (y) =>
+    trainOptions(y)
+      .option('task', { type: 'string', describe: 'Task to fine-tune on (data.mixtureOrTask)' })
+      .option('mixture', { type: 'string', describe: 'Mixture to fine-tune on (data.mixtureOrTask)' })
+      .conflicts('task', 'mixture')
+      .option('checkpoint', {
+        type: 'string',
+        describe: 'Checkpoint directory to start from (model.checkpoint)',
+      })
+      .option('eval', {
+        type: 'string',
+        array: true,
+        describe: 'Tasks, mixtures or benchmarks to evaluate (eval.tasks), e.g. superglue',
+      })
+      .example(
+        '$0 finetune --preset tiny-demo-finetune --checkpoint runs/demo/checkpoints/step-00000400',
+        'Fine-tune the tiny demo model on the held-out mini_nli_counts task',
+      )
+      .example(
+        '$0 finetune --preset finetune-small --checkpoint ./ext5-small --mixture superglue',
+        'SuperGLUE',
+      ),
+  handler: (args) =>
+    runTraining('finetune', args, {
+      'data.mixtureOrTask': args.task ?? args.mixture,
+      'model.checkpoint': args.checkpoint,
+      'eval.tasks': args.eval,
+    }),
+};

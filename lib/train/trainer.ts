@@ -1,0 +1,455 @@
+/**
+ * The training loop (pre-training and fine-tuning), in the spirit of nanoT5: one screen of loop
+ * with `maybe*` helpers, everything else set up around it.
+ *
+ *   mixture → tokenize → span corruption / trim → pack → features  (TrainingPipeline, prefetched)
+ *   → async native forward+backward (× gradient accumulation) → clip → Adafactor(lr(step))
+ *   → log / validate / evaluate / checkpoint
+ *
+ * The next batch is prepared on the JS thread (and the tokenizer's threads) while libtorch runs
+ * forward and backward on a worker thread. Resuming restores the model, the optimizer, the
+ * data-pipeline position and libtorch's generator, so a resumed run on CPU reproduces the
+ * uninterrupted run's losses exactly.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { benchmarkReport, evaluateTask, type TaskEvalResult } from '../eval/evaluator';
+import { fromPretrained, loadOptimizerState } from '../model/checkpoint';
+import { type T5Config, validateConfig } from '../model/config';
+import { preset, presetNames } from '../model/presets';
+import { T5ForConditionalGeneration } from '../model/t5';
+import { torch } from '../native/torch';
+import { Adafactor, clipGradNorm, gradNorm } from '../optim/adafactor';
+import { makeSchedule, type Schedule } from '../optim/schedules';
+import { DEFAULT_K, DEFAULT_R, exmixMixture, ext5PretrainMixture } from '../tasks/exmix';
+import { Mixture } from '../tasks/mixture';
+import { MixtureRegistry, TaskRegistry } from '../tasks/registry';
+import type { Task } from '../tasks/task';
+import { fromTypedArray } from '../tensor/tensor';
+import { didYouMean, Ext5Error } from '../util/errors';
+import { Progress } from '../util/progress';
+import {
+  listCheckpoints,
+  readTrainerState,
+  resolveResume,
+  saveCheckpoint,
+  type TrainerState,
+} from './checkpoints';
+import { adafactorOptions, batchRows, type RunConfig, resolveThreads, scheduleSpec } from './config';
+import { MetricsWriter } from './logging';
+import { batchToModelInputs, inputTokens, type PipelineVocabulary, TrainingPipeline } from './pipeline';
+import { createRunDir, type RunDir } from './run_dir';
+import { TensorBoardWriter } from './tensorboard';
+import { loadVocabulary } from './vocab';
+
+export interface TrainResult {
+  runDir: string;
+  step: number;
+  stoppedBy: 'done' | 'signal';
+  lastLoss: number | null;
+  lastCheckpoint: string | undefined;
+  evals: Record<string, Record<string, number>>;
+}
+
+export interface TrainHooks {
+  /** Called after each logged interval (for tests and embedding). */
+  onLog?: (step: number, values: Record<string, number>) => void;
+  /** Where progress goes (default stderr; silent when config.logging.progress is false). */
+  progressStream?: NonNullable<ConstructorParameters<typeof Progress>[0]>['stream'];
+  /** Install SIGINT/SIGTERM handlers that finish the step, save and stop (default true). */
+  handleSignals?: boolean;
+}
+
+type Vocab = PipelineVocabulary & {
+  encodeBatchAsync(t: string[]): Promise<Int32Array[]>;
+  decode(ids: readonly number[]): string;
+  dispose(): void;
+};
+
+/** The model a config asks for: a checkpoint, a preset name, or a config.json path. */
+export function buildModel(c: RunConfig, vocabSize: number): T5ForConditionalGeneration {
+  const device = c.training.device;
+  let model: T5ForConditionalGeneration;
+  if (c.model.checkpoint) {
+    model = fromPretrained(c.model.checkpoint, { device });
+  } else {
+    const base = resolveModelConfig(c.model.config);
+    const overrides: Record<string, unknown> = {};
+    if (c.model.vocabSize !== null) overrides.vocab_size = c.model.vocabSize;
+    if (c.training.dropout !== null) overrides.dropout_rate = c.training.dropout;
+    model = new T5ForConditionalGeneration({ ...base, ...overrides }, { device, seed: c.training.seed });
+  }
+  if (model.config.vocab_size < vocabSize) {
+    const size = model.config.vocab_size;
+    model.dispose();
+    throw new Ext5Error(
+      'EXT5_VOCAB_SIZE',
+      `the model's vocabulary (${size}) is smaller than the tokenizer's (${vocabSize} ids with sentinels)`,
+      `set model.vocabSize to at least ${vocabSize} (a multiple of 128 such as ${Math.ceil(vocabSize / 128) * 128})`,
+    );
+  }
+  return model;
+}
+
+/**
+ * The mixture a config trains on, with mixture.R / K / temperature applied: `ext5_pretrain` and
+ * `mini_ext5_pretrain` take R C4 examples per ExMix example; `exmix` takes K and temperature.
+ */
+export function trainingMixture(c: RunConfig): string | Mixture {
+  const { R, K, temperature } = c.mixture;
+  const name = c.data.mixtureOrTask;
+  const defaults = R === DEFAULT_R && K === DEFAULT_K && temperature === 1;
+  if (defaults) return name;
+  if (name === 'ext5_pretrain') return ext5PretrainMixture({ R, K, temperature });
+  if (name === 'exmix') return exmixMixture({ K, temperature, name: `exmix_k${K}` });
+  if (name === 'mini_ext5_pretrain') {
+    return new Mixture({
+      name: `mini_ext5_pretrain_r${String(R).replace('.', 'p')}`,
+      description: `mini C4 span corruption at R=${R} per mini-ExMix example + mini_exmix`,
+      members: [
+        ['mini_c4_span_corruption', R],
+        ['mini_exmix', 1],
+      ],
+    });
+  }
+  return name;
+}
+
+/** A model config: a preset name, a config.json file, or a directory holding one. */
+export function resolveModelConfig(spec: string): T5Config {
+  if (presetNames().includes(spec)) return preset(spec);
+  if (fs.existsSync(spec)) {
+    const file = fs.statSync(spec).isDirectory() ? path.join(spec, 'config.json') : spec;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new Ext5Error(
+        'EXT5_CONFIG',
+        `${file}: not a readable JSON model config (${(e as Error).message})`,
+      );
+    }
+    return validateConfig(raw, file);
+  }
+  throw new Ext5Error(
+    'EXT5_CONFIG',
+    `model.config '${spec}' is neither a preset nor a config.json path${didYouMean(spec, presetNames())}`,
+    `presets: ${presetNames().join(', ')}`,
+  );
+}
+
+/** The vocabulary of a run: data.vocabulary, else the first task's output features. */
+export function runVocabularyName(c: RunConfig): string {
+  if (c.data.vocabulary) return c.data.vocabulary;
+  const name = c.data.mixtureOrTask;
+  const provider = TaskRegistry.has(name)
+    ? TaskRegistry.get(name)
+    : MixtureRegistry.has(name)
+      ? MixtureRegistry.get(name).resolve()[0]?.task
+      : undefined;
+  return provider?.outputFeatures.vocabulary ?? 't5';
+}
+
+/** Evaluation tasks named by eval.tasks: task names, mixture names or benchmark names. */
+export function evalTasks(names: readonly string[]): Task[] {
+  const out: Task[] = [];
+  const byBenchmark: Record<string, string> = {
+    superglue: 'superglue',
+    gem: 'gem',
+    rainbow: 'rainbow',
+    cbqa: 'closed_book_qa_benchmark',
+  };
+  for (const n of names) {
+    const m = byBenchmark[n] ?? n;
+    if (MixtureRegistry.has(m))
+      out.push(
+        ...MixtureRegistry.get(m)
+          .resolve()
+          .map((r) => r.task),
+      );
+    else out.push(TaskRegistry.get(m));
+  }
+  return [...new Map(out.map((t) => [t.name, t])).values()];
+}
+
+function rngToBase64(): string {
+  const t = torch();
+  const h = t.getRngState();
+  try {
+    const bytes = t.toTypedArray(h) as Uint8Array;
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  } finally {
+    t.dispose(h);
+  }
+}
+
+function rngFromBase64(b64: string): void {
+  const bytes = new Uint8Array(Buffer.from(b64, 'base64'));
+  const state = fromTypedArray(bytes, [bytes.length], { dtype: 'uint8' });
+  try {
+    torch().setRngState(state.handle);
+  } finally {
+    state.dispose();
+  }
+}
+
+/** Runs (or resumes) a training run described by a resolved config. */
+export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const t = torch();
+  t.setNumThreads(resolveThreads(c));
+  t.manualSeed(c.training.seed);
+  const rows = batchRows(c);
+  const vocab = loadVocabulary(runVocabularyName(c), c.data.dataDir ?? undefined) as unknown as Vocab;
+  const dirs: RunDir = createRunDir(runDirPath, c, {
+    ifExists: 'resume',
+    libtorchVersion: t.info().torchVersion,
+    threads: t.getNumThreads(),
+  });
+  const resumeFrom = resolveResume(c.checkpoint.resume, dirs.checkpointsDir);
+  const resumed = resumeFrom ? readTrainerState(resumeFrom) : undefined;
+  const model = resumeFrom
+    ? fromPretrained(resumeFrom, { device: c.training.device })
+    : buildModel(c, vocab.vocabSize);
+  model.train();
+  const optimizer = new Adafactor(model, adafactorOptions(c));
+  if (resumeFrom) loadOptimizerState(resumeFrom, optimizer);
+  if (resumed) rngFromBase64(resumed.rng);
+  const schedule: Schedule = makeSchedule(scheduleSpec(c), 'optimizer.schedule');
+  const pipeline = new TrainingPipeline({
+    mixture: trainingMixture(c),
+    vocab,
+    split: c.data.trainSplit,
+    inputsLength: c.data.inputsLength,
+    targetsLength: c.data.targetsLength,
+    batchSize: rows.microBatchRows,
+    pack: c.data.pack,
+    noiseDensity: c.data.noiseDensity,
+    meanNoiseSpanLength: c.data.meanNoiseSpanLength,
+    seed: c.training.seed,
+    dataDir: c.data.dataDir ?? undefined,
+  });
+  if (resumed) pipeline.setState(resumed.pipeline);
+
+  const metrics = MetricsWriter.open(dirs.metricsPath, { resumeStep: resumed?.step ?? 0 });
+  const tb = c.logging.tensorboard ? new TensorBoardWriter(dirs.eventsDir) : undefined;
+  const log = (step: number, split: string, values: Record<string, number>) => {
+    metrics.write(step, split, values);
+    tb?.addScalars(step, split, values);
+  };
+  const progress = new Progress({
+    label: path.basename(dirs.root),
+    total: c.training.steps,
+    start: resumed?.step ?? 0,
+    unitName: 'steps',
+    mode: c.logging.progress ? 'auto' : 'silent',
+    stream: hooks.progressStream,
+  });
+
+  let stopRequested = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopRequested) return;
+    stopRequested = true;
+    process.stderr.write(
+      `\next5: ${sig} received: finishing this step, saving a checkpoint, then stopping\n`,
+    );
+  };
+  if (hooks.handleSignals !== false) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+
+  let step = resumed?.step ?? 0;
+  let elapsed = resumed?.elapsed ?? 0;
+  let tokensSeen = resumed?.tokens ?? 0;
+  let examplesSeen = resumed?.examples ?? 0;
+  let pipelineState = resumed?.pipeline ?? pipeline.getState();
+  let lastCheckpoint = resumeFrom;
+  let lastLoss: number | null = resumed?.lastLoss ?? null;
+  let interval = { loss: 0, steps: 0, tokens: 0, examples: 0, seconds: 0 };
+  const evals: Record<string, Record<string, number>> = {};
+
+  const state = (): TrainerState => ({
+    version: 1,
+    step,
+    pipeline: pipelineState,
+    rng: rngToBase64(),
+    elapsed,
+    tokens: tokensSeen,
+    examples: examplesSeen,
+    worldSize: 1,
+    lastLoss,
+  });
+
+  const maybeLog = (lr: number, norm: number) => {
+    if (step % c.logging.every !== 0 && step !== c.training.steps) return;
+    lastLoss = interval.loss / interval.steps;
+    const values = {
+      loss: lastLoss,
+      lr,
+      grad_norm: norm,
+      tokens_per_s: interval.tokens / interval.seconds,
+      examples_per_s: interval.examples / interval.seconds,
+      step_time: interval.seconds / interval.steps,
+    };
+    log(step, 'train', values);
+    hooks.onLog?.(step, values);
+    interval = { loss: 0, steps: 0, tokens: 0, examples: 0, seconds: 0 };
+  };
+
+  const maybeEvaluate = async (force = false) => {
+    if (!force && (c.eval.every <= 0 || step % c.eval.every !== 0)) return;
+    if (c.eval.lossBatches > 0) log(step, 'validation', { loss: await validationLoss(c, model, vocab) });
+    const results: TaskEvalResult[] = [];
+    for (const task of evalTasks(c.eval.tasks)) {
+      const r = await evaluateTask(model, vocab, task, {
+        split: c.eval.split,
+        maxExamples: c.eval.maxExamples,
+        batchSize: c.eval.batchSize ?? rows.microBatchRows,
+        decoding: c.eval.decoding,
+        numBeams: c.eval.numBeams,
+        lengthPenalty: c.eval.lengthPenalty,
+        maxNewTokens: c.eval.maxNewTokens,
+        rankClassification: c.eval.rankClassification,
+        dataDir: c.data.dataDir ?? undefined,
+      });
+      results.push(r);
+      evals[task.name] = r.metrics;
+      log(step, `eval/${task.name}`, r.metrics);
+    }
+    for (const b of new Set(results.map((r) => r.benchmark).filter((x): x is string => !!x))) {
+      const report = benchmarkReport(
+        b,
+        results.filter((r) => r.benchmark === b),
+      );
+      log(step, `eval/${b}`, { average: report.average });
+    }
+  };
+
+  const maybeSave = async (force = false) => {
+    if (!force && (c.checkpoint.every <= 0 || step % c.checkpoint.every !== 0)) return;
+    if (lastCheckpoint && lastCheckpoint.endsWith(`step-${String(step).padStart(8, '0')}`)) return;
+    lastCheckpoint = await saveCheckpoint(
+      dirs.checkpointsDir,
+      model,
+      optimizer,
+      state(),
+      c.checkpoint.keepLast,
+    );
+  };
+
+  // ---- the loop ----------------------------------------------------------------------------
+  const accum = rows.gradAccumulation;
+  let next = pipeline.next();
+  next.catch(() => {}); // awaited below; a data error surfaces there, not as an unhandled rejection
+  try {
+    while (step < c.training.steps && !stopRequested) {
+      const t0 = performance.now();
+      let loss = 0;
+      for (let m = 0; m < accum; m++) {
+        const { batch, state: after } = await next;
+        next = pipeline.next(); // prepare the next batch while the model computes
+        next.catch(() => {});
+        const out = await model.forwardBackwardAsync({
+          ...batchToModelInputs(batch),
+          zLoss: c.training.zLoss,
+          labelSmoothing: c.training.labelSmoothing,
+          gradScale: 1 / accum,
+        });
+        loss += (out.loss ?? 0) / accum;
+        interval.tokens += inputTokens(batch);
+        interval.examples += batch.examples;
+        pipelineState = after;
+      }
+      const norm =
+        c.training.gradClip > 0 ? clipGradNorm(optimizer, c.training.gradClip) : gradNorm(optimizer);
+      if (!Number.isFinite(loss) || !Number.isFinite(norm))
+        throw nonFinite(step + 1, loss, norm, lastCheckpoint);
+      const lr = schedule(step);
+      await optimizer.stepAsync(lr);
+      optimizer.zeroGrad();
+      step += 1;
+      const dt = (performance.now() - t0) / 1000;
+      elapsed += dt;
+      tokensSeen += interval.tokens;
+      interval.loss += loss;
+      interval.steps += 1;
+      interval.seconds += dt;
+      examplesSeen = pipelineState.batches;
+      progress.suffix = `loss ${loss.toFixed(3)}  lr ${lr.toExponential(1)}`;
+      progress.update(step);
+      maybeLog(lr, norm);
+      await maybeEvaluate();
+      await maybeSave();
+    }
+    if (stopRequested) await maybeSave(true);
+    else if (c.checkpoint.every > 0) await maybeSave(true);
+    progress.done(stopRequested ? `(stopped at step ${step})` : undefined);
+    return {
+      runDir: dirs.root,
+      step,
+      stoppedBy: stopRequested ? 'signal' : 'done',
+      lastLoss,
+      lastCheckpoint,
+      evals,
+    };
+  } finally {
+    if (hooks.handleSignals !== false) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    metrics.close();
+    tb?.close();
+    optimizer.dispose();
+    model.dispose();
+    vocab.dispose();
+  }
+}
+
+function nonFinite(step: number, loss: number, norm: number, lastCheckpoint: string | undefined): Ext5Error {
+  return new Ext5Error(
+    'EXT5_NAN_LOSS',
+    `training diverged at step ${step}: loss ${loss}, gradient norm ${norm}; stopped without saving the bad state`,
+    lastCheckpoint
+      ? `the last good checkpoint is ${lastCheckpoint}: resume from it with a lower learning rate (optimizer.lr) or gradient clipping (training.gradClip)`
+      : 'no checkpoint was written yet: lower the learning rate (optimizer.lr) or enable gradient clipping (training.gradClip) and start again',
+  );
+}
+
+/** Mean loss over eval.lossBatches batches of the evaluation split (the same batches each time). */
+export async function validationLoss(
+  c: RunConfig,
+  model: T5ForConditionalGeneration,
+  vocab: PipelineVocabulary,
+): Promise<number> {
+  const p = new TrainingPipeline({
+    mixture: trainingMixture(c),
+    vocab,
+    split: c.data.evalSplit,
+    inputsLength: c.data.inputsLength,
+    targetsLength: c.data.targetsLength,
+    batchSize: batchRows(c).microBatchRows,
+    pack: c.data.pack,
+    seed: c.training.seed + 1,
+    dataDir: c.data.dataDir ?? undefined,
+  });
+  const wasTraining = model.training;
+  model.eval();
+  let sum = 0;
+  let weight = 0;
+  try {
+    for (let i = 0; i < c.eval.lossBatches; i++) {
+      const { batch } = await p.next();
+      const out = await model.forwardAsync(batchToModelInputs(batch));
+      sum += (out.loss ?? 0) * out.weightSum;
+      weight += out.weightSum;
+    }
+  } finally {
+    if (wasTraining) model.train();
+  }
+  return weight > 0 ? sum / weight : Number.NaN;
+}
+
+/** The newest checkpoint of a run directory, for `ext5 eval --checkpoint RUN_DIR`. */
+export function latestCheckpointOf(runDir: string): string | undefined {
+  return listCheckpoints(path.join(runDir, 'checkpoints')).at(-1)?.dir;
+}
