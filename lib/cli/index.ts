@@ -5,8 +5,10 @@
 import type { CommandModule } from 'yargs';
 import { dataCommand } from './data';
 import { doctorCommand } from './doctor';
+import { finetuneCommand } from './finetune';
 import { distSelftestCommand, launchCommand } from './launch';
 import { mixturesCommand } from './mixtures';
+import { pretrainCommand } from './pretrain';
 import { reportCommand } from './report';
 import { scoreCommand } from './score';
 import { tasksCommand } from './tasks';
@@ -14,6 +16,8 @@ import { vocabCommand } from './vocab';
 
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argument types.
 export const commands: CommandModule<any, any>[] = [
+  pretrainCommand,
+  finetuneCommand,
   doctorCommand,
   scoreCommand,
   vocabCommand,
