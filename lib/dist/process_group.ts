@@ -118,7 +118,7 @@ export class ProcessGroup {
   }
 
   /** Reduces `tensors` in place across all ranks (default op 'sum'). */
-  allReduce(tensors: Tensor[], opts: AllReduceOptions = {}): Promise<DistTraffic> {
+  async allReduce(tensors: Tensor[], opts: AllReduceOptions = {}): Promise<DistTraffic> {
     checkTimeout(opts.timeoutMs, 'timeoutMs');
     return this.addon.distAllReduce(
       this.id,
@@ -134,7 +134,7 @@ export class ProcessGroup {
    * Reduces the gradients of `params` in place (a parameter that requires grad but has none gets
    * zeros; parameters that do not require grad are skipped). Do not run backward meanwhile.
    */
-  allReduceGrads(params: Tensor[], opts: AllReduceOptions = {}): Promise<DistTraffic> {
+  async allReduceGrads(params: Tensor[], opts: AllReduceOptions = {}): Promise<DistTraffic> {
     checkTimeout(opts.timeoutMs, 'timeoutMs');
     return this.addon.distAllReduce(
       this.id,
@@ -147,7 +147,7 @@ export class ProcessGroup {
   }
 
   /** Overwrites `tensors` on every rank with the root's values (default root 0). */
-  broadcast(tensors: Tensor[], opts: BroadcastOptions = {}): Promise<DistTraffic> {
+  async broadcast(tensors: Tensor[], opts: BroadcastOptions = {}): Promise<DistTraffic> {
     checkTimeout(opts.timeoutMs, 'timeoutMs');
     return this.addon.distBroadcast(
       this.id,
@@ -159,13 +159,13 @@ export class ProcessGroup {
   }
 
   /** Resolves once every rank has reached this barrier. */
-  barrier(opts: CollectiveOptions = {}): Promise<void> {
+  async barrier(opts: CollectiveOptions = {}): Promise<void> {
     checkTimeout(opts.timeoutMs, 'timeoutMs');
     return this.addon.distBarrier(this.id, opts.timeoutMs);
   }
 
   /** Every rank's bytes, in rank order. */
-  allGatherBytes(data: Uint8Array, opts: CollectiveOptions = {}): Promise<Uint8Array[]> {
+  async allGatherBytes(data: Uint8Array, opts: CollectiveOptions = {}): Promise<Uint8Array[]> {
     checkTimeout(opts.timeoutMs, 'timeoutMs');
     return this.addon.distAllGatherBytes(this.id, data, opts.timeoutMs);
   }
@@ -192,7 +192,7 @@ export class ProcessGroup {
    * Leaves the group and frees its sockets and threads. Later calls reject with
    * EXT5_DIST_DESTROYED. Idempotent; resolves false when already destroyed.
    */
-  destroy(): Promise<boolean> {
+  async destroy(): Promise<boolean> {
     return this.addon.distDestroy(this.id);
   }
 }

@@ -13,7 +13,10 @@
  * - `EXT5_DIST_BROKEN`: an earlier collective of this group failed, so it cannot be used again;
  * - `EXT5_DIST_DESTROYED`: the group was destroyed;
  * - `EXT5_DIST_UNAVAILABLE`: the backend is not compiled in (NCCL without CUDA, no Gloo headers);
- * - `EXT5_DIST`: anything else Gloo/NCCL reported (e.g. tensors of different sizes on two ranks);
+ * - `EXT5_DIST_MISMATCH`: the ranks passed different tensors (count, sizes, shapes, dtypes) or a
+ *   different op/root to the same collective; checked before any data moves, so every rank gets
+ *   this error and the group stays usable;
+ * - `EXT5_DIST`: anything else Gloo/NCCL reported;
  * - `EXT5_BUSY`: a second collective was started before the first one finished.
  */
 import type { Tensor } from '../tensor/tensor';

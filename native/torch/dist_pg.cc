@@ -60,6 +60,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common.h"
@@ -98,19 +99,73 @@ std::mutex g_table_mu;
 auto* g_table = new std::map<int64_t, std::shared_ptr<Group>>();
 int64_t g_next_id = 1;
 
-// One collective's hold on its group: the busy flag is cleared, and the reference to the process
-// group dropped, on the worker thread when the collective ends (so a group destroyed meanwhile is
-// torn down off the JS thread).
+// One collective's hold on its group. The reference to the process group is dropped on the
+// worker thread when the collective ends (so a group destroyed meanwhile is torn down off the JS
+// thread); the busy flag is cleared on the JS thread just before the promise settles, so a group
+// is busy exactly while a promise of it is pending.
 struct Lease {
   std::shared_ptr<Group> group;
   c10::intrusive_ptr<PgBase> pg;
   void Finish(const std::string& broken_reason) {
     std::lock_guard<std::mutex> lock(group->mu);
-    group->busy = false;
     if (!broken_reason.empty() && group->broken.empty()) group->broken = broken_reason;
     pg.reset();
   }
+  void Release() {
+    std::lock_guard<std::mutex> lock(group->mu);
+    group->busy = false;
+  }
 };
+
+// common.h's PromiseWorker plus a hook on the JS thread that releases the lease before the
+// promise settles, on success and on failure alike.
+template <typename R>
+class CollectiveWorker : public Napi::AsyncWorker {
+ public:
+  CollectiveWorker(Napi::Env env, std::shared_ptr<Lease> lease, std::function<R()> work,
+                   std::function<Napi::Value(Napi::Env, R&)> done)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), lease_(std::move(lease)),
+        work_(std::move(work)), done_(std::move(done)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      result_ = work_();
+    } catch (...) {
+      auto [code, message] = DescribeCurrentException();
+      code_ = code;
+      SetError(message);
+    }
+  }
+  void OnOK() override {
+    lease_->Release();
+    try {
+      deferred_.Resolve(done_(Env(), *result_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    lease_->Release();
+    deferred_.Reject(MakeError(Env(), code_, e.Message()).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Lease> lease_;
+  std::function<R()> work_;
+  std::function<Napi::Value(Napi::Env, R&)> done_;
+  std::optional<R> result_;
+  std::string code_;
+};
+
+template <typename R>
+Napi::Promise RunCollectiveAsync(Napi::Env env, std::shared_ptr<Lease> lease, std::function<R()> work,
+                                 std::function<Napi::Value(Napi::Env, R&)> done) {
+  auto* w = new CollectiveWorker<R>(env, std::move(lease), std::move(work), std::move(done));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
 
 bool Contains(const std::string& s, const char* needle) {
   std::string a = s, b = needle;
@@ -188,8 +243,8 @@ void RunCollective(const std::shared_ptr<Lease>& lease, const std::string& op, i
     body();
   } catch (...) {
     auto [code, raw] = DescribeCurrentException();
-    // Our own argument checks run before anything is sent: the group stays usable.
-    if (code == "EXT5_INVALID_ARG") {
+    // Our own checks fail before any data is sent, on every rank alike: the group stays usable.
+    if (code == "EXT5_INVALID_ARG" || code == "EXT5_DIST_MISMATCH") {
       lease->Finish("");
       throw;
     }
@@ -365,6 +420,57 @@ Napi::Value TrafficToJs(Napi::Env env, const Traffic& t) {
   return o;
 }
 
+// Gloo trusts that every rank sends buffers of the same size: a rank receiving more bytes than
+// it posted aborts the whole process from Gloo's I/O thread. So before moving data, the ranks
+// all-gather a fingerprint of what they are about to send (bucket count, element count, and a
+// hash of the kind of collective, op/root, dtypes and shapes) and all refuse together, with the
+// same message, when they differ. Costs one tiny all-gather per call.
+void CheckSameLayout(const std::shared_ptr<Lease>& lease, const std::string& op_name, int64_t kind,
+                     const std::vector<Bucket>& buckets, int64_t timeout_ms, Clock::time_point deadline) {
+  const Group& g = *lease->group;
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](int64_t x) {
+    h ^= static_cast<uint64_t>(x);
+    h *= 1099511628211ull;
+  };
+  mix(kind);
+  int64_t total = 0;
+  for (const auto& b : buckets) {
+    mix(b.numel);
+    mix(static_cast<int64_t>(b.members.front().scalar_type()));
+    for (const auto& m : b.members) {
+      mix(m.dim());
+      for (int64_t d : m.sizes()) mix(d);
+    }
+    total += b.numel;
+  }
+  std::vector<at::Tensor> in{at::tensor(std::vector<int64_t>{static_cast<int64_t>(buckets.size()), total,
+                                                             static_cast<int64_t>(h >> 1)},
+                                        at::kLong)};
+  std::vector<std::vector<at::Tensor>> out(1);
+  for (int r = 0; r < g.size; r++) out[0].push_back(at::empty({3}, at::kLong));
+  c10d::AllgatherOptions opts;
+  opts.timeout = Ms(timeout_ms);
+  WaitUntil(lease->pg->allgather(out, in, opts), deadline);
+  auto describe = [&](int r) {
+    const int64_t* p = out[0][r].data_ptr<int64_t>();
+    return "rank " + std::to_string(r) + " has " + std::to_string(p[1]) + " element(s) in " + std::to_string(p[0]) +
+           " bucket(s)";
+  };
+  const int64_t* ref = out[0][0].data_ptr<int64_t>();
+  for (int r = 1; r < g.size; r++) {
+    const int64_t* p = out[0][r].data_ptr<int64_t>();
+    if (p[0] != ref[0] || p[1] != ref[1] || p[2] != ref[2]) {
+      bool counts_equal = p[0] == ref[0] && p[1] == ref[1];
+      ThrowCode("EXT5_DIST_MISMATCH",
+                op_name + ": the ranks disagree on what to reduce: " + describe(0) + ", " + describe(r) +
+                    (counts_equal ? " (same sizes, but different shapes, dtypes, op or root)" : "") +
+                    ". Every rank must pass the same list of tensors (same shapes and dtypes, same order) to "
+                    "the same collective; nothing was sent");
+    }
+  }
+}
+
 // ---- rendezvous --------------------------------------------------------------------------------
 
 std::vector<uint8_t> Bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
@@ -442,12 +548,15 @@ c10::intrusive_ptr<PgBase> MakeNccl(const InitArgs& a, const c10::intrusive_ptr<
 std::shared_ptr<Group> Rendezvous(const InitArgs& a) {
   c10::intrusive_ptr<c10d::Store> store;
   try {
+    auto deadline = Clock::now() + Ms(a.timeout_ms);
     c10d::TCPStoreOptions so;
     so.port = static_cast<std::uint16_t>(a.port);
     so.isServer = a.rank == 0;
     so.numWorkers = static_cast<std::size_t>(a.size);
-    so.waitWorkers = true;
-    so.timeout = Ms(a.timeout_ms);
+    // We wait for the workers ourselves, against our deadline: 1.13's own wait overshoots it
+    // (about twice the timeout), and its client connect rounds the timeout down to whole seconds.
+    so.waitWorkers = false;
+    so.timeout = Ms(std::max<int64_t>(a.timeout_ms, 1000));
     store = c10::make_intrusive<c10d::TCPStore>(a.addr, so);
 
     // Agreement checks before Gloo's own rendezvous, which would only time out: rank 0 publishes
@@ -455,15 +564,32 @@ std::shared_ptr<Group> Rendezvous(const InitArgs& a) {
     std::string ws = std::to_string(a.size);
     if (a.rank == 0) store->set("ext5/world_size", Bytes(ws));
     int64_t claims = store->add("ext5/rank/" + std::to_string(a.rank), 1);
-    std::string theirs = Str(store->get("ext5/world_size"));
-    if (theirs != ws) {
-      ThrowCode("EXT5_DIST_CONFIG", "WORLD_SIZE disagrees: rank " + std::to_string(a.rank) + " has WORLD_SIZE=" + ws +
-                                        " but rank 0 has WORLD_SIZE=" + theirs +
-                                        "; start every worker with the same WORLD_SIZE");
-    }
     if (claims > 1) {
       ThrowCode("EXT5_DIST_CONFIG", "two workers claim RANK=" + std::to_string(a.rank) +
                                         "; every worker needs a distinct RANK in 0.." + std::to_string(a.size - 1));
+    }
+    if (a.rank != 0) {
+      auto left = std::chrono::duration_cast<Ms>(deadline - Clock::now());
+      store->wait({"ext5/world_size"}, std::max(left, Ms(1)));
+      std::string theirs = Str(store->get("ext5/world_size"));
+      if (theirs != ws) {
+        ThrowCode("EXT5_DIST_CONFIG", "WORLD_SIZE disagrees: rank " + std::to_string(a.rank) + " has WORLD_SIZE=" +
+                                          ws + " but rank 0 has WORLD_SIZE=" + theirs +
+                                          "; start every worker with the same WORLD_SIZE");
+      }
+    }
+    int64_t joined = store->add("ext5/joined", 1);
+    while (joined < a.size) {
+      if (Clock::now() >= deadline) {
+        ThrowCode("EXT5_DIST_TIMEOUT",
+                  "rendezvous of " + std::to_string(a.size) + " ranks at " + a.addr + ":" + std::to_string(a.port) +
+                      " timed out after " + std::to_string(a.timeout_ms) + " ms (rank " + std::to_string(a.rank) +
+                      "): only " + std::to_string(joined) + " of " + std::to_string(a.size) +
+                      " ranks joined; check that every worker runs with the same MASTER_ADDR, MASTER_PORT and "
+                      "WORLD_SIZE, and that rank 0 is reachable");
+      }
+      std::this_thread::sleep_for(Ms(10));
+      joined = store->add("ext5/joined", 0);
     }
   } catch (...) {
     auto [code, raw] = DescribeCurrentException();
@@ -569,8 +695,8 @@ void InitDist(Napi::Env env, Napi::Object exports) {
     bool grads = info.Length() > 5 && !info[5].IsUndefined() ? GetBool(info[5], "grads") : false;
     auto tensors = ReadTensors(info[1], grads, *g, op, grads ? "params" : "tensors");
     auto lease = Acquire(id, "allReduce");
-    return RunAsync<Traffic>(
-        info.Env(),
+    return RunCollectiveAsync<Traffic>(
+        info.Env(), lease,
         [lease, tensors, op, bucket_bytes, timeout_ms]() -> Traffic {
           Traffic traffic;
           RunCollective(lease, "allReduce", timeout_ms, [&] {
@@ -578,6 +704,7 @@ void InitDist(Napi::Env env, Napi::Object exports) {
             const Group& g = *lease->group;
             auto deadline = Clock::now() + Ms(timeout_ms);
             auto buckets = PlanBuckets(tensors, bucket_bytes);
+            CheckSameLayout(lease, "allReduce", 1 + static_cast<int64_t>(op), buckets, timeout_ms, deadline);
             std::deque<Bucket*> in_flight;
             auto finish_oldest = [&] {
               Bucket* b = in_flight.front();
@@ -621,8 +748,8 @@ void InitDist(Napi::Env env, Napi::Object exports) {
     int64_t timeout_ms = TimeoutArg(info.Length() > 4 ? info[4] : info.Env().Undefined(), *g);
     auto tensors = ReadTensors(info[1], false, *g, Op::kSum, "tensors");
     auto lease = Acquire(id, "broadcast");
-    return RunAsync<Traffic>(
-        info.Env(),
+    return RunCollectiveAsync<Traffic>(
+        info.Env(), lease,
         [lease, tensors, root, bucket_bytes, timeout_ms]() -> Traffic {
           Traffic traffic;
           RunCollective(lease, "broadcast", timeout_ms, [&] {
@@ -631,6 +758,7 @@ void InitDist(Napi::Env env, Napi::Object exports) {
             bool is_root = g.rank == root;
             auto deadline = Clock::now() + Ms(timeout_ms);
             auto buckets = PlanBuckets(tensors, bucket_bytes);
+            CheckSameLayout(lease, "broadcast", 100 + root, buckets, timeout_ms, deadline);
             std::deque<Bucket*> in_flight;
             auto finish_oldest = [&] {
               Bucket* b = in_flight.front();
@@ -667,8 +795,8 @@ void InitDist(Napi::Env env, Napi::Object exports) {
     auto g = Find(id, "barrier");
     int64_t timeout_ms = TimeoutArg(info.Length() > 1 ? info[1] : info.Env().Undefined(), *g);
     auto lease = Acquire(id, "barrier");
-    return RunAsync<bool>(
-        info.Env(),
+    return RunCollectiveAsync<bool>(
+        info.Env(), lease,
         [lease, timeout_ms]() -> bool {
           RunCollective(lease, "barrier", timeout_ms, [&] {
             c10d::BarrierOptions opts;
@@ -697,8 +825,8 @@ void InitDist(Napi::Env env, Napi::Object exports) {
     int64_t timeout_ms = TimeoutArg(info.Length() > 2 ? info[2] : info.Env().Undefined(), *g);
     auto lease = Acquire(id, "allGather");
     using Out = std::vector<std::vector<uint8_t>>;
-    return RunAsync<Out>(
-        info.Env(),
+    return RunCollectiveAsync<Out>(
+        info.Env(), lease,
         [lease, mine, timeout_ms]() -> Out {
           Out out;
           RunCollective(lease, "allGather", timeout_ms, [&] {
