@@ -17,28 +17,9 @@ interface ReportArgs {
   title?: string;
 }
 
-function ext5Version(): string {
-  try {
-    return (
-      JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
-        version: string;
-      }
-    ).version;
-  } catch {
-    try {
-      return (
-        JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
-          version: string;
-        }
-      ).version;
-    } catch {
-      return 'unknown';
-    }
-  }
-}
-
 async function handler(args: ReportArgs): Promise<void> {
   const { loadReportRuns, renderReportHtml, renderReportSvg, summarizeRun } = await import('../report');
+  const { ext5Version } = await import('../train/run_dir');
   const format = String(args.format).toLowerCase();
   if (format === 'png') {
     throw new Ext5Error(

@@ -125,19 +125,25 @@ function git(args: string[], cwd: string): string | null {
   }
 }
 
+/** ext5's version from its package.json ('unknown' when it cannot be found). */
+export function ext5Version(): string {
+  const root = findPackageRoot();
+  if (!root) return 'unknown';
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** The environment record of this process (env.json). */
 export function environmentRecord(info: EnvInfo = {}): EnvRecord {
   const root = findPackageRoot();
-  let version = 'unknown';
+  const version = ext5Version();
   let gitCommit: string | null = null;
   let gitDirty: boolean | null = null;
   if (root) {
-    try {
-      version = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string })
-        .version;
-    } catch {
-      // keep 'unknown'
-    }
     if (fs.existsSync(path.join(root, '.git'))) {
       gitCommit = git(['rev-parse', 'HEAD'], root);
       const status = gitCommit ? git(['status', '--porcelain', '--untracked-files=no'], root) : null;
