@@ -119,7 +119,7 @@ function chartSeries(g: ChartGroup, runs: readonly ReportRun[], smoothing: numbe
         color,
         points,
         dash: multi ? SPLIT_DASH[s.split] : undefined,
-        markers: points.length <= 30,
+        markers: s.split !== 'train' && points.length <= 60,
       };
     }
     const ys = smoothEma(
