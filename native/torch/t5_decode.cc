@@ -221,6 +221,7 @@ at::Tensor Beam(const Model& m, const at::Tensor& enc_out_b, const at::Tensor& e
 at::Tensor Generate(const Model& m, const at::Tensor& input_ids, const at::Tensor& attention_mask,
                     const GenerateOptions& o) {
   at::NoGradGuard no_grad;
+  Model::CastCacheScope casts(m);
   at::Tensor enc_mask = EncoderMask(input_ids, attention_mask);
   at::Tensor enc_out = m.encode(input_ids, enc_mask, at::Tensor(), at::Tensor());
   if (o.num_beams > 1) return Beam(m, enc_out, enc_mask, o);

@@ -213,7 +213,13 @@ void Model::zero_grad() {
 
 at::Tensor Model::w(const at::Tensor& p) const {
   at::ScalarType ct = compute_dtype();
-  return p.scalar_type() == ct ? p : p.to(ct);
+  if (p.scalar_type() == ct) return p;
+  if (!cache_casts_) return p.to(ct);
+  auto it = cast_cache_.find(p.unsafeGetTensorImpl());
+  if (it != cast_cache_.end()) return it->second;
+  at::Tensor c = p.to(ct);
+  cast_cache_.emplace(p.unsafeGetTensorImpl(), c);
+  return c;
 }
 
 at::Tensor Model::norm(const at::Tensor& x, const at::Tensor& weight) const {

@@ -151,6 +151,20 @@ class Model {
   }
   void set_compute_dtype(std::optional<at::ScalarType> t) { compute_override_ = t; }
 
+  // While alive, parameters cast to the compute dtype are kept and reused (decoding casts every
+  // weight once per call instead of once per step). Only for no-grad work on a busy model.
+  class CastCacheScope {
+   public:
+    explicit CastCacheScope(const Model& m) : m_(m) { m_.cache_casts_ = true; }
+    ~CastCacheScope() {
+      m_.cache_casts_ = false;
+      m_.cast_cache_.clear();
+    }
+
+   private:
+    const Model& m_;
+  };
+
  private:
   struct Attention {
     at::Tensor q, k, v, o, rel;  // rel only in layer 0 of a stack's self-attention
@@ -177,6 +191,8 @@ class Model {
   at::Device device_;
   bool training_ = false;
   std::optional<at::ScalarType> compute_override_;
+  mutable bool cache_casts_ = false;
+  mutable std::unordered_map<const void*, at::Tensor> cast_cache_;
   std::vector<std::pair<std::string, at::Tensor>> params_;
   std::unordered_map<std::string, size_t> index_;
   at::Tensor shared_, enc_final_, dec_final_, lm_head_;

@@ -5,6 +5,9 @@ import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import type { Tensor } from '../../lib/tensor/tensor';
 import { dumpModel, havePythonTorch, referenceGreedy, removeDir } from '../reference/t5_exchange';
 
+// Generous: these spawn Python or train, and the machine may be shared.
+jest.setTimeout(120_000);
+
 const INPUTS = [
   [12, 40, 7, 99, 3, 1],
   [5, 77, 1, 0, 0, 0],

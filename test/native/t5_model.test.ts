@@ -11,6 +11,9 @@ import {
   removeDir,
 } from '../reference/t5_exchange';
 
+// Generous: these spawn Python or train, and the machine may be shared.
+jest.setTimeout(120_000);
+
 // Tolerance of the float32 comparisons, relative to the largest magnitude compared (or 1).
 const TOL = 1e-5;
 

@@ -4,6 +4,9 @@ import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import { Adafactor } from '../../lib/optim/adafactor';
 import { memory } from '../../lib/tensor/tensor';
 
+// Generous: these spawn Python or train, and the machine may be shared.
+jest.setTimeout(120_000);
+
 const PAIRS: Array<[number[], number[]]> = [
   [
     [10, 11, 12, 1],
