@@ -235,7 +235,9 @@ export class SafetensorsReader implements Disposable {
       throw new Ext5Error('EXT5_IO', `${file}: cannot open (${(e as Error).message})`);
     }
     try {
-      const size = fs.fstatSync(fd).size;
+      const stat = fs.fstatSync(fd);
+      if (!stat.isFile()) fail(file, 'not a regular file', 'point at a .safetensors file');
+      const size = stat.size;
       if (size < 8) fail(file, `the file has ${size} bytes, fewer than the 8-byte header length`);
       const prefix = new Uint8Array(8);
       readFully(fd, prefix, 0, file);
