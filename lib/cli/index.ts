@@ -4,10 +4,14 @@
  */
 import type { CommandModule } from 'yargs';
 import { dataCommand } from './data';
+import { convertCommand } from './convert';
+import { demoCommand } from './demo';
 import { doctorCommand } from './doctor';
+import { evalCommand } from './eval';
 import { finetuneCommand } from './finetune';
 import { distSelftestCommand, launchCommand } from './launch';
 import { mixturesCommand } from './mixtures';
+import { predictCommand } from './predict';
 import { pretrainCommand } from './pretrain';
 import { reportCommand } from './report';
 import { scoreCommand } from './score';
@@ -16,8 +20,12 @@ import { vocabCommand } from './vocab';
 
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argument types.
 export const commands: CommandModule<any, any>[] = [
+  demoCommand,
   pretrainCommand,
   finetuneCommand,
+  evalCommand,
+  predictCommand,
+  convertCommand,
   doctorCommand,
   scoreCommand,
   vocabCommand,

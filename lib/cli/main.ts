@@ -2,6 +2,9 @@ import yargs from 'yargs';
 import { Ext5Error } from '../util/errors';
 import { commands } from './index';
 
+/** A command-line usage mistake (unknown flag, missing argument): exit code 2. */
+class UsageError extends Error {}
+
 /** Prints an error the way every ext5 command does: message, then the fix, no stack unless EXT5_DEBUG. */
 export function reportError(err: unknown): number {
   const debug = process.env.EXT5_DEBUG === '1';
@@ -33,7 +36,6 @@ function quietOnClosedPipe(): void {
 
 export async function main(argv: string[]): Promise<number> {
   quietOnClosedPipe();
-  let exitCode = 0;
   const parser = yargs(argv)
     .scriptName('ext5')
     .usage('$0 <command> [options]\n\nExT5 extreme multi-task pre-training of T5 models, on libtorch.')
@@ -48,14 +50,20 @@ export async function main(argv: string[]): Promise<number> {
     .epilogue('Docs: README.md and docs/ in the ext5 package. `ext5 <command> --help` for each command.')
     .fail((msg, err) => {
       if (err) throw err;
-      process.stderr.write(`ext5: ${msg}\n  hint: run \`ext5 --help\` or \`ext5 <command> --help\`.\n`);
-      exitCode = 2;
+      // yargs goes on to run the handler unless the fail callback throws: stop here.
+      throw new UsageError(msg);
     });
   try {
     await parser.parseAsync();
   } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(
+        `ext5: ${err.message}\n  hint: run \`ext5 --help\` or \`ext5 <command> --help\`.\n`,
+      );
+      return 2;
+    }
     return reportError(err);
   }
   if (typeof process.exitCode === 'number' && process.exitCode !== 0) return process.exitCode;
-  return exitCode;
+  return 0;
 }

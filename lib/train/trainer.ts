@@ -381,6 +381,8 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
       await maybeEvaluate();
       await maybeSave();
     }
+    // The final state is always evaluated and saved (unless those are turned off).
+    if (!stopRequested && c.eval.every > 0 && step % c.eval.every !== 0) await maybeEvaluate(true);
     if (stopRequested) await maybeSave(true);
     else if (c.checkpoint.every > 0) await maybeSave(true);
     progress.done(stopRequested ? `(stopped at step ${step})` : undefined);

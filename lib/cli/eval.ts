@@ -1,0 +1,181 @@
+/**
+ * `ext5 eval`: evaluates a checkpoint on a benchmark (superglue, gem, rainbow, cbqa), a mixture
+ * or tasks, the way T5 does (decode → postprocess → metrics), and prints a table (or JSON).
+ * Predictions are written as JSONL, one file per task.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CommandModule } from 'yargs';
+
+interface EvalArgs {
+  checkpoint: string;
+  benchmark?: string[];
+  split: string;
+  'max-examples'?: number;
+  'batch-size': number;
+  decoding: 'greedy' | 'beam';
+  'num-beams': number;
+  'length-penalty': number;
+  'max-new-tokens'?: number;
+  'rank-classification': boolean;
+  'data-dir'?: string;
+  vocab?: string;
+  predictions?: string;
+  threads?: number;
+  json: boolean;
+}
+
+export const evalCommand: CommandModule<object, EvalArgs> = {
+  command: 'eval',
+  describe: 'Evaluate a checkpoint on benchmarks or tasks (metrics table, JSON, predictions)',
+  builder: (y) =>
+    y
+      .option('checkpoint', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Checkpoint directory, or a run directory (its newest checkpoint)',
+      })
+      .option('benchmark', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'superglue | gem | rainbow | cbqa, a mixture, or task names (repeatable)',
+      })
+      .option('split', { type: 'string', default: 'validation', describe: 'Split to evaluate' })
+      .option('max-examples', { type: 'number', describe: 'At most this many examples per task' })
+      .option('batch-size', { type: 'number', default: 16, describe: 'Examples per decoding batch' })
+      .option('decoding', { choices: ['greedy', 'beam'] as const, default: 'greedy' as const })
+      .option('num-beams', { type: 'number', default: 4, describe: 'Beams for --decoding beam' })
+      .option('length-penalty', {
+        type: 'number',
+        default: 0.6,
+        describe: 'Beam length penalty (score / len^alpha)',
+      })
+      .option('max-new-tokens', {
+        type: 'number',
+        describe: "Tokens to decode (default: the task's target length)",
+      })
+      .option('rank-classification', {
+        type: 'boolean',
+        default: false,
+        describe: 'Score each candidate label instead of generating (classification tasks)',
+      })
+      .option('data-dir', { type: 'string', describe: 'Where task data lives (default $EXT5_DATA)' })
+      .option('vocab', {
+        type: 'string',
+        describe: "Vocabulary: 'mini', 't5' or a .model path (default: the task's)",
+      })
+      .option('predictions', { type: 'string', describe: 'Directory for <task>.jsonl predictions' })
+      .option('threads', { type: 'number', describe: 'libtorch threads (default all cores)' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the results as JSON' })
+      .example('$0 eval --checkpoint runs/ft --benchmark superglue --data-dir ./data', 'SuperGLUE validation')
+      .example(
+        '$0 eval --checkpoint runs/demo --benchmark mini_nli_counts --rank-classification',
+        'A mini task',
+      ),
+  handler: async (args) => {
+    require('../tasks');
+    const { evalTasks, latestCheckpointOf } =
+      require('../train/trainer') as typeof import('../train/trainer');
+    const { evaluateTask, benchmarkReport } =
+      require('../eval/evaluator') as typeof import('../eval/evaluator');
+    const { formatBenchmarkTable } = require('../eval/aggregate') as typeof import('../eval/aggregate');
+    const { fromPretrained } = require('../model/checkpoint') as typeof import('../model/checkpoint');
+    const { loadVocabulary } = require('../train/vocab') as typeof import('../train/vocab');
+    const { torch } = require('../native/torch') as typeof import('../native/torch');
+    const { Progress } = require('../util/progress') as typeof import('../util/progress');
+    const { Ext5Error } = require('../util/errors') as typeof import('../util/errors');
+
+    const dataDir = args['data-dir'] ?? process.env.EXT5_DATA;
+    let ckpt = args.checkpoint;
+    const isCheckpoint = (d: string) =>
+      fs.existsSync(path.join(d, 'model.safetensors')) ||
+      fs.existsSync(path.join(d, 'model.safetensors.index.json'));
+    if (!isCheckpoint(ckpt)) {
+      const latest = latestCheckpointOf(ckpt);
+      if (!latest) {
+        throw new Ext5Error(
+          'EXT5_CHECKPOINT',
+          `${ckpt} is neither a checkpoint (no model.safetensors) nor a run directory with checkpoints`,
+          'pass a directory holding config.json + model.safetensors, or a run directory',
+        );
+      }
+      ckpt = latest;
+    }
+    const tasks = evalTasks(args.benchmark ?? []);
+    if (args.threads) torch().setNumThreads(args.threads);
+    const model = fromPretrained(ckpt);
+    const results: import('../eval/evaluator').TaskEvalResult[] = [];
+    try {
+      for (const task of tasks) {
+        const vocab = loadVocabulary(args.vocab ?? task.outputFeatures.vocabulary, dataDir);
+        const progress = new Progress({
+          label: `eval ${task.name}`,
+          unitName: 'examples',
+          mode: args.json ? 'silent' : 'auto',
+        });
+        try {
+          const r = await evaluateTask(model, vocab, task, {
+            split: args.split,
+            maxExamples: args['max-examples'],
+            batchSize: args['batch-size'],
+            decoding: args.decoding,
+            numBeams: args['num-beams'],
+            lengthPenalty: args['length-penalty'],
+            maxNewTokens: args['max-new-tokens'],
+            rankClassification: args['rank-classification'],
+            dataDir,
+            onProgress: (done, total) => {
+              progress.total = total;
+              progress.update(done);
+            },
+          });
+          progress.done();
+          results.push(r);
+          if (args.predictions) {
+            fs.mkdirSync(args.predictions, { recursive: true });
+            fs.writeFileSync(
+              path.join(args.predictions, `${task.name}.jsonl`),
+              r.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n',
+            );
+          }
+        } finally {
+          vocab.dispose();
+        }
+      }
+    } finally {
+      model.dispose();
+    }
+    const benchmarks = [...new Set(results.map((r) => r.benchmark).filter((b): b is string => !!b))];
+    const reports = benchmarks.map((b) =>
+      benchmarkReport(
+        b,
+        results.filter((r) => r.benchmark === b),
+      ),
+    );
+    if (args.json) {
+      const out = {
+        checkpoint: ckpt,
+        split: args.split,
+        tasks: results.map(({ predictions, ...r }) => r),
+        benchmarks: reports,
+      };
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      return;
+    }
+    const lines = [`checkpoint ${ckpt}, split ${args.split}`, ''];
+    for (const rep of reports) lines.push(formatBenchmarkTable(rep), '');
+    const loose = results.filter((r) => !r.benchmark);
+    if (loose.length > 0) {
+      const w = Math.max(4, ...loose.map((r) => r.task.length));
+      lines.push(`${'task'.padEnd(w)}  examples  metrics`);
+      for (const r of loose) {
+        const m = Object.entries(r.metrics)
+          .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+          .join('  ');
+        lines.push(`${r.task.padEnd(w)}  ${String(r.count).padStart(8)}  ${m}`);
+      }
+    }
+    process.stdout.write(`${lines.join('\n').trimEnd()}\n`);
+  },
+};
