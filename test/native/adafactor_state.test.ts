@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SafetensorsReader, writeSafetensors } from '../../lib/model/safetensors';
 import { Adafactor, type AdafactorOptions } from '../../lib/optim/adafactor';
-import { type Tensor, tensor } from '../../lib/tensor/tensor';
+import { memory, type Tensor, tensor } from '../../lib/tensor/tensor';
 
 let dir: string;
 beforeAll(() => {
@@ -80,6 +80,24 @@ test('a restored optimizer continues exactly like the original', () => {
   for (let i = 0; i < a.length; i++) {
     expect(Array.from(b[i]![1].data() as Float32Array)).toEqual(Array.from(a[i]![1].data() as Float32Array));
   }
+});
+
+test('steps, saves and loads leak no tensors', () => {
+  const ps = model();
+  const opt = new Adafactor(ps, OPTIONS);
+  const file = path.join(dir, 'leak.safetensors');
+  grads(ps, 0);
+  opt.step();
+  opt.saveState(file);
+  opt.loadState(file);
+  const before = memory().cpu!;
+  for (let k = 0; k < 20; k++) {
+    opt.step();
+    opt.saveState(file);
+    opt.loadState(file);
+  }
+  expect(memory().cpu!.tensors).toBe(before.tensors);
+  expect(memory().cpu!.bytes).toBe(before.bytes);
 });
 
 test('a never-stepped parameter is saved as step 0 and stays fresh', () => {

@@ -12,6 +12,7 @@ import {
 import { SafetensorsReader, writeSafetensors } from '../../lib/model/safetensors';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import { Adafactor } from '../../lib/optim/adafactor';
+import { memory } from '../../lib/tensor/tensor';
 
 let root: string;
 beforeAll(() => {
@@ -119,6 +120,19 @@ describe('savePretrained / fromPretrained', () => {
     const b = fromPretrained(tiedDir);
     expectSameParams(tied, b);
     b.dispose();
+  });
+
+  test('saving and loading leave no tensors behind', async () => {
+    const dir = fresh();
+    await savePretrained(untied, dir);
+    fromPretrained(dir).dispose();
+    const before = memory().cpu!;
+    for (let i = 0; i < 5; i++) {
+      await savePretrained(untied, dir, { dtype: 'bfloat16' });
+      fromPretrained(dir).dispose();
+    }
+    expect(memory().cpu!.tensors).toBe(before.tensors);
+    expect(memory().cpu!.bytes).toBe(before.bytes);
   });
 
   test('shards above maxShardSize with a transformers-style index, and loads them back', async () => {
