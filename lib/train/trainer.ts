@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { benchmarkReport, evaluateTask, type TaskEvalResult } from '../eval/evaluator';
-import { fromPretrained, loadOptimizerState } from '../model/checkpoint';
+import { fromPretrained, loadOptimizerState, readCheckpointConfig } from '../model/checkpoint';
 import { type T5Config, validateConfig } from '../model/config';
 import { preset, presetNames } from '../model/presets';
 import { T5ForConditionalGeneration } from '../model/t5';
@@ -207,6 +207,7 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
   });
   const resumeFrom = resolveResume(c.checkpoint.resume, dirs.checkpointsDir);
   const resumed = resumeFrom ? readTrainerState(resumeFrom) : undefined;
+  if (resumeFrom && !c.model.checkpoint) checkSameModel(c, resumeFrom);
   const model = resumeFrom
     ? fromPretrained(resumeFrom, { device: c.training.device })
     : buildModel(c, vocab.vocabSize);
@@ -415,6 +416,35 @@ function nonFinite(step: number, loss: number, norm: number, lastCheckpoint: str
       ? `the last good checkpoint is ${lastCheckpoint}: resume from it with a lower learning rate (optimizer.lr) or gradient clipping (training.gradClip)`
       : 'no checkpoint was written yet: lower the learning rate (optimizer.lr) or enable gradient clipping (training.gradClip) and start again',
   );
+}
+
+const SHAPE_KEYS = [
+  'd_model',
+  'd_kv',
+  'd_ff',
+  'num_layers',
+  'num_decoder_layers',
+  'num_heads',
+  'vocab_size',
+] as const;
+
+/** Refuses to resume a checkpoint whose model differs in size from what the config asks for. */
+function checkSameModel(c: RunConfig, checkpoint: string): void {
+  const want = { ...resolveModelConfig(c.model.config) } as Record<string, unknown>;
+  if (c.model.vocabSize !== null) want.vocab_size = c.model.vocabSize;
+  const have = readCheckpointConfig(checkpoint) as unknown as Record<string, unknown>;
+  const diffs = SHAPE_KEYS.filter(
+    (k) => want[k] !== undefined && have[k] !== undefined && want[k] !== have[k],
+  );
+  if (diffs.length > 0) {
+    throw new Ext5Error(
+      'EXT5_CHECKPOINT_MISMATCH',
+      `the checkpoint ${checkpoint} holds a model of another size than the config asks for (${diffs
+        .map((k) => `${k}: checkpoint ${have[k]}, config ${want[k]}`)
+        .join('; ')})`,
+      'resume with the config the run started with (its run directory keeps it in config.json), or start a new run directory',
+    );
+  }
 }
 
 /** Mean loss over eval.lossBatches batches of the evaluation split (the same batches each time). */

@@ -1,0 +1,163 @@
+// The run commands end to end on the built-in mini data: demo, eval, predict, convert, and the
+// errors a user meets (bad config keys, a checkpoint of another size).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runCli } from './helpers/cli';
+
+jest.setTimeout(300_000);
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-cmds-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const run = path.join(tmp, 'run');
+
+beforeAll(() => {
+  const r = runCli([
+    'pretrain',
+    '--preset',
+    'tiny-test',
+    '--no-progress',
+    '--run-dir',
+    run,
+    '--steps',
+    '4',
+    '--set',
+    'eval.every=0',
+  ]);
+  if (r.status !== 0) throw new Error(`pretrain failed: ${r.stderr}`);
+});
+
+test('demo runs the whole comparison and reports both models per held-out task', () => {
+  const out = path.join(tmp, 'demo');
+  const r = runCli([
+    'demo',
+    '--steps',
+    '4',
+    '--finetune-steps',
+    '2',
+    '--eval-examples',
+    '8',
+    '--out',
+    out,
+    '--json',
+    '--threads',
+    '1',
+  ]);
+  expect(r.status).toBe(0);
+  const j = JSON.parse(r.stdout);
+  expect(j.rows.map((x: { task: string }) => x.task).sort()).toEqual([
+    'mini_nli_counts',
+    'mini_word_problems',
+  ]);
+  for (const row of j.rows) {
+    expect(row.t5).toBeGreaterThanOrEqual(0);
+    expect(row.ext5).toBeLessThanOrEqual(100);
+  }
+  expect(fs.readFileSync(j.report, 'utf8')).toMatch(/<svg/);
+  for (const d of [
+    'pretrain-ext5',
+    'pretrain-t5',
+    'finetune-ext5-mini_nli_counts',
+    'finetune-t5-mini_word_problems',
+  ]) {
+    expect(fs.existsSync(path.join(out, d, 'metrics.jsonl'))).toBe(true);
+  }
+});
+
+test('eval prints metrics as JSON and writes predictions', () => {
+  const preds = path.join(tmp, 'preds');
+  const r = runCli([
+    'eval',
+    '--checkpoint',
+    run,
+    '--benchmark',
+    'mini_nli_counts',
+    '--max-examples',
+    '6',
+    '--json',
+    '--predictions',
+    preds,
+    '--rank-classification',
+  ]);
+  expect(r.status).toBe(0);
+  const j = JSON.parse(r.stdout);
+  expect(j.tasks[0].task).toBe('mini_nli_counts');
+  expect(j.tasks[0].count).toBe(6);
+  const lines = fs.readFileSync(path.join(preds, 'mini_nli_counts.jsonl'), 'utf8').trim().split('\n');
+  expect(lines).toHaveLength(6);
+  const p = JSON.parse(lines[0]!);
+  expect(['entailment', 'neutral', 'contradiction']).toContain(p.prediction); // rank classification picks a label
+  // accuracy is the share of predictions equal to the targets
+  const all = lines.map((l) => JSON.parse(l));
+  const acc = (100 * all.filter((x) => x.prediction === x.target).length) / all.length;
+  expect(j.tasks[0].metrics.accuracy).toBeCloseTo(acc, 10);
+});
+
+test('predict reads stdin (plain lines and JSONL) and writes one prediction per input', () => {
+  const r = runCli(['predict', '--checkpoint', run, '-', '--json', '--max-new-tokens', '4'], {
+    input: 'topic: a match\n{"inputs": "nli counts premise: two pears"}\n\n',
+  });
+  expect(r.status).toBe(0);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  expect(lines.map((l) => l.inputs)).toEqual(['topic: a match', 'nli counts premise: two pears']);
+  expect(typeof lines[0].prediction).toBe('string');
+  const bad = runCli(['predict', '--checkpoint', run, '-'], { input: '{"input": 3}\n' });
+  expect(bad.status).toBe(1);
+  expect(bad.stderr).toMatch(/stdin:1: .*"inputs"/);
+});
+
+test('convert writes a Hugging Face export in bfloat16', () => {
+  const out = path.join(tmp, 'export');
+  const r = runCli(['convert', run, out, '--dtype', 'bfloat16']);
+  expect(r.status).toBe(0);
+  const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+  expect(cfg.model_type).toBe('t5');
+  expect(cfg.torch_dtype).toBe('bfloat16');
+  const buf = fs.readFileSync(path.join(out, 'model.safetensors'));
+  const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString('utf8'));
+  expect(header['shared.weight'].dtype).toBe('BF16');
+  expect(runCli(['convert', run, out]).stderr).toMatch(/already exists/);
+});
+
+test('a config with an unknown key or a wrong type is a clear error', () => {
+  const bad = path.join(tmp, 'bad.yaml');
+  fs.writeFileSync(bad, 'training:\n  stpes: 10\n');
+  const r = runCli(['pretrain', '--preset', 'tiny-test', '--config', bad, '--run-dir', path.join(tmp, 'x')]);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/training\.stpes.*did you mean 'training\.steps'/);
+  const t = runCli([
+    'pretrain',
+    '--preset',
+    'tiny-test',
+    '--set',
+    'training.batchSize=many',
+    '--run-dir',
+    path.join(tmp, 'y'),
+  ]);
+  expect(t.stderr).toMatch(/training\.batchSize: expected a positive integer, got "many" \(from --set\)/);
+});
+
+test('resuming a checkpoint with a config of another model size is refused', () => {
+  const r = runCli([
+    'pretrain',
+    '--preset',
+    'tiny-test',
+    '--no-progress',
+    '--run-dir',
+    run,
+    '--resume',
+    'auto',
+    '--steps',
+    '6',
+    '--set',
+    'model.config=t5-tiny',
+    '--set',
+    'model.vocabSize=4096',
+  ]);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/EXT5_CHECKPOINT_MISMATCH/);
+  expect(r.stderr).toMatch(/vocab_size: checkpoint 2048, config 4096/);
+});
