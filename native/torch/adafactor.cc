@@ -35,7 +35,8 @@ std::vector<int64_t> Without(at::IntArrayRef shape, int64_t dim) {
 
 void CheckOptions(const AdafactorOptions& o) {
   auto finite = [](double v) { return std::isfinite(v); };
-  if (o.lr.has_value() && (!finite(*o.lr) || *o.lr <= 0)) ThrowArg("lr must be a finite number > 0");
+  // 0 is allowed: warm-up schedules start there.
+  if (o.lr.has_value() && (!finite(*o.lr) || *o.lr < 0)) ThrowArg("lr must be a finite number >= 0");
   if (o.lr.has_value() && o.relative_step) {
     ThrowArg("lr and relativeStep: true cannot be combined (relative step computes its own rate); "
              "pass relativeStep: false with an explicit lr, or leave lr out");

@@ -273,6 +273,16 @@ describe('Adafactor behaviour', () => {
     expect(Array.from(b.data() as Float32Array)).toEqual(Array.from(a.data() as Float32Array));
   });
 
+  test('a rate of 0 (the first step of a warm-up schedule) leaves parameters as they are', () => {
+    const p = param([1, 2], [2]);
+    setGrad(p, [1, -1]);
+    const opt = new Adafactor([p], { lr: 0 });
+    expect(opt.step()).toBe(1);
+    expect(Array.from(p.data() as Float32Array)).toEqual([1, 2]);
+    opt.step(0.5);
+    expect((p.data() as Float32Array)[0]).toBeLessThan(1);
+  });
+
   test('zeroGrad drops gradients; parameters without gradients are left alone', () => {
     const p = param([1, 2], [2]);
     const q = param([3, 4], [2]);
