@@ -1,9 +1,42 @@
 /**
- * ext5's public API. Tensors, models and optimizers load libtorch on first use; everything else
- * (tasks, mixtures, text processing, metrics) works without it.
+ * ext5's public API. Tensors, models, optimizers and process groups load libtorch on first use;
+ * tasks, mixtures, text processing and metrics work without it (the SentencePiece vocabulary
+ * loads its own small addon).
+ *
+ * @example
+ * import { T5ForConditionalGeneration, Adafactor, TaskRegistry, metrics } from 'ext5';
  */
+
+export { readRecords } from './data/sources';
+// ---- distributed ----
+export * as dist from './dist';
+export { aggregateBenchmark, BENCHMARKS, formatBenchmarkTable } from './eval/aggregate';
+export { evaluateTask, scoreOutputs, type TaskEvalResult } from './eval/evaluator';
+export * as metrics from './eval/metrics';
+export { fromPretrained, loadOptimizerState, readCheckpointConfig, savePretrained } from './model/checkpoint';
+// ---- model, checkpoints, optimizer ----
+export { type T5Config, validateConfig } from './model/config';
+export { preset, presetNames } from './model/presets';
+export * as safetensors from './model/safetensors';
+export {
+  type ArrayInput,
+  type GenerateOptions,
+  type ScoreOutput,
+  type T5Batch,
+  T5ForConditionalGeneration,
+  type T5Output,
+} from './model/t5';
+// ---- tensors and the native layer ----
 export { type AddonName, type AddonOrigin, addonOrigin, isAddonLoaded, loadAddon } from './native/loader';
 export { defaultThreads, type TorchInfo } from './native/torch';
+export { Adafactor, type AdafactorOptions, clipGradNorm, gradNorm, scaleGrads } from './optim/adafactor';
+export * as schedules from './optim/schedules';
+export * as report from './report';
+export * as tasks from './tasks';
+export { Mixture } from './tasks/mixture';
+export { getProvider, MixtureRegistry, TaskRegistry } from './tasks/registry';
+export { MixtureSampler } from './tasks/sampler';
+export { type Example, Task } from './tasks/task';
 export {
   allclose,
   arange,
@@ -30,4 +63,15 @@ export {
   where,
   zeros,
 } from './tensor/tensor';
+// ---- text, data, tasks ----
+export * as text from './text';
+export { SentencePieceVocabulary } from './text/vocabulary';
+// ---- training, evaluation, reports ----
+export { loadRunConfig, type RunConfig, resolveRunConfig } from './train/config';
+export { TrainingPipeline } from './train/pipeline';
+export { type TrainResult, train } from './train/trainer';
+
+// ---- utilities ----
 export { closestName, didYouMean, Ext5Error } from './util/errors';
+export { Progress } from './util/progress';
+export { Rng } from './util/rng';
