@@ -21,6 +21,7 @@
 // derive from c10d::Backend instead of c10d::ProcessGroup (guarded below); that path and the
 // NCCL path compile only where their headers exist and are untested here (no 2.x, no GPU).
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/version.h>
 
@@ -92,6 +93,9 @@ struct Group {
   bool busy = false;
   bool destroyed = false;
   std::string broken;  // why the group cannot be used any more; empty while healthy
+  // Flat buffers reused across calls, one per bucket in flight (only the collective holding the
+  // busy flag touches them): fresh 25 MB buffers each step cost page faults and allocator time.
+  std::vector<at::Tensor> scratch = std::vector<at::Tensor>(kMaxInFlight);
 };
 
 std::mutex g_table_mu;
@@ -109,6 +113,7 @@ struct Lease {
   void Finish(const std::string& broken_reason) {
     std::lock_guard<std::mutex> lock(group->mu);
     if (!broken_reason.empty() && group->broken.empty()) group->broken = broken_reason;
+    if (group->destroyed) group->scratch.assign(kMaxInFlight, at::Tensor());
     pg.reset();
   }
   void Release() {
@@ -128,6 +133,10 @@ class CollectiveWorker : public Napi::AsyncWorker {
         work_(std::move(work)), done_(std::move(done)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
+    // OpenMP's thread count is per thread: without this, copies on a libuv worker thread use
+    // every core whatever torch's setting (EXT5_NUM_THREADS), oversubscribing the machine when
+    // several workers share it.
+    at::init_num_threads();
     try {
       result_ = work_();
     } catch (...) {
@@ -383,7 +392,9 @@ std::vector<Bucket> PlanBuckets(const std::vector<at::Tensor>& ts, int64_t bucke
   return closed;
 }
 
-void Pack(Bucket& b, const std::string& backend, bool fill) {
+// Gives the bucket its wire buffer: the tensor itself when it is alone, contiguous and in its
+// wire dtype; else a reusable scratch buffer (grown as needed), filled when `fill`.
+void Pack(Bucket& b, const std::string& backend, bool fill, at::Tensor& scratch) {
   const at::Tensor& first = b.members.front();
   at::ScalarType wire = WireDtype(first.scalar_type(), backend);
   if (b.members.size() == 1 && first.is_contiguous() && wire == first.scalar_type()) {
@@ -391,7 +402,12 @@ void Pack(Bucket& b, const std::string& backend, bool fill) {
     b.aliased = true;
     return;
   }
-  b.flat = at::empty({b.numel}, first.options().dtype(wire));
+  if (!scratch.defined() || scratch.scalar_type() != wire || scratch.device() != first.device() ||
+      scratch.numel() < b.numel) {
+    scratch = at::Tensor();  // free the old one before allocating
+    scratch = at::empty({b.numel}, first.options().dtype(wire));
+  }
+  b.flat = scratch.narrow(0, 0, b.numel);
   if (!fill) return;
   for (size_t i = 0; i < b.members.size(); i++) {
     const at::Tensor& m = b.members[i];
@@ -714,8 +730,9 @@ void InitDist(Napi::Env env, Napi::Object exports) {
               b->flat = at::Tensor();
               b->work.reset();
             };
-            for (auto& b : buckets) {
-              Pack(b, g.backend, true);
+            for (size_t i = 0; i < buckets.size(); i++) {
+              Bucket& b = buckets[i];
+              Pack(b, g.backend, true, lease->group->scratch[i % kMaxInFlight]);
               std::vector<at::Tensor> one{b.flat};
               c10d::AllreduceOptions opts;
               opts.reduceOp = ToReduceOp(op);
@@ -768,8 +785,9 @@ void InitDist(Napi::Env env, Napi::Object exports) {
               b->flat = at::Tensor();
               b->work.reset();
             };
-            for (auto& b : buckets) {
-              Pack(b, g.backend, is_root);
+            for (size_t i = 0; i < buckets.size(); i++) {
+              Bucket& b = buckets[i];
+              Pack(b, g.backend, is_root, lease->group->scratch[i % kMaxInFlight]);
               std::vector<at::Tensor> one{b.flat};
               c10d::BroadcastOptions opts;
               opts.rootRank = root;
@@ -901,6 +919,8 @@ void InitDist(Napi::Env env, Napi::Object exports) {
       g->destroyed = true;
       pg = std::move(g->pg);
       store = std::move(g->store);
+      // A collective in flight still packs into the scratch buffers; it frees them when it ends.
+      if (!g->busy) g->scratch.assign(kMaxInFlight, at::Tensor());
     }
     return RunAsync<bool>(
         info.Env(),
