@@ -654,7 +654,14 @@ export async function savePretrained(
         shape: t.shape,
         data: () => bytesAs(t, dtype),
       }));
-    const config = { ...toHuggingFaceJson(model.config), torch_dtype: dtype };
+    // A config loaded from an old export may name a legacy class (T5WithLMHeadModel): write the
+    // class this checkpoint is, as transformers' save_pretrained would.
+    const config = {
+      ...toHuggingFaceJson(model.config),
+      architectures: ['T5ForConditionalGeneration'],
+      model_type: 't5',
+      torch_dtype: dtype,
+    };
     await writeDirectoryAtomic(dir, async (tmp) => {
       writeWeights(tmp, entries, maxShard, opts);
       if (opts.optimizer) opts.optimizer.saveState(path.join(tmp, OPTIMIZER_FILE));

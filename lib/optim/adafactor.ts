@@ -22,7 +22,7 @@ import {
   optimAddon,
   type TensorArg,
 } from '../native/optim';
-import { Tensor } from '../tensor/tensor';
+import { keep, Tensor } from '../tensor/tensor';
 import { didYouMean, Ext5Error } from '../util/errors';
 
 /** Adafactor options. Leave everything out for T5 pre-training; pass `lr` for a fixed/scheduled rate. */
@@ -77,7 +77,12 @@ export type ParamsInput =
   | ReadonlyArray<readonly [string, TensorArg]>
   | { namedParameters(): ReadonlyArray<readonly [string, TensorArg]> };
 
-function normalizeParams(params: ParamsInput): { names: string[]; tensors: TensorArg[] } {
+/**
+ * Names and tensors of a params input. `owned` is true when the tensors were made here (from a
+ * model's namedParameters()), so the caller must dispose the wrappers when done with them.
+ */
+function normalizeParams(params: ParamsInput): { names: string[]; tensors: TensorArg[]; owned: boolean } {
+  const owned = !Array.isArray(params);
   const list = Array.isArray(params)
     ? (params as ReadonlyArray<TensorArg | readonly [string, TensorArg]>)
     : typeof (params as { namedParameters?: unknown }).namedParameters === 'function'
@@ -110,7 +115,7 @@ function normalizeParams(params: ParamsInput): { names: string[]; tensors: Tenso
       tensors.push(p as TensorArg);
     }
   });
-  return { names, tensors };
+  return { names, tensors, owned };
 }
 
 /** Checks option names (with suggestions) and fills in relativeStep from lr. */
@@ -144,15 +149,20 @@ export class Adafactor implements Disposable {
   readonly names: readonly string[];
   readonly options: Readonly<NativeAdafactorOptions>;
   private readonly params: TensorArg[];
+  /** Whether `params` are wrappers made from a model here (disposed with the optimizer). */
+  private readonly ownsParams: boolean;
   private readonly native: NativeAdafactor;
 
   constructor(params: ParamsInput, options: AdafactorOptions = {}) {
     const resolved = resolveAdafactorOptions(options);
-    const { names, tensors } = normalizeParams(params);
+    const { names, tensors, owned } = normalizeParams(params);
     const addon = optimAddon();
     this.native = new addon.Adafactor(tensors, names, resolved);
     this.names = names;
     this.params = tensors;
+    this.ownsParams = owned;
+    // Wrappers made here live as long as the optimizer, even when it is built inside tidy().
+    if (owned) for (const t of tensors) if (t instanceof Tensor) keep(t);
     this.options = Object.freeze(resolved);
   }
 
@@ -304,15 +314,22 @@ export class Adafactor implements Disposable {
   /** Frees the optimizer state now. */
   dispose(): void {
     this.native.dispose();
+    if (this.ownsParams) for (const t of this.params) if (t instanceof Tensor) t.dispose();
   }
   [Symbol.dispose](): void {
     this.dispose();
   }
 }
 
-function paramList(params: ParamsInput | Adafactor): TensorArg[] {
-  if (params instanceof Adafactor) return params.parameters();
-  return normalizeParams(params).tensors;
+/** Runs `fn` over the tensors of a params input, disposing wrappers made for it. */
+function withParams<R>(params: ParamsInput | Adafactor, fn: (tensors: TensorArg[]) => R): R {
+  if (params instanceof Adafactor) return fn(params.parameters());
+  const { tensors, owned } = normalizeParams(params);
+  try {
+    return fn(tensors);
+  } finally {
+    if (owned) for (const t of tensors) if (t instanceof Tensor) t.dispose();
+  }
 }
 
 /**
@@ -325,12 +342,12 @@ function paramList(params: ParamsInput | Adafactor): TensorArg[] {
  * if (!Number.isFinite(norm)) throw new Error(`gradient norm is ${norm}`);
  */
 export function clipGradNorm(params: ParamsInput | Adafactor, maxNorm: number, normType = 2): number {
-  return optimAddon().clipGradNorm(paramList(params), maxNorm, normType);
+  return withParams(params, (ts) => optimAddon().clipGradNorm(ts, maxNorm, normType));
 }
 
 /** The global gradient norm (L2 by default) without changing anything. */
 export function gradNorm(params: ParamsInput | Adafactor, normType = 2): number {
-  return optimAddon().gradNorm(paramList(params), normType);
+  return withParams(params, (ts) => optimAddon().gradNorm(ts, normType));
 }
 
 /**
@@ -338,5 +355,5 @@ export function gradNorm(params: ParamsInput | Adafactor, normType = 2): number 
  * k micro-batches call `scaleGrads(params, 1 / k)` to average them.
  */
 export function scaleGrads(params: ParamsInput | Adafactor, factor: number): void {
-  optimAddon().scaleGrads(paramList(params), factor);
+  withParams(params, (ts) => optimAddon().scaleGrads(ts, factor));
 }

@@ -1,8 +1,10 @@
 // Global-norm clipping, gradient norms and gradient scaling (native/torch/grad_utils.cc), and
 // gradient accumulation across backward calls.
+
+import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import { accumulateGradients } from '../../lib/optim/accumulate';
 import { Adafactor, clipGradNorm, gradNorm, scaleGrads } from '../../lib/optim/adafactor';
-import { type Tensor, tensor } from '../../lib/tensor/tensor';
+import { memory, type Tensor, tensor, tidy } from '../../lib/tensor/tensor';
 
 function param(data: number[], shape: number[]): Tensor {
   const t = tensor(data, { shape, dtype: 'float32' });
@@ -73,6 +75,20 @@ describe('clipGradNorm', () => {
     const opt = new Adafactor([['a', a] as const]);
     expect(gradNorm(opt)).toBeCloseTo(10, 5);
     expect(gradNorm([['a', a] as const])).toBeCloseTo(10, 5);
+  });
+
+  test('with a model: wrappers made for the call are freed; an optimizer built in tidy() keeps its own', () => {
+    const model = T5ForConditionalGeneration.fromConfig('t5-tiny', { seed: 2 });
+    model.forwardBackward({ inputIds: [[5, 6, 1]], labels: [[7, 1]] });
+    const before = memory().cpu?.tensors ?? 0;
+    const norm = gradNorm(model);
+    for (let i = 0; i < 10; i++) expect(gradNorm(model)).toBe(norm);
+    expect(memory().cpu?.tensors ?? 0).toBe(before);
+    const opt = tidy(() => new Adafactor(model));
+    expect(clipGradNorm(opt, 1e9)).toBe(norm);
+    opt.dispose();
+    expect(memory().cpu?.tensors ?? 0).toBe(before);
+    model.dispose();
   });
 
   test('bad input', () => {
