@@ -178,6 +178,16 @@ test('SIGTERM to the launcher is forwarded: workers stop, exit status 143', asyn
   for (const pid of pidsIn(job.out())) expect(alive(pid)).toBe(false);
 });
 
+test('workers do not outlive a launcher killed with SIGKILL', async () => {
+  const job = startLauncher(['launch', '--nproc', '2', '--timeout', '60', '--', 'dist-selftest', '--hang-at-rank', '0']);
+  await waitFor(() => /hanging now/.test(job.out()) && pidsIn(job.out()).length === 2, 40_000);
+  const pids = pidsIn(job.out());
+  job.child.kill('SIGKILL');
+  await job.done;
+  // Each worker polls its parent once a second (EXT5_LAUNCH_PID) and exits when it is gone.
+  await waitFor(() => pids.every((p) => !alive(p)), 10_000);
+});
+
 describe('bad input', () => {
   test('no worker command', () => {
     const r = runCli(['launch', '--nproc', '2']);
