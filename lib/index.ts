@@ -29,6 +29,7 @@ export {
 // ---- tensors and the native layer ----
 export { type AddonName, type AddonOrigin, addonOrigin, isAddonLoaded, loadAddon } from './native/loader';
 export { defaultThreads, type TorchInfo } from './native/torch';
+export { accumulateGradients } from './optim/accumulate';
 export { Adafactor, type AdafactorOptions, clipGradNorm, gradNorm, scaleGrads } from './optim/adafactor';
 export * as schedules from './optim/schedules';
 export * as report from './report';

@@ -28,6 +28,8 @@ export interface TrainerState {
   tokens: number;
   examples: number;
   worldSize: number;
+  /** Data-parallel runs: each rank's pipeline position and generator state (rank 0's is also above). */
+  ranks?: { pipeline: PipelineState; rng: string }[];
   /** The mean training loss of the last logged interval (for reports). */
   lastLoss: number | null;
 }

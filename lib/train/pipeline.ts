@@ -104,6 +104,7 @@ export class TrainingPipeline {
   private readonly sampler: MixtureSampler;
   private readonly packer: EncDecPacker;
   private batches = 0;
+  private readonly rankTag: string;
 
   constructor(options: PipelineOptions) {
     this.opts = {
@@ -116,8 +117,12 @@ export class TrainingPipeline {
       tokenizeThreads: 1,
       ...options,
     };
+    // Each data-parallel rank draws its own mixture stream (and reads its own shard of every
+    // source); a single process is rank 0 of 1, so its seeds do not depend on sharding.
+    const rank = this.opts.shard && this.opts.shard.worldSize > 1 ? this.opts.shard.rank : -1;
+    this.rankTag = rank < 0 ? '' : `rank${rank}`;
     this.sampler = new MixtureSampler(resolveMembers(this.opts.mixture), {
-      seed: hashSeed(this.opts.seed, 'sampler'),
+      seed: hashSeed(this.opts.seed, 'sampler', this.rankTag),
       split: this.opts.split,
       open: (task, epoch) => this.openTask(task, epoch),
     });
@@ -143,7 +148,7 @@ export class TrainingPipeline {
         meanNoiseSpanLength: this.opts.meanNoiseSpanLength,
         vocabSize: vocab.vocabSize,
         eosId: vocab.eosId,
-        seed: hashSeed(this.opts.seed, task.name, epoch),
+        seed: hashSeed(this.opts.seed, task.name, epoch, this.rankTag),
       });
       const text = (ex: Example) => [typeof ex.text === 'string' ? ex.text : ex.targets];
       for await (const { ids } of tokenizeStream(examples, text, vocab, tok)) {

@@ -13,6 +13,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { allReduceGradients, broadcastParameters, checkSameWorldSize } from '../dist/data_parallel';
+import type { ProcessGroup } from '../dist/process_group';
 import { benchmarkReport, evaluateTask, type TaskEvalResult } from '../eval/evaluator';
 import { fromPretrained, loadOptimizerState, readCheckpointConfig } from '../model/checkpoint';
 import { type T5Config, validateConfig } from '../model/config';
@@ -29,6 +31,7 @@ import { fromTypedArray } from '../tensor/tensor';
 import { didYouMean, Ext5Error } from '../util/errors';
 import { Progress } from '../util/progress';
 import {
+  checkpointName,
   listCheckpoints,
   readTrainerState,
   resolveResume,
@@ -37,8 +40,15 @@ import {
 } from './checkpoints';
 import { adafactorOptions, batchRows, type RunConfig, resolveThreads, scheduleSpec } from './config';
 import { MetricsWriter } from './logging';
-import { batchToModelInputs, inputTokens, type PipelineVocabulary, TrainingPipeline } from './pipeline';
-import { createRunDir, type RunDir } from './run_dir';
+import {
+  batchToModelInputs,
+  inputTokens,
+  type PipelineState,
+  type PipelineVocabulary,
+  TrainingPipeline,
+  targetTokens,
+} from './pipeline';
+import { createRunDir, type RunDir, runDirPaths } from './run_dir';
 import { TensorBoardWriter } from './tensorboard';
 import { loadVocabulary } from './vocab';
 
@@ -198,23 +208,65 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
   const t = torch();
   t.setNumThreads(resolveThreads(c));
   t.manualSeed(c.training.seed);
+  // Data parallelism: a process group when started by `ext5 launch` / torchrun, else null.
+  const { initFromEnv } = require('../dist/process_group') as typeof import('../dist/process_group');
+  const pg: ProcessGroup | null = await initFromEnv({ device: c.training.device });
+  const rank = pg?.rank ?? 0;
+  const world = pg?.worldSize ?? 1;
+  const lead = rank === 0; // rank 0 writes logs and checkpoints
+  try {
+    return await trainOnRank(c, runDirPath, hooks, pg, rank, world, lead);
+  } finally {
+    await pg?.destroy();
+  }
+}
+
+async function trainOnRank(
+  c: RunConfig,
+  runDirPath: string,
+  hooks: TrainHooks,
+  pg: ProcessGroup | null,
+  rank: number,
+  world: number,
+  lead: boolean,
+): Promise<TrainResult> {
+  const t = torch();
   const rows = batchRows(c);
+  if (rows.microBatchRows % world !== 0) {
+    throw new Ext5Error(
+      'EXT5_CONFIG',
+      `training.batchSize: ${rows.microBatchRows} rows per micro-batch do not split over ${world} processes`,
+      `use a batch size divisible by ${world * rows.gradAccumulation}`,
+    );
+  }
+  const rankRows = rows.microBatchRows / world;
   const vocab = loadVocabulary(runVocabularyName(c), c.data.dataDir ?? undefined) as unknown as Vocab;
-  const dirs: RunDir = createRunDir(runDirPath, c, {
-    ifExists: 'resume',
-    libtorchVersion: t.info().torchVersion,
-    threads: t.getNumThreads(),
-  });
+  const dirs: RunDir = lead
+    ? createRunDir(runDirPath, c, {
+        ifExists: 'resume',
+        libtorchVersion: t.info().torchVersion,
+        threads: t.getNumThreads(),
+      })
+    : runDirPaths(runDirPath);
   const resumeFrom = resolveResume(c.checkpoint.resume, dirs.checkpointsDir);
   const resumed = resumeFrom ? readTrainerState(resumeFrom) : undefined;
+  if (resumed && pg) checkSameWorldSize(resumed.worldSize, world);
+  else if (resumed && resumed.worldSize > 1) checkSameWorldSize(resumed.worldSize, 1);
   if (resumeFrom && !c.model.checkpoint) checkSameModel(c, resumeFrom);
   const model = resumeFrom
     ? fromPretrained(resumeFrom, { device: c.training.device })
     : buildModel(c, vocab.vocabSize);
   model.train();
+  if (pg) {
+    const ps = model.parameters();
+    await broadcastParameters(pg, ps);
+    for (const p of ps) p.dispose();
+  }
   const optimizer = new Adafactor(model, adafactorOptions(c));
   if (resumeFrom) loadOptimizerState(resumeFrom, optimizer);
-  if (resumed) rngFromBase64(resumed.rng);
+  const mine =
+    resumed?.ranks?.[rank] ?? (resumed ? { pipeline: resumed.pipeline, rng: resumed.rng } : undefined);
+  if (mine) rngFromBase64(mine.rng);
   const schedule: Schedule = makeSchedule(scheduleSpec(c), 'optimizer.schedule');
   const pipeline = new TrainingPipeline({
     mixture: trainingMixture(c),
@@ -222,19 +274,20 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
     split: c.data.trainSplit,
     inputsLength: c.data.inputsLength,
     targetsLength: c.data.targetsLength,
-    batchSize: rows.microBatchRows,
+    batchSize: rankRows,
     pack: c.data.pack,
     noiseDensity: c.data.noiseDensity,
     meanNoiseSpanLength: c.data.meanNoiseSpanLength,
     seed: c.training.seed,
     dataDir: c.data.dataDir ?? undefined,
+    ...(pg ? { shard: { rank, worldSize: world } } : {}),
   });
-  if (resumed) pipeline.setState(resumed.pipeline);
+  if (mine) pipeline.setState(mine.pipeline);
 
-  const metrics = MetricsWriter.open(dirs.metricsPath, { resumeStep: resumed?.step ?? 0 });
-  const tb = c.logging.tensorboard ? new TensorBoardWriter(dirs.eventsDir) : undefined;
+  const metrics = lead ? MetricsWriter.open(dirs.metricsPath, { resumeStep: resumed?.step ?? 0 }) : undefined;
+  const tb = lead && c.logging.tensorboard ? new TensorBoardWriter(dirs.eventsDir) : undefined;
   const log = (step: number, split: string, values: Record<string, number>) => {
-    metrics.write(step, split, values);
+    metrics?.write(step, split, values);
     tb?.addScalars(step, split, values);
   };
   const progress = new Progress({
@@ -242,7 +295,7 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
     total: c.training.steps,
     start: resumed?.step ?? 0,
     unitName: 'steps',
-    mode: c.logging.progress ? 'auto' : 'silent',
+    mode: c.logging.progress && lead ? 'auto' : 'silent',
     stream: hooks.progressStream,
   });
 
@@ -250,9 +303,10 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
   const onSignal = (sig: NodeJS.Signals) => {
     if (stopRequested) return;
     stopRequested = true;
-    process.stderr.write(
-      `\next5: ${sig} received: finishing this step, saving a checkpoint, then stopping\n`,
-    );
+    if (lead)
+      process.stderr.write(
+        `\next5: ${sig} received: finishing this step, saving a checkpoint, then stopping\n`,
+      );
   };
   if (hooks.handleSignals !== false) {
     process.on('SIGINT', onSignal);
@@ -263,23 +317,29 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
   let elapsed = resumed?.elapsed ?? 0;
   let tokensSeen = resumed?.tokens ?? 0;
   let examplesSeen = resumed?.examples ?? 0;
-  let pipelineState = resumed?.pipeline ?? pipeline.getState();
+  let pipelineState: PipelineState = mine?.pipeline ?? pipeline.getState();
   let lastCheckpoint = resumeFrom;
   let lastLoss: number | null = resumed?.lastLoss ?? null;
+  let stopAgreed = false;
   let interval = { loss: 0, steps: 0, tokens: 0, examples: 0, seconds: 0 };
   const evals: Record<string, Record<string, number>> = {};
 
-  const state = (): TrainerState => ({
-    version: 1,
-    step,
-    pipeline: pipelineState,
-    rng: rngToBase64(),
-    elapsed,
-    tokens: tokensSeen,
-    examples: examplesSeen,
-    worldSize: 1,
-    lastLoss,
-  });
+  const state = async (): Promise<TrainerState> => {
+    const own = { pipeline: pipelineState, rng: rngToBase64() };
+    const ranks = pg ? await pg.allGatherObject(own) : undefined;
+    return {
+      version: 1,
+      step,
+      pipeline: own.pipeline,
+      rng: own.rng,
+      elapsed,
+      tokens: tokensSeen,
+      examples: examplesSeen,
+      worldSize: world,
+      ...(ranks ? { ranks } : {}),
+      lastLoss,
+    };
+  };
 
   const maybeLog = (lr: number, norm: number) => {
     if (step % c.logging.every !== 0 && step !== c.training.steps) return;
@@ -288,78 +348,102 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
       loss: lastLoss,
       lr,
       grad_norm: norm,
-      tokens_per_s: interval.tokens / interval.seconds,
-      examples_per_s: interval.examples / interval.seconds,
+      tokens_per_s: (interval.tokens * world) / interval.seconds,
+      examples_per_s: (interval.examples * world) / interval.seconds,
       step_time: interval.seconds / interval.steps,
     };
     log(step, 'train', values);
-    hooks.onLog?.(step, values);
+    if (lead) hooks.onLog?.(step, values);
     interval = { loss: 0, steps: 0, tokens: 0, examples: 0, seconds: 0 };
   };
 
   const maybeEvaluate = async (force = false) => {
     if (!force && (c.eval.every <= 0 || step % c.eval.every !== 0)) return;
-    if (c.eval.lossBatches > 0) log(step, 'validation', { loss: await validationLoss(c, model, vocab) });
-    const results: TaskEvalResult[] = [];
-    for (const task of evalTasks(c.eval.tasks)) {
-      const r = await evaluateTask(model, vocab, task, {
-        split: c.eval.split,
-        maxExamples: c.eval.maxExamples,
-        batchSize: c.eval.batchSize ?? rows.microBatchRows,
-        decoding: c.eval.decoding,
-        numBeams: c.eval.numBeams,
-        lengthPenalty: c.eval.lengthPenalty,
-        maxNewTokens: c.eval.maxNewTokens,
-        rankClassification: c.eval.rankClassification,
-        dataDir: c.data.dataDir ?? undefined,
-      });
-      results.push(r);
-      evals[task.name] = r.metrics;
-      log(step, `eval/${task.name}`, r.metrics);
+    if (lead) {
+      // Rank 0 evaluates; the others wait for it at the barrier below.
+      if (c.eval.lossBatches > 0) log(step, 'validation', { loss: await validationLoss(c, model, vocab) });
+      const results: TaskEvalResult[] = [];
+      for (const task of evalTasks(c.eval.tasks)) {
+        const r = await evaluateTask(model, vocab, task, {
+          split: c.eval.split,
+          maxExamples: c.eval.maxExamples,
+          batchSize: c.eval.batchSize ?? rankRows,
+          decoding: c.eval.decoding,
+          numBeams: c.eval.numBeams,
+          lengthPenalty: c.eval.lengthPenalty,
+          maxNewTokens: c.eval.maxNewTokens,
+          rankClassification: c.eval.rankClassification,
+          dataDir: c.data.dataDir ?? undefined,
+        });
+        results.push(r);
+        evals[task.name] = r.metrics;
+        log(step, `eval/${task.name}`, r.metrics);
+      }
+      for (const b of new Set(results.map((r) => r.benchmark).filter((x): x is string => !!x))) {
+        const report = benchmarkReport(
+          b,
+          results.filter((r) => r.benchmark === b),
+        );
+        log(step, `eval/${b}`, { average: report.average });
+      }
     }
-    for (const b of new Set(results.map((r) => r.benchmark).filter((x): x is string => !!x))) {
-      const report = benchmarkReport(
-        b,
-        results.filter((r) => r.benchmark === b),
-      );
-      log(step, `eval/${b}`, { average: report.average });
-    }
+    await pg?.barrier();
   };
 
   const maybeSave = async (force = false) => {
     if (!force && (c.checkpoint.every <= 0 || step % c.checkpoint.every !== 0)) return;
-    if (lastCheckpoint && lastCheckpoint.endsWith(`step-${String(step).padStart(8, '0')}`)) return;
-    lastCheckpoint = await saveCheckpoint(
-      dirs.checkpointsDir,
-      model,
-      optimizer,
-      state(),
-      c.checkpoint.keepLast,
-    );
+    if (lastCheckpoint?.endsWith(checkpointName(step))) return;
+    const st = await state(); // every rank takes part in gathering the per-rank positions
+    if (lead)
+      lastCheckpoint = await saveCheckpoint(dirs.checkpointsDir, model, optimizer, st, c.checkpoint.keepLast);
+    await pg?.barrier();
+    if (!lead) lastCheckpoint = path.join(dirs.checkpointsDir, checkpointName(step));
   };
 
   // ---- the loop ----------------------------------------------------------------------------
   const accum = rows.gradAccumulation;
+  const params = pg ? model.parameters() : [];
   let next = pipeline.next();
   next.catch(() => {}); // awaited below; a data error surfaces there, not as an unhandled rejection
   try {
-    while (step < c.training.steps && !stopRequested) {
+    while (step < c.training.steps && !stopAgreed) {
       const t0 = performance.now();
-      let loss = 0;
+      // Gather the step's micro-batches (the next one is prepared while the model computes).
+      const micro = [];
       for (let m = 0; m < accum; m++) {
-        const { batch, state: after } = await next;
-        next = pipeline.next(); // prepare the next batch while the model computes
+        const got = await next;
+        next = pipeline.next();
         next.catch(() => {});
+        micro.push(got);
+      }
+      // The loss is the mean over every target token of the step, on all ranks together, as
+      // if it were one big batch: each micro-batch's mean is weighted by its share of tokens.
+      let weight = micro.reduce((a, m) => a + targetTokens(m.batch), 0);
+      if (pg) weight = await allReduceScalars(pg, [weight]).then((v) => v[0]!);
+      let lossSum = 0;
+      for (const { batch, state: after } of micro) {
+        const w = targetTokens(batch);
         const out = await model.forwardBackwardAsync({
           ...batchToModelInputs(batch),
           zLoss: c.training.zLoss,
           labelSmoothing: c.training.labelSmoothing,
-          gradScale: 1 / accum,
+          gradScale: (w * world) / Math.max(1, weight), // × world: gradients are averaged over ranks
         });
-        loss += (out.loss ?? 0) / accum;
+        lossSum += (out.loss ?? 0) * w;
         interval.tokens += inputTokens(batch);
         interval.examples += batch.examples;
         pipelineState = after;
+      }
+      let loss = lossSum / Math.max(1, weight);
+      if (pg) {
+        // One collective agrees on the loss, on stopping (a signal on any rank) and on NaNs, so
+        // no rank is left waiting in a later collective.
+        const [sum, stops] = await allReduceScalars(pg, [lossSum, stopRequested ? 1 : 0]);
+        loss = sum! / Math.max(1, weight);
+        stopAgreed = stops! > 0;
+        await allReduceGradients(pg, params);
+      } else {
+        stopAgreed = stopRequested;
       }
       const norm =
         c.training.gradClip > 0 ? clipGradNorm(optimizer, c.training.gradClip) : gradNorm(optimizer);
@@ -383,14 +467,13 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
       await maybeSave();
     }
     // The final state is always evaluated and saved (unless those are turned off).
-    if (!stopRequested && c.eval.every > 0 && step % c.eval.every !== 0) await maybeEvaluate(true);
-    if (stopRequested) await maybeSave(true);
-    else if (c.checkpoint.every > 0) await maybeSave(true);
-    progress.done(stopRequested ? `(stopped at step ${step})` : undefined);
+    if (!stopAgreed && c.eval.every > 0 && step % c.eval.every !== 0) await maybeEvaluate(true);
+    if (stopAgreed || c.checkpoint.every > 0) await maybeSave(true);
+    progress.done(stopAgreed ? `(stopped at step ${step})` : undefined);
     return {
       runDir: dirs.root,
       step,
-      stoppedBy: stopRequested ? 'signal' : 'done',
+      stoppedBy: stopAgreed ? 'signal' : 'done',
       lastLoss,
       lastCheckpoint,
       evals,
@@ -400,11 +483,23 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    metrics.close();
+    metrics?.close();
     tb?.close();
+    for (const p of params) p.dispose();
     optimizer.dispose();
     model.dispose();
     vocab.dispose();
+  }
+}
+
+/** Sums a few numbers across ranks (float64, one small collective). */
+async function allReduceScalars(pg: ProcessGroup, values: number[]): Promise<number[]> {
+  const buf = fromTypedArray(Float64Array.from(values), [values.length]);
+  try {
+    await pg.allReduce([buf], { op: 'sum' });
+    return Array.from(buf.data() as Float64Array);
+  } finally {
+    buf.dispose();
   }
 }
 
