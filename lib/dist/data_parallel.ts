@@ -7,7 +7,7 @@
  * (pytorch/pytorch torch/csrc/distributed/c10d/reducer.cpp) without its autograd hooks: one
  * native call packs the gradients into flat buckets of about 25 MB, all-reduces each bucket
  * (average), and copies the results back. It runs after backward, not overlapped with it; the
- * next bucket is packed while the previous ones are on the wire.
+ * next bucket is packed while the previous one is on the wire.
  */
 import type { DistTraffic } from '../native/dist';
 import type { Tensor } from '../tensor/tensor';

@@ -11,7 +11,8 @@
 // (pytorch/pytorch torch/csrc/distributed/c10d/reducer.cpp): tensors are packed in their given
 // order into flat buffers of at most `bucketBytes` per dtype and device, each buffer is reduced
 // with one collective, and the results are copied back. Buckets are pipelined: the next one is
-// packed while up to two earlier ones are on the wire (Gloo runs them on its own threads).
+// packed while the previous one is on the wire (Gloo runs it on its own threads). Before any
+// data moves, the ranks compare a fingerprint of their buckets (CheckSameLayout).
 //
 // Groups are numbers into a process-wide table, like tensor handles. A group's objects are
 // released off the JS thread (destroy() is a Promise too), because Gloo's destructor joins its

@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     case 'timeout':
       // Rank 1 never joins the barrier; rank 0 must give up after its deadline.
       if (rank === 0) out.result = await caught(pg.barrier({ timeoutMs: 700 }));
-      else await new Promise((r) => setTimeout(r, 2500));
+      else await new Promise((r) => setTimeout(r, 1500));
       break;
     case 'dead-peer':
       // Rank 1 crashes; rank 0 must notice within its deadline.
