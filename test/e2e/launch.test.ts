@@ -179,7 +179,17 @@ test('SIGTERM to the launcher is forwarded: workers stop, exit status 143', asyn
 });
 
 test('workers do not outlive a launcher killed with SIGKILL', async () => {
-  const job = startLauncher(['launch', '--nproc', '2', '--timeout', '60', '--', 'dist-selftest', '--hang-at-rank', '0']);
+  const job = startLauncher([
+    'launch',
+    '--nproc',
+    '2',
+    '--timeout',
+    '60',
+    '--',
+    'dist-selftest',
+    '--hang-at-rank',
+    '0',
+  ]);
   await waitFor(() => /hanging now/.test(job.out()) && pidsIn(job.out()).length === 2, 40_000);
   const pids = pidsIn(job.out());
   job.child.kill('SIGKILL');
