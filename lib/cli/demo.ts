@@ -87,6 +87,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     for (const m of models) {
       say(`[demo] pre-training ${m.label}: ${args.steps} steps`);
       const r = await runTo(m.preset, path.join(out, `pretrain-${m.key}`), [
+        `run.name=${m.key === 'ext5' ? 'ExT5' : 'T5'}`,
         `training.steps=${args.steps}`,
         `checkpoint.every=${args.steps}`,
         `eval.every=${Math.max(1, Math.floor(args.steps / 4))}`,
