@@ -21,6 +21,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -77,6 +78,23 @@ std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* what
     Throw(info.Env(), "E_ARG", std::string(what) + " must be a string");
   }
   return info[i].As<Napi::String>().Utf8Value();
+}
+
+// The UTF-8 bytes of a JS string in a reused per-thread buffer: one V8 pass for strings that fit
+// (Utf8Value measures first, then writes), which matters for one encode call per short text.
+std::string_view ArgText(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsString()) Throw(info.Env(), "E_ARG", "text must be a string");
+  thread_local std::string buf(1 << 16, '\0');
+  napi_env env = info.Env();
+  napi_value v = info[i];
+  size_t written = 0;
+  napi_status st = napi_get_value_string_utf8(env, v, buf.data(), buf.size(), &written);
+  if (st == napi_ok && written + 4 < buf.size()) return std::string_view(buf.data(), written);
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) Throw(info.Env(), "E_ARG", "text must be a string");
+  buf.resize(len + 1);
+  napi_get_value_string_utf8(env, v, buf.data(), buf.size(), &written);
+  return std::string_view(buf.data(), written);
 }
 
 class SpmModel : public Napi::ObjectWrap<SpmModel> {
@@ -153,7 +171,7 @@ class SpmModel : public Napi::ObjectWrap<SpmModel> {
 
   Napi::Value Encode(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    std::string text = ArgString(info, 0, "text");
+    std::string_view text = ArgText(info, 0);
     std::vector<int> ids;
     auto status = processor(env)->Encode(text, &ids);
     if (!status.ok()) Throw(env, "E_TOKENIZE", "encode failed: " + status.ToString());
