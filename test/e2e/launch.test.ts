@@ -102,6 +102,32 @@ test('2 workers: collectives and bucketed gradient averaging check out on every 
   }
 });
 
+test('two "machines" on loopback: --nnodes 2 with one launcher per node rank form one 2-rank job', async () => {
+  const { freePort } = await import('../../lib/dist/launcher');
+  const port = String(await freePort());
+  const common = [
+    'launch',
+    '--nnodes',
+    '2',
+    '--nproc',
+    '1',
+    '--master-addr',
+    '127.0.0.1',
+    '--master-port',
+    port,
+  ];
+  const jobs = [0, 1].map((n) =>
+    startLauncher([...common, '--node-rank', String(n), '--timeout', '30', '--', 'dist-selftest']),
+  );
+  const results = await Promise.all(jobs.map((j) => j.done));
+  for (const [n, r] of results.entries()) {
+    expect(r.code).toBe(0);
+    // Node rank n runs global rank n (nproc 1), and its self-test sees a world of 2.
+    expect(jobs[n]!.out()).toContain(`[rank ${n}] rank ${n} of 2 joined`);
+    expect(jobs[n]!.out()).toContain(`[rank ${n}] rank ${n}: all 6 checks passed`);
+  }
+});
+
 test('a worker that crashes stops the job: non-zero exit naming the rank and signal, no worker left', async () => {
   const job = startLauncher([
     'launch',

@@ -136,6 +136,14 @@ describe('two processes', () => {
     expect(b.reducedGrads).toEqual(want);
   });
 
+  test('gradient all-reduce: an unused parameter gets zeros, a frozen one is skipped', () => {
+    for (const { json } of ranks) {
+      expect(json.unusedGrad).toEqual(new Array(8).fill(0));
+      expect(json.frozenGrad).toBeNull();
+      expect(json.unusedTraffic).toEqual({ buckets: 1, bytes: 32 });
+    }
+  });
+
   test('misuse: concurrent collectives, bad op/root/dtype, destroyed group', () => {
     for (const { json } of ranks) {
       expect(json.busy).toMatchObject({ ok: false, code: 'EXT5_BUSY' });

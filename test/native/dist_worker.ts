@@ -83,6 +83,18 @@ async function collectives(pg: ProcessGroup): Promise<Json> {
     return v;
   });
 
+  // Parameters without gradients: one that requires grad but was not used gets zeros (so every
+  // rank reduces the same buckets), one that does not require grad is left alone; empty ones are fine.
+  const unused = randn([4, 2]);
+  unused.requiresGrad = true;
+  const frozen = randn([3]);
+  const empty = randn([0, 5]);
+  empty.requiresGrad = true;
+  out.unusedTraffic = await allReduceGradients(pg, [unused, frozen, empty], { bucketBytes: 256 });
+  const ug = unused.grad;
+  out.unusedGrad = ug ? values(ug) : null;
+  out.frozenGrad = frozen.grad === null ? null : 'has grad';
+
   // Misuse: a second collective before the first resolves; a CUDA tensor or bad op; a destroyed group.
   const a = tensor([1], { dtype: 'float32' });
   const first = pg.allReduce([a]);
