@@ -3,8 +3,8 @@
  * command handlers, so that `ext5 --help` and the commands that do not need libtorch start fast.
  */
 import type { CommandModule } from 'yargs';
-import { dataCommand } from './data';
 import { convertCommand } from './convert';
+import { dataCommand } from './data';
 import { demoCommand } from './demo';
 import { doctorCommand } from './doctor';
 import { evalCommand } from './eval';

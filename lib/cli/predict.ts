@@ -169,7 +169,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       for (let i = 0; i < inputs.length; i += args['batch-size']) {
         const chunk = inputs.slice(i, i + args['batch-size']);
         const outs = await run(chunk);
-        chunk.forEach((inp, k) => emit(inp, outs[k]!));
+        for (let k = 0; k < chunk.length; k++) emit(chunk[k]!, outs[k]!);
       }
     } finally {
       vocab.dispose();

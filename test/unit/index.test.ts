@@ -24,7 +24,10 @@ test('the documented entry points are exported', () => {
     'evaluateTask',
     'Ext5Error',
   ]) {
-    expect({ name, type: typeof (ext5 as Record<string, unknown>)[name] }).toEqual({ name, type: 'function' });
+    expect({ name, type: typeof (ext5 as Record<string, unknown>)[name] }).toEqual({
+      name,
+      type: 'function',
+    });
   }
   expect(typeof ext5.metrics.computeMetrics).toBe('function');
   expect(ext5.TaskRegistry.has('super_glue_boolq')).toBe(true);
