@@ -108,6 +108,7 @@ export class ProcessGroup {
       backend: opts.backend ?? 'gloo',
       ...(opts.ifname !== undefined ? { ifname: opts.ifname } : {}),
       ...(opts.hostname !== undefined ? { hostname: opts.hostname } : {}),
+      ...(opts.localRank !== undefined ? { localRank: opts.localRank } : {}),
     });
     return new ProcessGroup(addon, id, opts, timeoutMs);
   }

@@ -41,6 +41,8 @@ export interface DistInitOptions {
   ifname?: string;
   /** Host name or address Gloo binds to (default: 127.0.0.1 when masterAddr is loopback). */
   hostname?: string;
+  /** This process's index on its machine: NCCL's group messages go to cuda:<localRank>. */
+  localRank?: number;
 }
 
 /** What one collective moved: the number of flat buffers and their total bytes (per rank). */

@@ -88,6 +88,9 @@ struct Group {
   std::string backend;
   std::string where;  // "host:port", for messages
   int64_t timeoutMs = 0;
+  // Where the group's own small messages (fingerprints, lengths) live: CPU for Gloo, this
+  // rank's GPU for NCCL (which moves CUDA tensors only).
+  at::Device comm_device = at::kCPU;
   std::mutex mu;
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<PgBase> pg;
@@ -461,14 +464,17 @@ void CheckSameLayout(const std::shared_ptr<Lease>& lease, const std::string& op_
     }
     total += b.numel;
   }
-  std::vector<at::Tensor> in{at::tensor(std::vector<int64_t>{static_cast<int64_t>(buckets.size()), total,
-                                                             static_cast<int64_t>(h >> 1)},
-                                        at::kLong)};
+  auto on = at::TensorOptions().dtype(at::kLong).device(g.comm_device);
+  std::vector<at::Tensor> in{
+      at::tensor(std::vector<int64_t>{static_cast<int64_t>(buckets.size()), total, static_cast<int64_t>(h >> 1)},
+                 at::kLong)
+          .to(g.comm_device)};
   std::vector<std::vector<at::Tensor>> out(1);
-  for (int r = 0; r < g.size; r++) out[0].push_back(at::empty({3}, at::kLong));
+  for (int r = 0; r < g.size; r++) out[0].push_back(at::empty({3}, on));
   c10d::AllgatherOptions opts;
   opts.timeout = Ms(timeout_ms);
   WaitUntil(lease->pg->allgather(out, in, opts), deadline);
+  for (auto& t : out[0]) t = t.to(at::kCPU);
   auto describe = [&](int r) {
     const int64_t* p = out[0][r].data_ptr<int64_t>();
     return "rank " + std::to_string(r) + " has " + std::to_string(p[1]) + " element(s) in " + std::to_string(p[0]) +
@@ -506,6 +512,7 @@ struct InitArgs {
   std::string backend;
   std::string ifname;
   std::string hostname;
+  int local_rank = 0;
 };
 
 [[noreturn]] void ThrowRendezvous(const InitArgs& a, const std::string& code, const std::string& raw) {
@@ -551,6 +558,11 @@ c10::intrusive_ptr<PgBase> MakeGloo(const InitArgs& a, const c10::intrusive_ptr<
 c10::intrusive_ptr<PgBase> MakeNccl(const InitArgs& a, const c10::intrusive_ptr<c10d::Store>& store) {
 #ifdef EXT5_HAVE_NCCL
   if (!at::hasCUDA()) ThrowCode("EXT5_DIST_UNAVAILABLE", "backend 'nccl' needs a CUDA device; none is available");
+  int gpus = at::detail::getCUDAHooks().getNumGPUs();
+  if (a.local_rank >= gpus) {
+    ThrowCode("EXT5_DIST_CONFIG", "LOCAL_RANK=" + std::to_string(a.local_rank) + " but this machine has " +
+                                      std::to_string(gpus) + " CUDA device(s): start at most one process per GPU");
+  }
   auto opts = c10d::ProcessGroupNCCL::Options::create();
   opts->timeout = Ms(a.timeout_ms);
   return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, a.rank, a.size, opts);
@@ -619,6 +631,7 @@ std::shared_ptr<Group> Rendezvous(const InitArgs& a) {
   g->backend = a.backend;
   g->where = a.addr + ":" + std::to_string(a.port);
   g->timeoutMs = a.timeout_ms;
+  if (a.backend == "nccl") g->comm_device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(a.local_rank));
   g->store = store;
   try {
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>("ext5/" + a.backend, store);
@@ -655,6 +668,11 @@ InitArgs ReadInitArgs(const Napi::Value& v) {
   if (a.backend != "gloo" && a.backend != "nccl") ThrowArg("backend must be 'gloo' or 'nccl', got '" + a.backend + "'");
   if (o.Has("ifname") && !o.Get("ifname").IsUndefined()) a.ifname = GetString(o.Get("ifname"), "ifname");
   if (o.Has("hostname") && !o.Get("hostname").IsUndefined()) a.hostname = GetString(o.Get("hostname"), "hostname");
+  if (o.Has("localRank") && !o.Get("localRank").IsUndefined()) {
+    int64_t lr = GetInt(o.Get("localRank"), "localRank");
+    if (lr < 0 || lr >= 4096) ThrowArg("localRank must be in 0..4095, got " + std::to_string(lr));
+    a.local_rank = static_cast<int>(lr);
+  }
   return a;
 }
 
@@ -853,9 +871,10 @@ void InitDist(Napi::Env env, Napi::Object exports) {
             auto deadline = Clock::now() + Ms(timeout_ms);
             c10d::AllgatherOptions opts;
             opts.timeout = Ms(timeout_ms);
-            std::vector<at::Tensor> len_in{at::full({1}, static_cast<int64_t>(mine.size()), at::kLong)};
+            auto on = at::TensorOptions().device(g.comm_device);
+            std::vector<at::Tensor> len_in{at::full({1}, static_cast<int64_t>(mine.size()), on.dtype(at::kLong))};
             std::vector<std::vector<at::Tensor>> len_out(1);
-            for (int r = 0; r < g.size; r++) len_out[0].push_back(at::empty({1}, at::kLong));
+            for (int r = 0; r < g.size; r++) len_out[0].push_back(at::empty({1}, on.dtype(at::kLong)));
             WaitUntil(lease->pg->allgather(len_out, len_in, opts), deadline);
             int64_t longest = 1;
             std::vector<int64_t> lens;
@@ -865,12 +884,13 @@ void InitDist(Napi::Env env, Napi::Object exports) {
             }
             at::Tensor padded = at::zeros({longest}, at::kByte);
             if (!mine.empty()) std::memcpy(padded.data_ptr<uint8_t>(), mine.data(), mine.size());
-            std::vector<at::Tensor> in{padded};
+            std::vector<at::Tensor> in{padded.to(g.comm_device)};
             std::vector<std::vector<at::Tensor>> gathered(1);
-            for (int r = 0; r < g.size; r++) gathered[0].push_back(at::empty({longest}, at::kByte));
+            for (int r = 0; r < g.size; r++) gathered[0].push_back(at::empty({longest}, on.dtype(at::kByte)));
             WaitUntil(lease->pg->allgather(gathered, in, opts), deadline);
             for (int r = 0; r < g.size; r++) {
-              const uint8_t* p = gathered[0][r].data_ptr<uint8_t>();
+              at::Tensor host = gathered[0][r].to(at::kCPU);
+              const uint8_t* p = host.data_ptr<uint8_t>();
               out.emplace_back(p, p + lens[r]);
             }
           });
