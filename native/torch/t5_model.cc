@@ -398,8 +398,12 @@ DecodeCache Model::start_cache(const at::Tensor& enc_out, const at::Tensor& enc_
     c.self_v.push_back(at::zeros({N, H, max_len, dkv}, enc_out.options()));
   }
   c.cross_bias = Additive(enc_key_mask.view({N, 1, 1, enc_out.size(1)}));
-  at::Tensor pos = at::arange(max_len, at::TensorOptions().dtype(at::kLong).device(enc_out.device())).unsqueeze(0);
-  c.self_bias = position_bias(dec_.at(0).self.rel, pos, pos, /*bidirectional=*/false);
+  // Causal buckets depend only on the distance query - key, so one row covers every step: the
+  // query sits at max_len - 1 and keys 0..max_len-1 span distances max_len-1..0 (O(H·L) memory).
+  at::Tensor keys = at::arange(max_len, at::TensorOptions().dtype(at::kLong).device(enc_out.device())).unsqueeze(0);
+  at::Tensor query = at::full({1, 1}, max_len - 1, keys.options());
+  c.self_bias = position_bias(dec_.at(0).self.rel, query, keys, /*bidirectional=*/false);  // [1, H, 1, L]
+  c.max_len = max_len;
   return c;
 }
 
@@ -413,7 +417,8 @@ at::Tensor Model::decode_step(DecodeCache& c, const at::Tensor& ids) const {
     at::Tensor out = at::matmul(probs, V).transpose(1, 2).reshape({N, 1, H * dkv});
     return at::linear(out, w(a.o));
   };
-  at::Tensor self_bias = c.self_bias.narrow(2, t, 1).narrow(3, 0, t + 1);  // keys 0..t
+  if (t >= c.max_len) throw std::out_of_range("decode_step past the cache length");
+  at::Tensor self_bias = c.self_bias.narrow(3, c.max_len - 1 - t, t + 1);  // keys 0..t: distances t..0
   at::Tensor h = at::embedding(shared_, ids.view({N, 1})).to(compute_dtype());
   for (size_t l = 0; l < dec_.size(); l++) {
     const Block& blk = dec_[l];

@@ -100,8 +100,9 @@ struct DecodeCache {
   std::vector<at::Tensor> self_k, self_v;    // per layer [N, H, maxT, d_kv]
   std::vector<at::Tensor> cross_k, cross_v;  // per layer [N, H, S, d_kv]
   at::Tensor cross_bias;                     // [N, 1, 1, S] additive mask (float32)
-  at::Tensor self_bias;                      // [1, H, maxT, maxT] causal position bias
+  at::Tensor self_bias;                      // [1, H, 1, maxT] causal bias by distance (see start_cache)
   int64_t length = 0;
+  int64_t max_len = 0;
   void Reorder(const at::Tensor& index);
 };
 

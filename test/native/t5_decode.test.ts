@@ -2,7 +2,7 @@
 // reference's KV-cached decoder, cached vs uncached, beam search against exhaustive search,
 // seeded sampling, EOS padding, and scoring against the forward pass.
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
-import type { Tensor } from '../../lib/tensor/tensor';
+import { fromTypedArray, type Tensor } from '../../lib/tensor/tensor';
 import { dumpModel, havePythonTorch, referenceGreedy, removeDir } from '../reference/t5_exchange';
 
 // Generous: these spawn Python or train, and the machine may be shared.
@@ -87,6 +87,24 @@ describe('T5 decoding', () => {
     } finally {
       removeDir(dir);
     }
+  });
+
+  test('cached equals uncached past max_distance (150 steps: the log-spaced and clamped buckets)', () => {
+    // EOS = 127 with a zero lm_head row: its logit 0 never beats the best of 127 random logits,
+    // so all 150 steps run.
+    const m = T5ForConditionalGeneration.fromConfig({ ...model.config, eos_token_id: 127 });
+    const entries = model.namedParameters();
+    m.loadParameters(entries);
+    const [, head] = m.namedParameters().find(([n]) => n === 'lm_head.weight') as [string, Tensor];
+    const w = head.data() as Float32Array;
+    w.fill(0, 127 * 32, 128 * 32);
+    m.loadParameters([['lm_head.weight', fromTypedArray(w, [128, 32])]], false);
+    const cached = rows(m.generate([INPUTS[0] as number[]], undefined, { maxNewTokens: 150 }));
+    expect(cached[0]?.length).toBe(151);
+    expect(
+      rows(m.generate([INPUTS[0] as number[]], undefined, { maxNewTokens: 150, useCache: false })),
+    ).toEqual(cached);
+    m.dispose();
   });
 
   test('beam search with one beam equals greedy', () => {
