@@ -22,7 +22,6 @@
 // derive from c10d::Backend instead of c10d::ProcessGroup (guarded below); that path and the
 // NCCL path compile only where their headers exist and are untested here (no 2.x, no GPU).
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/version.h>
 
@@ -137,10 +136,6 @@ class CollectiveWorker : public Napi::AsyncWorker {
         work_(std::move(work)), done_(std::move(done)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
-    // OpenMP's thread count is per thread: without this, copies on a libuv worker thread use
-    // every core whatever torch's setting (EXT5_NUM_THREADS), oversubscribing the machine when
-    // several workers share it.
-    at::init_num_threads();
     try {
       result_ = work_();
     } catch (...) {
