@@ -208,7 +208,7 @@ export class TrainingPipeline {
   }
 
   setState(state: PipelineState): void {
-    if (!state || state.version !== 1) {
+    if (state?.version !== 1) {
       throw new Ext5Error(
         'EXT5_BAD_STATE',
         'not a training pipeline state (version 1)',
