@@ -4,7 +4,6 @@
  * above a size, written atomically. transformers' T5ForConditionalGeneration.from_pretrained loads it.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
 
 interface ConvertArgs {
@@ -31,17 +30,11 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       .option('force', { type: 'boolean', default: false, describe: 'Replace an existing output directory' })
       .example('$0 convert runs/demo ./ext5-tiny --dtype bfloat16', 'A bf16 export of the newest checkpoint'),
   handler: async (args) => {
-    const { latestCheckpointOf } = require('../train/trainer') as typeof import('../train/trainer');
+    const { resolveCheckpointDir } = require('../train/checkpoints') as typeof import('../train/checkpoints');
     const { fromPretrained, savePretrained } =
       require('../model/checkpoint') as typeof import('../model/checkpoint');
     const { Ext5Error } = require('../util/errors') as typeof import('../util/errors');
-    let ckpt = args.checkpoint;
-    if (
-      !fs.existsSync(path.join(ckpt, 'model.safetensors')) &&
-      !fs.existsSync(path.join(ckpt, 'model.safetensors.index.json'))
-    ) {
-      ckpt = latestCheckpointOf(ckpt) ?? ckpt;
-    }
+    const ckpt = resolveCheckpointDir(args.checkpoint);
     if (fs.existsSync(args.out) && !args.force) {
       throw new Ext5Error(
         'EXT5_EXISTS',

@@ -75,8 +75,8 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       ),
   handler: async (args) => {
     require('../tasks');
-    const { evalTasks, latestCheckpointOf } =
-      require('../train/trainer') as typeof import('../train/trainer');
+    const { resolveCheckpointDir } = require('../train/checkpoints') as typeof import('../train/checkpoints');
+    const { evalTasks } = require('../train/trainer') as typeof import('../train/trainer');
     const { evaluateTask, benchmarkReport } =
       require('../eval/evaluator') as typeof import('../eval/evaluator');
     const { formatBenchmarkTable } = require('../eval/aggregate') as typeof import('../eval/aggregate');
@@ -84,24 +84,9 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     const { loadVocabulary } = require('../train/vocab') as typeof import('../train/vocab');
     const { torch } = require('../native/torch') as typeof import('../native/torch');
     const { Progress } = require('../util/progress') as typeof import('../util/progress');
-    const { Ext5Error } = require('../util/errors') as typeof import('../util/errors');
 
     const dataDir = args['data-dir'] ?? process.env.EXT5_DATA;
-    let ckpt = args.checkpoint;
-    const isCheckpoint = (d: string) =>
-      fs.existsSync(path.join(d, 'model.safetensors')) ||
-      fs.existsSync(path.join(d, 'model.safetensors.index.json'));
-    if (!isCheckpoint(ckpt)) {
-      const latest = latestCheckpointOf(ckpt);
-      if (!latest) {
-        throw new Ext5Error(
-          'EXT5_CHECKPOINT',
-          `${ckpt} is neither a checkpoint (no model.safetensors) nor a run directory with checkpoints`,
-          'pass a directory holding config.json + model.safetensors, or a run directory',
-        );
-      }
-      ckpt = latest;
-    }
+    const ckpt = resolveCheckpointDir(args.checkpoint);
     const tasks = evalTasks(args.benchmark ?? []);
     if (args.threads) torch().setNumThreads(args.threads);
     const model = fromPretrained(ckpt);

@@ -3,9 +3,9 @@
  * `inputs` field), in batches, or interactively at a prompt when stdin is a terminal.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { CommandModule } from 'yargs';
+import { Ext5Error } from '../util/errors';
 
 interface PredictArgs {
   checkpoint: string;
@@ -35,7 +35,6 @@ export function parseInputs(text: string, file: string): string[] {
       try {
         obj = JSON.parse(line);
       } catch {
-        const { Ext5Error } = require('../util/errors') as typeof import('../util/errors');
         throw new Ext5Error(
           'EXT5_INPUT',
           `${file}:${i + 1}: not valid JSON`,
@@ -44,7 +43,6 @@ export function parseInputs(text: string, file: string): string[] {
       }
       const v = (obj as { inputs?: unknown }).inputs;
       if (typeof v !== 'string') {
-        const { Ext5Error } = require('../util/errors') as typeof import('../util/errors');
         throw new Ext5Error('EXT5_INPUT', `${file}:${i + 1}: the JSON object has no string "inputs" field`);
       }
       out.push(v);
@@ -90,25 +88,11 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       .example('echo "nli counts premise: …" | $0 predict --checkpoint runs/demo -', 'From a pipe')
       .example('$0 predict --checkpoint runs/demo', 'Interactive prompt'),
   handler: async (args) => {
-    const { latestCheckpointOf } = require('../train/trainer') as typeof import('../train/trainer');
+    const { resolveCheckpointDir } = require('../train/checkpoints') as typeof import('../train/checkpoints');
     const { fromPretrained } = require('../model/checkpoint') as typeof import('../model/checkpoint');
     const { T5ForConditionalGeneration } = require('../model/t5') as typeof import('../model/t5');
     const { loadVocabulary } = require('../train/vocab') as typeof import('../train/vocab');
-    const { Ext5Error } = require('../util/errors') as typeof import('../util/errors');
-    let ckpt = args.checkpoint;
-    if (
-      !fs.existsSync(path.join(ckpt, 'model.safetensors')) &&
-      !fs.existsSync(path.join(ckpt, 'model.safetensors.index.json'))
-    ) {
-      const latest = latestCheckpointOf(ckpt);
-      if (!latest)
-        throw new Ext5Error(
-          'EXT5_CHECKPOINT',
-          `${ckpt} holds no checkpoint`,
-          'pass a checkpoint or run directory',
-        );
-      ckpt = latest;
-    }
+    const ckpt = resolveCheckpointDir(args.checkpoint);
     const model = fromPretrained(ckpt);
     model.eval();
     const vocab = loadVocabulary(args.vocab, args['data-dir'] ?? process.env.EXT5_DATA);

@@ -124,3 +124,27 @@ export function resolveResume(resume: string, checkpointsDir: string): string | 
   }
   return resume;
 }
+
+/** True when `dir` holds model weights (model.safetensors or a sharded index). */
+export function isCheckpointDir(dir: string): boolean {
+  return (
+    fs.existsSync(path.join(dir, 'model.safetensors')) ||
+    fs.existsSync(path.join(dir, 'model.safetensors.index.json'))
+  );
+}
+
+/**
+ * A checkpoint directory from what a user passes: a checkpoint itself, or a run directory (its
+ * newest complete checkpoint).
+ * @throws Ext5Error EXT5_CHECKPOINT when it is neither.
+ */
+export function resolveCheckpointDir(dirOrRun: string): string {
+  if (isCheckpointDir(dirOrRun)) return dirOrRun;
+  const latest = listCheckpoints(path.join(dirOrRun, 'checkpoints')).at(-1)?.dir;
+  if (latest) return latest;
+  throw new Ext5Error(
+    'EXT5_CHECKPOINT',
+    `${dirOrRun} is neither a checkpoint (no model.safetensors) nor a run directory with checkpoints`,
+    'pass a directory holding config.json + model.safetensors, or a run directory',
+  );
+}
