@@ -137,8 +137,9 @@ at::Tensor ReadArray(const Napi::Value& v, const std::string& name) {
     }
     int64_t numel = 1;
     for (auto s : shape) {
-      if (s < 0) ThrowCode("EXT5_SHAPE", name + ".shape has a negative size");
+      if (s < 0 || s > (int64_t{1} << 40)) ThrowCode("EXT5_SHAPE", name + ".shape has a size out of range");
       numel *= s;
+      if (numel > (int64_t{1} << 40)) ThrowCode("EXT5_SHAPE", name + ".shape describes too many elements");
     }
     if (numel != static_cast<int64_t>(ta.ElementLength())) {
       ThrowCode("EXT5_SHAPE", name + " has " + std::to_string(ta.ElementLength()) + " elements but shape " +
