@@ -6,4 +6,13 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 npx biome ci lib bin test bench scripts
 npx tsc -p tsconfig.json --noEmit
-npx jest --ci "$@"
+results="$(mktemp -d)/jest.json"
+status=0
+npx jest --ci --json --outputFile="$results" "$@" || status=$?
+# A plain closing line that any CI reads: "jest: N passed, N failed, N skipped".
+node -e '
+  const r = require(process.argv[1]);
+  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  if (r.numTotalTests === 0) { console.error("jest ran no test"); process.exit(1); }
+' "$results" || status=1
+exit "$status"
