@@ -468,6 +468,8 @@ export function readCheckpointConfig(dir: string): T5Config {
 export interface FromPretrainedOptions {
   /** 'cpu' (default), 'cuda' or 'cuda:N'. */
   device?: string;
+  /** Matmul dtype (parameters stay float32): default float32 on CPU, bfloat16 on CUDA. */
+  computeDtype?: 'float32' | 'bfloat16';
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -502,7 +504,11 @@ export function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): T
   recoverInterruptedSave(dir);
   const config = readCheckpointConfig(dir);
   using weights = CheckpointWeights.open(dir);
-  const model = T5ForConditionalGeneration.fromConfig(config, { device: opts.device ?? 'cpu', seed: 0 });
+  const model = T5ForConditionalGeneration.fromConfig(config, {
+    device: opts.device ?? 'cpu',
+    seed: 0,
+    ...(opts.computeDtype ? { computeDtype: opts.computeDtype } : {}),
+  });
   try {
     loadWeights(model, weights);
   } catch (e) {

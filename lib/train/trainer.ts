@@ -79,15 +79,19 @@ type Vocab = PipelineVocabulary & {
 /** The model a config asks for: a checkpoint, a preset name, or a config.json path. */
 export function buildModel(c: RunConfig, vocabSize: number): T5ForConditionalGeneration {
   const device = c.training.device;
+  const computeDtype = c.training.dtype; // bf16 compute keeps float32 master weights
   let model: T5ForConditionalGeneration;
   if (c.model.checkpoint) {
-    model = fromPretrained(c.model.checkpoint, { device });
+    model = fromPretrained(c.model.checkpoint, { device, computeDtype });
   } else {
     const base = resolveModelConfig(c.model.config);
     const overrides: Record<string, unknown> = {};
     if (c.model.vocabSize !== null) overrides.vocab_size = c.model.vocabSize;
     if (c.training.dropout !== null) overrides.dropout_rate = c.training.dropout;
-    model = new T5ForConditionalGeneration({ ...base, ...overrides }, { device, seed: c.training.seed });
+    model = new T5ForConditionalGeneration(
+      { ...base, ...overrides },
+      { device, seed: c.training.seed, computeDtype },
+    );
   }
   if (model.config.vocab_size < vocabSize) {
     const size = model.config.vocab_size;
@@ -254,7 +258,7 @@ async function trainOnRank(
   else if (resumed && resumed.worldSize > 1) checkSameWorldSize(resumed.worldSize, 1);
   if (resumeFrom && !c.model.checkpoint) checkSameModel(c, resumeFrom);
   const model = resumeFrom
-    ? fromPretrained(resumeFrom, { device: c.training.device })
+    ? fromPretrained(resumeFrom, { device: c.training.device, computeDtype: c.training.dtype })
     : buildModel(c, vocab.vocabSize);
   model.train();
   if (pg) {

@@ -78,6 +78,34 @@ test('loss falls over a short run', () => {
   expect(last).toBeLessThan(first * 0.8);
 });
 
+test('bfloat16 compute (float32 master weights) trains too', () => {
+  const dir = path.join(tmp, 'bf16');
+  const r = runCli([
+    'pretrain',
+    ...BASE,
+    '--run-dir',
+    dir,
+    '--steps',
+    '20',
+    '--set',
+    'training.dtype=bfloat16',
+    '--set',
+    'optimizer.schedule=constant',
+    '--set',
+    'optimizer.lr=0.01',
+    '--set',
+    'checkpoint.every=0',
+  ]);
+  expect(r.status).toBe(0);
+  const losses = [...trainLosses(dir).values()];
+  expect(losses.every(Number.isFinite)).toBe(true);
+  expect(losses.slice(-3).reduce((a, b) => a + b) / 3).toBeLessThan(
+    losses.slice(0, 3).reduce((a, b) => a + b) / 3,
+  );
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  expect(cfg.training.dtype).toBe('bfloat16');
+});
+
 test('SIGKILL mid-run, then --resume auto, reproduces the uninterrupted losses exactly', async () => {
   const args = [...BASE, '--steps', '10', '--set', 'checkpoint.every=3', '--set', 'checkpoint.keepLast=2'];
   const full = path.join(tmp, 'full');
