@@ -51,6 +51,7 @@ async function list(args: ListArgs): Promise<void> {
       inPaper: t.inPaper,
       metrics: t.metrics,
       manualDownload: Boolean(t.source.manual),
+      verified: t.verified ?? null,
       description: t.description,
     }));
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -120,6 +121,7 @@ async function inspect(args: InspectArgs): Promise<void> {
           outputFeatures: task.outputFeatures,
           metrics: task.metrics,
           postprocessor: task.postprocessor ?? null,
+          verified: task.verified ?? null,
           items: shown.map((s, i) => ({ ...s, ...(lengths ? { tokenLengths: lengths[i] } : {}) })),
         },
         2,
@@ -135,6 +137,7 @@ async function inspect(args: InspectArgs): Promise<void> {
   out.push(
     `  metrics: ${task.metrics.join(', ') || '-'}; postprocessor: ${task.postprocessor ?? '-'}; in paper: ${task.inPaper}`,
   );
+  out.push(`  source checked: ${task.verified ?? 'no (metadata written from memory, not checked)'}`);
   if (fromSample)
     out.push(`  (no local data: showing the task's documented sample record; ${dataError?.hint ?? ''})`);
   shown.forEach((s, i) => {

@@ -111,6 +111,11 @@ export interface TaskOptions {
   reference?: string;
   /** One record in the source's real column layout (documentation, `tasks inspect` without data, tests). */
   sampleRecord?: DataRecord;
+  /**
+   * How the source metadata (Hub id, config, splits, columns, sizes) was checked, and against what; undefined
+   * when it was not checked (written from memory). See docs/tasks.md, "How the registry was checked".
+   */
+  verified?: string;
 }
 
 export const DEFAULT_OUTPUT_FEATURES: OutputFeatures = {
@@ -211,6 +216,7 @@ export class Task {
   readonly benchmark: string | undefined;
   readonly reference: string | undefined;
   readonly sampleRecord: DataRecord | undefined;
+  readonly verified: string | undefined;
 
   constructor(opts: TaskOptions) {
     validateName(opts.name, 'task');
@@ -219,6 +225,13 @@ export class Task {
         'BAD_FAMILY',
         `task ${opts.name}: unknown family '${opts.family}'`,
         `one of ${FAMILIES.join(', ')}`,
+      );
+    }
+    if (opts.verified !== undefined && (typeof opts.verified !== 'string' || opts.verified.trim() === '')) {
+      throw new Ext5Error(
+        'BAD_TASK',
+        `task ${opts.name}: 'verified' must be a non-empty string saying how the source was checked`,
+        'leave it undefined when the source metadata was not checked',
       );
     }
     if (Object.keys(opts.source.splits).length === 0) {
@@ -238,6 +251,7 @@ export class Task {
     this.benchmark = opts.benchmark;
     this.reference = opts.reference;
     this.sampleRecord = opts.sampleRecord;
+    this.verified = opts.verified;
   }
 
   /** The splits this task offers. */

@@ -13,6 +13,7 @@ import { examplesProportional, Mixture } from '../mixture';
 import { textOnly } from '../preprocessors';
 import { MixtureRegistry, TaskRegistry } from '../registry';
 import { FAMILIES, type Family, type TaskOptions } from '../task';
+import { withVerification } from '../verification';
 import { CLASSIFICATION_TASKS } from './classification';
 import { CLOSED_BOOK_QA_TASKS } from './closed_book_qa';
 import { COMMONSENSE_TASKS } from './commonsense';
@@ -41,10 +42,10 @@ export const EXMIX_TASK_OPTIONS: TaskOptions[] = [
   ...GEM_TASKS,
   ...RAINBOW_TASKS,
   ...CBQA_TASKS,
-];
+].map(withVerification);
 
 /** The C4 span-corruption task: allenai/c4 `en` JSON-lines shards, field `text`; lib/text corrupts spans. */
-export const C4_TASK: TaskOptions = {
+export const C4_TASK: TaskOptions = withVerification({
   name: 'c4_span_corruption',
   description: 'C4 (English) for T5 span corruption; yields raw text, corrupted by lib/text.',
   source: {
@@ -60,7 +61,8 @@ export const C4_TASK: TaskOptions = {
   },
   preprocessor: textOnly('text'),
   spanCorruption: true,
-  numExamples: { train: 365_000_000, validation: 364_608 },
+  // The exact record counts of the `en` config (TFDS c4/en 2.2.x and the Hub card agree).
+  numExamples: { train: 364_868_892, validation: 364_608 },
   inPaper: true,
   reference: 'Hub dataset card allenai/c4; T5 span corruption in t5/data/preprocessors.py',
   sampleRecord: {
@@ -68,7 +70,7 @@ export const C4_TASK: TaskOptions = {
     timestamp: '2019-04-25T12:57:54Z',
     url: 'https://example.org',
   },
-};
+});
 
 export interface Ext5PretrainOptions {
   /** C4 examples per ExMix example (default 2). */

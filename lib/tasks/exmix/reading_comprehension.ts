@@ -140,7 +140,8 @@ export const READING_COMPREHENSION_TASKS: TaskOptions[] = [
     name: 'coqa',
     description: 'CoQA: one example per question turn, with the earlier turns as history.',
     hf: 'stanfordnlp/coqa',
-    n: 108647,
+    // Records (stories), as SeqIO's examples-proportional rate counts input records; they hold 108647 questions.
+    n: 7199,
     inPaper: 'likely',
     pre: (r) => {
       const questions = asList(r.questions);

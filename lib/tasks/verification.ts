@@ -1,0 +1,146 @@
+/**
+ * How each registered task's source metadata was checked (the `verified` field of TaskOptions/Task).
+ * The registry was first written from memory; this table records, per task, the document its Hub id, config,
+ * split names, required columns and split sizes were compared against. A task absent from the table was not
+ * checked. Method and counts: docs/tasks.md, "How the registry was checked".
+ *
+ * The main source is the last huggingface/datasets commit that still held the canonical datasets' loading
+ * scripts (d7dfbc83d68e87ba002c5eb2555f7a932e59038a, 2022-10-03): datasets/<name>/dataset_infos.json lists
+ * every config's features and per-split num_examples. The Hub's parquet conversion of those datasets keeps
+ * the config, split and column names; the owner/ prefix of the id is the Hub's 2024 rename of the canonical
+ * dataset, confirmed on a Hub page only where the entry says so.
+ */
+import type { TaskOptions } from './task';
+
+const LEGACY_COMMIT = 'huggingface/datasets@d7dfbc8';
+
+/** Checked against the 2022 loading script's dataset_infos.json: config, splits, columns and sizes agree. */
+function legacy(dir: string, note = ''): string {
+  return `${LEGACY_COMMIT} datasets/${dir}/dataset_infos.json: config, splits, columns, sizes${note ? `; ${note}` : ''}`;
+}
+
+/** A GEM benchmark task: the layout of the GEM v1 builder (datasets/gem config `config`), plus a Hub page. */
+function gem(config: string, note: string): string {
+  return `${LEGACY_COMMIT} datasets/gem/dataset_infos.json (config ${config}): columns, sizes; ${note}`;
+}
+
+/** Task name → how its metadata was checked. */
+export const VERIFICATION: Readonly<Record<string, string>> = {
+  adversarial_qa: legacy('adversarial_qa'),
+  aeslc: legacy('aeslc'),
+  ag_news: legacy('ag_news'),
+  amazon_polarity: legacy('amazon_polarity'),
+  anli_r1: legacy('anli'),
+  anli_r2: legacy('anli'),
+  anli_r3: legacy('anli'),
+  arc_challenge: legacy('ai2_arc'),
+  arc_easy: legacy('ai2_arc'),
+  arxiv_summarization: legacy('scientific_papers'),
+  big_patent: legacy('big_patent'),
+  billsum: legacy('billsum'),
+  blended_skill_talk: legacy('blended_skill_talk'),
+  break_qdmr: legacy('break_data'),
+  c4_span_corruption: legacy('c4', 'train size corrected to 364868892'),
+  cfq_mcd1: legacy('cfq'),
+  cnn_dailymail: legacy('cnn_dailymail'),
+  commonsense_qa: legacy('commonsense_qa'),
+  coqa: legacy('coqa', 'train size corrected to 7199 records (stories), not 108647 questions'),
+  daily_dialog: legacy('daily_dialog'),
+  dbpedia_14: legacy('dbpedia_14'),
+  dream: legacy('dream'),
+  drop: legacy('drop'),
+  duorc_self: legacy('duorc'),
+  emotion: legacy(
+    'emotion',
+    "columns and sizes only: the script had one config; the Hub config name 'split' is unchecked",
+  ),
+  empathetic_dialogues_emotion: legacy('empathetic_dialogues'),
+  gigaword: legacy('gigaword'),
+  glue_cola: legacy('glue'),
+  glue_mnli: legacy('glue'),
+  glue_mrpc: legacy('glue'),
+  glue_qnli: legacy('glue'),
+  glue_qqp: legacy('glue'),
+  glue_sst2: legacy('glue'),
+  glue_stsb: legacy('glue'),
+  glue_wnli: legacy('glue'),
+  hans: legacy('hans'),
+  hotpot_qa_closed_book: legacy('hotpot_qa'),
+  imdb: legacy('imdb'),
+  kilt_trex: legacy('kilt_tasks'),
+  kilt_zsre: legacy('kilt_tasks'),
+  meta_woz: legacy('meta_woz'),
+  mkqa_en: legacy('mkqa'),
+  multi_news: legacy('multi_news'),
+  multi_woz_v22: legacy('multi_woz_v22'),
+  natural_questions_open: legacy('nq_open', 'the train/validation slices add up to the 87925 train records'),
+  newsroom: legacy('newsroom'),
+  openbookqa: legacy('openbookqa'),
+  paws: legacy('paws'),
+  pubmed_qa: legacy('pubmed_qa'),
+  pubmed_summarization: legacy('scientific_papers'),
+  qasc: legacy('qasc'),
+  quail: legacy('quail'),
+  quarel: legacy('quarel'),
+  quartz: legacy('quartz'),
+  quoref: legacy('quoref'),
+  race: legacy('race'),
+  rainbow_anli: legacy('art'),
+  rainbow_cosmosqa: legacy('cosmos_qa'),
+  rainbow_hellaswag: legacy('hellaswag'),
+  rainbow_physicaliqa: legacy('piqa'),
+  rainbow_socialiqa: legacy('social_i_qa'),
+  rainbow_winogrande: legacy('winogrande'),
+  reddit_tifu_long: legacy('reddit_tifu'),
+  riddle_sense: legacy('riddle_sense'),
+  ropes: legacy('ropes'),
+  rotten_tomatoes: legacy('rotten_tomatoes'),
+  samsum: legacy('samsum'),
+  scan_simple: legacy(
+    'scan',
+    'Hub page scan-tasks/scan-tasks (a loading script; the Hub has no parquet view of it)',
+  ),
+  sciq: legacy('sciq'),
+  scitail: legacy('scitail'),
+  sick: legacy('sick'),
+  snli: legacy('snli'),
+  spider: legacy('spider'),
+  squad_v1: legacy('squad'),
+  squad_v2: legacy('squad_v2'),
+  super_glue_boolq: legacy('super_glue', 'Hub card aps/super_glue'),
+  super_glue_cb: legacy('super_glue', 'Hub card aps/super_glue'),
+  super_glue_copa: legacy('super_glue', 'Hub card aps/super_glue'),
+  super_glue_multirc: legacy('super_glue', 'Hub card aps/super_glue'),
+  super_glue_record: legacy('super_glue', 'Hub card aps/super_glue'),
+  super_glue_rte: legacy('super_glue', 'Hub card aps/super_glue'),
+  super_glue_wic: legacy('super_glue', 'Hub card aps/super_glue'),
+  super_glue_wsc: legacy('super_glue', 'Hub card aps/super_glue'),
+  swag: legacy('swag'),
+  taskmaster1: legacy('taskmaster1'),
+  trec: legacy('trec'),
+  trivia_qa_open: legacy('trivia_qa', 'the train/validation slices add up to the 87622 train records'),
+  tweet_eval_sentiment: legacy('tweet_eval'),
+  tweet_qa: legacy('tweet_qa'),
+  web_questions_open: legacy('web_questions', 'the train/validation slices add up to the 3778 train records'),
+  wikihow: legacy('wikihow', 'a manual download in the script too'),
+  wikisql: legacy('wikisql'),
+  wiqa: legacy('wiqa'),
+  yahoo_answers_topics: legacy('yahoo_answers_topics'),
+  yelp_polarity: legacy('yelp_polarity'),
+  gem_common_gen: gem('common_gen', 'Hub page GEM/common_gen (config default)'),
+  gem_dart: gem('dart', 'Hub page GEM/dart (config default)'),
+  gem_e2e_nlg: gem('e2e_nlg', 'GEM/e2e_nlg Hub page not checked'),
+  gem_schema_guided_dialog: gem('schema_guided_dialog', 'Hub page GEM/schema_guided_dialog (config default)'),
+  gem_web_nlg_en: gem('web_nlg_en', "GEM/web_nlg config 'en' not checked"),
+  gem_xsum: gem('xsum', 'Hub discussion GEM/xsum#4 lists the same columns and 23206/1117/1166 rows'),
+  wanli:
+    'Hub pages alisawuffles/WANLI: id, config default, train.jsonl/test.jsonl (columns and size unchecked)',
+  vitaminc:
+    'Hub pages tals/vitaminc: id, config default, train/dev/test.jsonl; columns from a dataset_info.json of the same files',
+};
+
+/** `opts` with its `verified` entry from VERIFICATION (unchanged when there is none). */
+export function withVerification(opts: TaskOptions): TaskOptions {
+  const v = VERIFICATION[opts.name];
+  return v === undefined || opts.verified !== undefined ? opts : { ...opts, verified: v };
+}
