@@ -494,12 +494,10 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  * @throws Ext5Error EXT5_CHECKPOINT / EXT5_CONFIG / EXT5_SAFETENSORS naming the file and tensor.
  */
 export function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): T5ForConditionalGeneration {
+  const known = ['device', 'computeDtype'];
   for (const k of Object.keys(opts)) {
-    if (k !== 'device')
-      throw new Ext5Error(
-        'EXT5_INVALID_ARG',
-        `unknown fromPretrained option '${k}'${didYouMean(k, ['device'])}`,
-      );
+    if (!known.includes(k))
+      throw new Ext5Error('EXT5_INVALID_ARG', `unknown fromPretrained option '${k}'${didYouMean(k, known)}`);
   }
   recoverInterruptedSave(dir);
   const config = readCheckpointConfig(dir);
