@@ -30,8 +30,17 @@ describe('ext5 tasks / mixtures', () => {
   it('lists the tasks as JSON, filtered by family', async () => {
     const all = await ext5(['tasks', 'list', '--json']);
     expect(all.code).toBe(0);
-    const rows = JSON.parse(all.stdout) as Array<{ name: string; family: string | null }>;
+    const rows = JSON.parse(all.stdout) as Array<{
+      name: string;
+      family: string | null;
+      verified: string | null;
+    }>;
     expect(rows.length).toBeGreaterThanOrEqual(107 + 17);
+    // Each row says how its source was checked (null = not checked).
+    expect(
+      rows.every((r) => r.verified === null || (typeof r.verified === 'string' && r.verified !== '')),
+    ).toBe(true);
+    expect(rows.find((r) => r.name === 'super_glue_boolq')?.verified).toMatch(/dataset_infos\.json/);
     const nli = JSON.parse((await ext5(['tasks', 'list', '--family', 'nli', '--json'])).stdout) as Array<{
       family: string;
     }>;
