@@ -49,7 +49,10 @@ export const VERIFICATION: Readonly<Record<string, string>> = {
   dbpedia_14: legacy('dbpedia_14'),
   dream: legacy('dream'),
   drop: legacy('drop'),
-  duorc_self: legacy('duorc'),
+  duorc_self: legacy(
+    'duorc',
+    'Hub id corrected to ibm-research/duorc (Hub pages; ibm/duorc was its previous name)',
+  ),
   emotion: legacy(
     'emotion',
     "columns and sizes only: the script had one config; the Hub config name 'split' is unchecked",
@@ -85,11 +88,11 @@ export const VERIFICATION: Readonly<Record<string, string>> = {
   quartz: legacy('quartz'),
   quoref: legacy('quoref'),
   race: legacy('race'),
-  rainbow_anli: legacy('art'),
+  rainbow_anli: legacy('art', 'Hub page allenai/art (parquet config anli)'),
   rainbow_cosmosqa: legacy('cosmos_qa'),
   rainbow_hellaswag: legacy('hellaswag'),
   rainbow_physicaliqa: legacy('piqa'),
-  rainbow_socialiqa: legacy('social_i_qa'),
+  rainbow_socialiqa: legacy('social_i_qa', 'Hub page allenai/social_i_qa: still a loading script on main'),
   rainbow_winogrande: legacy('winogrande'),
   reddit_tifu_long: legacy('reddit_tifu'),
   riddle_sense: legacy('riddle_sense'),
@@ -116,7 +119,10 @@ export const VERIFICATION: Readonly<Record<string, string>> = {
   super_glue_wic: legacy('super_glue', 'Hub card aps/super_glue'),
   super_glue_wsc: legacy('super_glue', 'Hub card aps/super_glue'),
   swag: legacy('swag'),
-  taskmaster1: legacy('taskmaster1'),
+  taskmaster1: legacy(
+    'taskmaster1',
+    'Hub id corrected to google-research-datasets/taskmaster1 (Hub card); still a loading script on the Hub',
+  ),
   trec: legacy('trec'),
   trivia_qa_open: legacy('trivia_qa', 'the train/validation slices add up to the 87622 train records'),
   tweet_eval_sentiment: legacy('tweet_eval'),
@@ -133,6 +139,27 @@ export const VERIFICATION: Readonly<Record<string, string>> = {
   gem_schema_guided_dialog: gem('schema_guided_dialog', 'Hub page GEM/schema_guided_dialog (config default)'),
   gem_web_nlg_en: gem('web_nlg_en', "GEM/web_nlg config 'en' not checked"),
   gem_xsum: gem('xsum', 'Hub discussion GEM/xsum#4 lists the same columns and 23206/1117/1166 rows'),
+  gem_totto: gem(
+    'totto',
+    'linearized_input (GEM v2) is read from GEM/totto by public GEM tooling (code search); Hub card not seen',
+  ),
+  gem_wiki_lingua_en: gem(
+    'wiki_lingua_english_en',
+    "config 'en' and source/target columns from public code loading GEM/wiki_lingua 'en'; the sizes are GEM v1's",
+  ),
+  atis_slots:
+    'Hub page tuetschek/atis: id, atis_train.csv/atis_test.csv (train/test); columns and size unchecked',
+  conala: 'Hub viewer neulab/conala: config curated, train 2379 / test 500 rows; columns unchecked',
+  dialogsum:
+    'columns id/dialogue/summary/topic and 12460/500/1500 rows from two public copies of knkarthick/dialogsum; its own card not seen',
+  doc_nli:
+    'Hub card tasksource/doc-nli: config default, columns premise/hypothesis/label (string), train corrected to 861708',
+  personachat:
+    'Hub viewer bavard/personachat_truecased: config full, columns, train ~131k / validation ~7.8k rows',
+  prosocial_dialog:
+    'Hub pages allenai/prosocial-dialog: id, config default, train/valid/test.json; columns and size unchecked',
+  soda: 'Hub page allenai/soda (train/valid/test.parquet); columns and the 1191582 train rows from public derived copies',
+  cogs: 'train 24155 matches the Punchwe/COGS Hub copy; the task reads the GitHub TSVs (manual download), whose layout is unchecked',
   wanli:
     'Hub pages alisawuffles/WANLI: id, config default, train.jsonl/test.jsonl (columns and size unchecked)',
   vitaminc:

@@ -204,7 +204,7 @@ export const DIALOGUE_TASKS: TaskOptions[] = [
   exmixTask('dialogue', {
     name: 'taskmaster1',
     description: 'Taskmaster-1 (one-person dialogs): the last turn.',
-    hf: 'google/taskmaster1',
+    hf: 'google-research-datasets/taskmaster1',
     config: 'one_person_dialogs',
     splits: TVT,
     n: 6168,

@@ -220,7 +220,7 @@ export const READING_COMPREHENSION_TASKS: TaskOptions[] = [
   exmixTask('reading_comprehension', {
     name: 'duorc_self',
     description: 'DuoRC (SelfRC): questions about movie plots.',
-    hf: 'ibm/duorc',
+    hf: 'ibm-research/duorc',
     config: 'SelfRC',
     splits: { train: 'train', validation: 'validation', test: 'test' },
     n: 60721,
