@@ -6,17 +6,23 @@
  *
  * The main source is the last huggingface/datasets commit that still held the canonical datasets' loading
  * scripts (d7dfbc83d68e87ba002c5eb2555f7a932e59038a, 2022-10-03): datasets/<name>/dataset_infos.json lists
- * every config's features and per-split num_examples. The Hub's parquet conversion of those datasets keeps
- * the config, split and column names; the owner/ prefix of the id is the Hub's 2024 rename of the canonical
- * dataset, confirmed on a Hub page only where the entry says so.
+ * every config's features and per-split num_examples. The Hub keeps those config, split and column names
+ * (its refs/convert/parquet branch is generated from the same builders). The owner/name of each id (the
+ * Hub's 2024 renames of the canonical datasets) was confirmed separately, on a stored Hub page or in public
+ * code that loads it by that id; two were wrong and were fixed (ibm-research/duorc,
+ * google-research-datasets/taskmaster1). Nothing here was downloaded: see docs/tasks.md for what this
+ * cannot catch.
  */
 import type { TaskOptions } from './task';
 
 const LEGACY_COMMIT = 'huggingface/datasets@d7dfbc8';
 
-/** Checked against the 2022 loading script's dataset_infos.json: config, splits, columns and sizes agree. */
+/**
+ * Checked against the 2022 loading script's dataset_infos.json (config, splits, columns and sizes agree), and
+ * the Hub id seen in use.
+ */
 function legacy(dir: string, note = ''): string {
-  return `${LEGACY_COMMIT} datasets/${dir}/dataset_infos.json: config, splits, columns, sizes${note ? `; ${note}` : ''}`;
+  return `${LEGACY_COMMIT} datasets/${dir}/dataset_infos.json: config, splits, columns, sizes; Hub id confirmed${note ? `; ${note}` : ''}`;
 }
 
 /** A GEM benchmark task: the layout of the GEM v1 builder (datasets/gem config `config`), plus a Hub page. */
@@ -128,16 +134,16 @@ export const VERIFICATION: Readonly<Record<string, string>> = {
   tweet_eval_sentiment: legacy('tweet_eval'),
   tweet_qa: legacy('tweet_qa'),
   web_questions_open: legacy('web_questions', 'the train/validation slices add up to the 3778 train records'),
-  wikihow: legacy('wikihow', 'a manual download in the script too'),
+  wikihow: `${LEGACY_COMMIT} datasets/wikihow/dataset_infos.json: config, splits, columns, sizes; a manual download (the id names the GitHub repository, not a Hub dataset)`,
   wikisql: legacy('wikisql'),
   wiqa: legacy('wiqa'),
   yahoo_answers_topics: legacy('yahoo_answers_topics'),
   yelp_polarity: legacy('yelp_polarity'),
   gem_common_gen: gem('common_gen', 'Hub page GEM/common_gen (config default)'),
   gem_dart: gem('dart', 'Hub page GEM/dart (config default)'),
-  gem_e2e_nlg: gem('e2e_nlg', 'GEM/e2e_nlg Hub page not checked'),
+  gem_e2e_nlg: gem('e2e_nlg', 'Hub id GEM/e2e_nlg (default config) seen in public code'),
   gem_schema_guided_dialog: gem('schema_guided_dialog', 'Hub page GEM/schema_guided_dialog (config default)'),
-  gem_web_nlg_en: gem('web_nlg_en', "GEM/web_nlg config 'en' not checked"),
+  gem_web_nlg_en: gem('web_nlg_en', "GEM/web_nlg with config 'en' seen in public code"),
   gem_xsum: gem('xsum', 'Hub discussion GEM/xsum#4 lists the same columns and 23206/1117/1166 rows'),
   gem_totto: gem(
     'totto',
@@ -151,7 +157,7 @@ export const VERIFICATION: Readonly<Record<string, string>> = {
     'Hub page tuetschek/atis: id, atis_train.csv/atis_test.csv (train/test); columns and size unchecked',
   conala: 'Hub viewer neulab/conala: config curated, train 2379 / test 500 rows; columns unchecked',
   dialogsum:
-    'columns id/dialogue/summary/topic and 12460/500/1500 rows from two public copies of knkarthick/dialogsum; its own card not seen',
+    'Hub id seen in public code; columns id/dialogue/summary/topic and 12460/500/1500 rows from two public copies of it (its own card not seen)',
   doc_nli:
     'Hub card tasksource/doc-nli: config default, columns premise/hypothesis/label (string), train corrected to 861708',
   personachat:
