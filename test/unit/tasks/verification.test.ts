@@ -39,6 +39,30 @@ describe('task source metadata', () => {
       expect(t.verified).toBeDefined();
   });
 
+  // The sample records follow the checked layouts, so a preprocessor that reads a key its sample lacks reads
+  // a column the source does not have.
+  it.each(hubTasks.filter((t) => t.sampleRecord).map((t) => [t.name, t] as const))(
+    "%s's preprocessor reads only columns its sample record has",
+    (_name, t) => {
+      const missing = new Set<string>();
+      const watch = (o: unknown, at: string): unknown => {
+        if (o === null || typeof o !== 'object') return o;
+        return new Proxy(o as object, {
+          get(target, key, receiver) {
+            const v = Reflect.get(target, key, receiver);
+            if (typeof key !== 'string') return v;
+            if (Array.isArray(target)) return /^\d+$/.test(key) ? watch(v, at) : v;
+            const here = at ? `${at}.${key}` : key;
+            if (!(key in target) && key !== 'toJSON' && key !== 'then') missing.add(here);
+            return watch(v, here);
+          },
+        });
+      };
+      for (const split of t.splits) t.preprocess(watch(t.sampleRecord, '') as Record<string, unknown>, split);
+      expect([...missing]).toEqual([]);
+    },
+  );
+
   it('keeps the sizes corrected from dataset_infos.json', () => {
     expect(TaskRegistry.get('coqa').numExamples('train')).toBe(7199);
     expect(TaskRegistry.get('c4_span_corruption').numExamples('train')).toBe(364_868_892);
