@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Generates ext5's built-in mini data (assets/mini/): a small fictional world, sixteen templated
 text-to-text tasks with real learnable structure (two per ExMix family), a span-corruption corpus about
-the same world, and a SentencePiece unigram model trained on all of it with Debian's spm_train.
+the same world, and a SentencePiece unigram model trained on all of it with `ext5 vocab train`
+(build dist/ first). Re-running it gives the same pieces, scores and ids; only the trainer spec stored
+in mini.model differs, because it records the local input and output paths.
 
 Deterministic: the same script gives byte-identical JSONL (random.Random with a fixed seed; no set/dict
 order is relied on). Every text is generated here from the templates below; nothing is copied from
@@ -15,7 +17,7 @@ import subprocess
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
-OUT = os.path.join(ROOT, 'assets', 'mini')
+OUT = os.environ.get('MINI_OUT') or os.path.join(ROOT, 'assets', 'mini')
 N_TRAIN, N_VAL = 800, 100
 rng = random.Random(20220101)
 
@@ -350,10 +352,11 @@ def main():
     with open(tmp, 'w', encoding='utf-8') as f:
         f.write('\n'.join(spm_text) + '\n')
     os.makedirs(os.path.join(OUT, 'spm'))
-    subprocess.run(['spm_train', f'--input={tmp}', f'--model_prefix={os.path.join(OUT, "spm", "mini")}',
-                    '--model_type=unigram', '--vocab_size=2000', '--character_coverage=1.0',
-                    '--pad_id=0', '--eos_id=1', '--unk_id=2', '--bos_id=-1', '--hard_vocab_limit=false', '--seed_sentencepiece_size=200000',
-                    '--num_threads=1', '--minloglevel=2'], check=True)
+    # `ext5 vocab train` (T5's id layout: pad 0, eos 1, unk 2, no bos; unigram); needs dist/ built.
+    subprocess.run(['node', os.path.join(ROOT, 'dist', 'bin', 'ext5.js'), 'vocab', 'train', '--input', tmp,
+                    '--model-prefix', os.path.join(OUT, 'spm', 'mini'), '--vocab-size', '2000',
+                    '--character-coverage', '1.0', '--threads', '1',
+                    '--spm-flag', 'hard_vocab_limit=false', '--spm-flag', 'seed_sentencepiece_size=200000'], check=True)
     os.remove(tmp)
     print('wrote', OUT, file=sys.stderr)
 

@@ -15,7 +15,25 @@ interface TrainArgs {
   'input-sentence-size': number;
   threads: number;
   verbose: boolean;
+  'spm-flag'?: string[];
   json: boolean;
+}
+
+/** `--spm-flag key=value` pairs for SentencePiece's trainer (e.g. hard_vocab_limit=false). */
+export function parseSpmFlags(flags: readonly string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of flags) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(f);
+    if (!m) {
+      throw new Ext5Error(
+        'E_ARG',
+        `--spm-flag '${f}' is not key=value`,
+        'e.g. --spm-flag hard_vocab_limit=false (see spm_train --help for the keys)',
+      );
+    }
+    out[m[1]!] = m[2]!;
+  }
+  return out;
 }
 
 interface CodeArgs {
@@ -92,14 +110,20 @@ export async function runVocabTrain(args: TrainArgs): Promise<string> {
     characterCoverage: args['character-coverage'],
     inputSentenceSize: args['input-sentence-size'],
     numThreads: args.threads,
-    ...(args.verbose ? { extraFlags: { minloglevel: '0' } } : {}),
+    extraFlags: { ...parseSpmFlags(args['spm-flag']), ...(args.verbose ? { minloglevel: '0' } : {}) },
   });
   const seconds = (Date.now() - started) / 1000;
-  if (args.json) return `${JSON.stringify({ ...out, vocabSize: args['vocab-size'], seconds })}\n`;
+  // The trained size can be below the request (e.g. with --spm-flag hard_vocab_limit=false).
+  const { SentencePieceVocabulary } = await import('../text/vocabulary');
+  const trained = SentencePieceVocabulary.load(out.modelPath);
+  const pieces = trained.baseVocabSize;
+  trained.dispose();
+  if (args.json)
+    return `${JSON.stringify({ ...out, vocabSize: pieces, requested: args['vocab-size'], seconds })}\n`;
   return (
-    `wrote ${out.modelPath} and ${out.vocabPath} (${args['vocab-size']} pieces, ${args['model-type']}, ` +
+    `wrote ${out.modelPath} and ${out.vocabPath} (${pieces} pieces, ${args['model-type']}, ` +
     `pad 0 / eos 1 / unk 2, ${seconds.toFixed(1)} s)\n` +
-    `with T5's 100 sentinels the vocabulary has ${args['vocab-size'] + 100} ids; <extra_id_0> = ${args['vocab-size'] + 99}\n`
+    `with T5's 100 sentinels the vocabulary has ${pieces + 100} ids; <extra_id_0> = ${pieces + 99}\n`
   );
 }
 
@@ -249,6 +273,12 @@ export const vocabCommand: CommandModule<object, object> = {
               describe: 'sample at most this many lines (0 = all)',
             })
             .option('threads', { type: 'number', default: 1, describe: 'training threads' })
+            .option('spm-flag', {
+              type: 'string',
+              array: true,
+              describe:
+                'extra SentencePiece trainer flag as key=value (repeatable), e.g. hard_vocab_limit=false',
+            })
             .option('verbose', {
               type: 'boolean',
               default: false,

@@ -83,3 +83,57 @@ describe('ext5 vocab', () => {
     );
   });
 });
+
+test('vocab train passes --spm-flag to the trainer and reports the size it actually trained', () => {
+  const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+  const fs = require('node:fs') as typeof import('node:fs');
+  const os = require('node:os') as typeof import('node:os');
+  const path = require('node:path') as typeof import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-spmflag-'));
+  const corpus = path.join(dir, 'c.txt');
+  fs.writeFileSync(corpus, 'a b c a b c hello world\n'.repeat(50));
+  const cli = path.join(__dirname, '..', '..', 'dist', 'bin', 'ext5.js');
+  const out = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [
+        cli,
+        'vocab',
+        'train',
+        '--input',
+        corpus,
+        '--model-prefix',
+        path.join(dir, 'm'),
+        '--vocab-size',
+        '5000',
+        '--spm-flag',
+        'hard_vocab_limit=false',
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    ),
+  );
+  // A tiny corpus cannot fill 5000 pieces: with hard_vocab_limit=false it trains fewer, and says so.
+  expect(out.requested).toBe(5000);
+  expect(out.vocabSize).toBeLessThan(5000);
+  expect(() =>
+    execFileSync(
+      process.execPath,
+      [
+        cli,
+        'vocab',
+        'train',
+        '--input',
+        corpus,
+        '--model-prefix',
+        path.join(dir, 'x'),
+        '--vocab-size',
+        '50',
+        '--spm-flag',
+        'not a flag',
+      ],
+      { encoding: 'utf8', stdio: 'pipe' },
+    ),
+  ).toThrow(/is not key=value/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
