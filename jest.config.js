@@ -1,7 +1,7 @@
 // Three layers, run in dependency order: pure TypeScript, the native addon, the CLI end to end.
 const esmPackages = ['hyparquet', 'hyparquet-compressors', 'hysnappy', 'fzstd'];
 const transform = {
-  '^.+\\.(ts|js|mjs)$': ['ts-jest', { isolatedModules: true, tsconfig: { allowJs: true, module: 'commonjs' } }],
+  '^.+\\.(ts|js|mjs)$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', isolatedModules: true } }],
 };
 const common = {
   testEnvironment: 'node',
