@@ -673,6 +673,36 @@ InitArgs ReadInitArgs(const Napi::Value& v) {
 
 // ---- exports -----------------------------------------------------------------------------------
 
+// Moves buckets through a collective with at most kMaxInFlight on the wire: the next bucket is
+// packed while earlier ones travel. `issue` starts the collective on a packed one-tensor list;
+// `done` copies a finished bucket back where the op requires it.
+template <typename Issue, typename Done>
+Traffic PipelineBuckets(const std::shared_ptr<Lease>& lease, std::vector<Bucket>& buckets, bool fill,
+                        Clock::time_point deadline, Issue&& issue, Done&& done) {
+  Traffic traffic;
+  std::deque<Bucket*> in_flight;
+  auto finish_oldest = [&] {
+    Bucket* b = in_flight.front();
+    in_flight.pop_front();
+    WaitUntil(b->work, deadline);
+    done(*b);
+    b->flat = at::Tensor();
+    b->work.reset();
+  };
+  for (size_t i = 0; i < buckets.size(); i++) {
+    Bucket& b = buckets[i];
+    Pack(b, lease->group->backend, fill, lease->group->scratch[i % kMaxInFlight]);
+    std::vector<at::Tensor> one{b.flat};
+    b.work = issue(one);
+    traffic.buckets++;
+    traffic.bytes += b.flat.numel() * static_cast<int64_t>(b.flat.element_size());
+    in_flight.push_back(&b);
+    if (in_flight.size() >= kMaxInFlight) finish_oldest();
+  }
+  while (!in_flight.empty()) finish_oldest();
+  return traffic;
+}
+
 void InitDist(Napi::Env env, Napi::Object exports) {
   SetMethod(env, exports, "distBackends", [](const Napi::CallbackInfo& info) -> Napi::Value {
     Napi::Env env = info.Env();
@@ -735,29 +765,12 @@ void InitDist(Napi::Env env, Napi::Object exports) {
             auto deadline = Clock::now() + Ms(timeout_ms);
             auto buckets = PlanBuckets(tensors, bucket_bytes);
             CheckSameLayout(lease, "allReduce", 1 + static_cast<int64_t>(op), buckets, timeout_ms, deadline);
-            std::deque<Bucket*> in_flight;
-            auto finish_oldest = [&] {
-              Bucket* b = in_flight.front();
-              in_flight.pop_front();
-              WaitUntil(b->work, deadline);
-              Unpack(*b, op, g.size);
-              b->flat = at::Tensor();
-              b->work.reset();
-            };
-            for (size_t i = 0; i < buckets.size(); i++) {
-              Bucket& b = buckets[i];
-              Pack(b, g.backend, true, lease->group->scratch[i % kMaxInFlight]);
-              std::vector<at::Tensor> one{b.flat};
-              c10d::AllreduceOptions opts;
-              opts.reduceOp = ToReduceOp(op);
-              opts.timeout = Ms(timeout_ms);
-              b.work = lease->pg->allreduce(one, opts);
-              traffic.buckets++;
-              traffic.bytes += b.flat.numel() * static_cast<int64_t>(b.flat.element_size());
-              in_flight.push_back(&b);
-              if (in_flight.size() >= kMaxInFlight) finish_oldest();
-            }
-            while (!in_flight.empty()) finish_oldest();
+            c10d::AllreduceOptions opts;
+            opts.reduceOp = ToReduceOp(op);
+            opts.timeout = Ms(timeout_ms);
+            traffic = PipelineBuckets(
+                lease, buckets, true, deadline, [&](std::vector<at::Tensor>& one) { return lease->pg->allreduce(one, opts); },
+                [&](Bucket& b) { Unpack(b, op, g.size); });
           });
           return traffic;
         },
@@ -790,30 +803,16 @@ void InitDist(Napi::Env env, Napi::Object exports) {
             auto deadline = Clock::now() + Ms(timeout_ms);
             auto buckets = PlanBuckets(tensors, bucket_bytes);
             CheckSameLayout(lease, "broadcast", 100 + root, buckets, timeout_ms, deadline);
-            std::deque<Bucket*> in_flight;
-            auto finish_oldest = [&] {
-              Bucket* b = in_flight.front();
-              in_flight.pop_front();
-              WaitUntil(b->work, deadline);
-              if (!is_root) Unpack(*b, Op::kSum, g.size);
-              b->flat = at::Tensor();
-              b->work.reset();
-            };
-            for (size_t i = 0; i < buckets.size(); i++) {
-              Bucket& b = buckets[i];
-              Pack(b, g.backend, is_root, lease->group->scratch[i % kMaxInFlight]);
-              std::vector<at::Tensor> one{b.flat};
-              c10d::BroadcastOptions opts;
-              opts.rootRank = root;
-              opts.rootTensor = 0;
-              opts.timeout = Ms(timeout_ms);
-              b.work = lease->pg->broadcast(one, opts);
-              traffic.buckets++;
-              traffic.bytes += b.flat.numel() * static_cast<int64_t>(b.flat.element_size());
-              in_flight.push_back(&b);
-              if (in_flight.size() >= kMaxInFlight) finish_oldest();
-            }
-            while (!in_flight.empty()) finish_oldest();
+            c10d::BroadcastOptions opts;
+            opts.rootRank = root;
+            opts.rootTensor = 0;
+            opts.timeout = Ms(timeout_ms);
+            traffic = PipelineBuckets(
+                lease, buckets, is_root, deadline,
+                [&](std::vector<at::Tensor>& one) { return lease->pg->broadcast(one, opts); },
+                [&](Bucket& b) {
+                  if (!is_root) Unpack(b, Op::kSum, g.size);
+                });
           });
           return traffic;
         },
