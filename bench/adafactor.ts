@@ -11,11 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Adafactor } from '../lib/optim/adafactor';
 import { manualSeed, randn, setNumThreads, type Tensor } from '../lib/tensor/tensor';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
+import { arg } from './args';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

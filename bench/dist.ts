@@ -17,11 +17,7 @@ import * as path from 'node:path';
 import { initFromEnv } from '../lib/dist';
 import { freePort } from '../lib/dist/launcher';
 import { ones, randn, type Tensor } from '../lib/tensor/tensor';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
+import { arg } from './args';
 
 interface Result {
   allreduce: { mb: number; ms: number }[];

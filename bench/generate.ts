@@ -12,12 +12,8 @@ import * as path from 'node:path';
 import { preset } from '../lib/model/presets';
 import { T5ForConditionalGeneration } from '../lib/model/t5';
 import { setNumThreads } from '../lib/tensor/tensor';
+import { arg } from './args';
 import { Baseline, best } from './t5_interleave';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : def;
-}
 
 async function main() {
   const threads = Number(arg('threads', String(require('node:os').availableParallelism())));

@@ -14,11 +14,7 @@ import { corpusBleu, T5_BLEU_OPTIONS } from '../lib/eval/metrics/bleu';
 import { MersenneTwister } from '../lib/eval/metrics/bootstrap';
 import { corpusChrf } from '../lib/eval/metrics/chrf';
 import { corpusRouge } from '../lib/eval/metrics/rouge';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
+import { arg } from './args';
 
 /**
  * Deterministic summary-like text: Zipf-distributed words from a 5000-word vocabulary, sentences of

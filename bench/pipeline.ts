@@ -14,15 +14,9 @@ import { adafactorOptions, batchRows, loadRunConfig, resolveThreads } from '../l
 import { batchToModelInputs, type TrainingPipeline as P, TrainingPipeline } from '../lib/train/pipeline';
 import { buildModel, runVocabularyName, trainingMixture } from '../lib/train/trainer';
 import { loadVocabulary } from '../lib/train/vocab';
+import { arg, args } from './args';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
-const sets: string[] = [];
-process.argv.forEach((a, i) => {
-  if (a === '--set' && process.argv[i + 1]) sets.push(process.argv[i + 1]!);
-});
+const sets = args('set');
 
 async function main() {
   const c = loadRunConfig({ preset: arg('preset', 'tiny-demo'), set: sets });

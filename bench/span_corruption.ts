@@ -16,11 +16,7 @@ import * as path from 'node:path';
 import { EncDecPacker } from '../lib/text/packing';
 import { SpanCorruption } from '../lib/text/span_corruption';
 import { Rng } from '../lib/util/rng';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
+import { arg } from './args';
 
 const DOCS = Number(arg('docs', '20000'));
 const REPS = Number(arg('reps', '3'));

@@ -9,11 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { torch } from '../lib/native/torch';
 import { manualSeed, randn, setNumThreads } from '../lib/tensor/tensor';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
+import { arg } from './args';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

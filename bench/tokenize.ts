@@ -13,11 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SentencePieceVocabulary, trainVocabulary } from '../lib/text/vocabulary';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
+import { arg } from './args';
 
 const MB = Number(arg('mb', '4'));
 const REPS = Number(arg('reps', '3'));

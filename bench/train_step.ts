@@ -17,12 +17,8 @@ import { preset } from '../lib/model/presets';
 import { T5ForConditionalGeneration } from '../lib/model/t5';
 import { Adafactor } from '../lib/optim/adafactor';
 import { setNumThreads } from '../lib/tensor/tensor';
+import { arg } from './args';
 import { Baseline, best } from './t5_interleave';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : def;
-}
 
 function randomIds(n: number, vocab: number, seed: number): Int32Array {
   let s = seed >>> 0;
