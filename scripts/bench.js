@@ -9,11 +9,14 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const dir = path.join(__dirname, '..', 'dist', 'bench');
+// Modules that only help the benchmarks are not benchmarks themselves.
+const HELPERS = new Set(['args', 't5_interleave']);
 const names = fs.existsSync(dir)
   ? fs
       .readdirSync(dir)
       .filter((f) => f.endsWith('.js'))
       .map((f) => f.slice(0, -3))
+      .filter((n) => !HELPERS.has(n))
   : [];
 const [name, ...rest] = process.argv.slice(2);
 if (!name) {
