@@ -13,17 +13,12 @@ import { preset } from '../lib/model/presets';
 import { T5ForConditionalGeneration } from '../lib/model/t5';
 import { setNumThreads } from '../lib/tensor/tensor';
 import { arg } from './args';
-import { Baseline, best } from './t5_interleave';
+import { Baseline, best, t5BenchOptions } from './t5_interleave';
 
 async function main() {
-  const threads = Number(arg('threads', String(require('node:os').availableParallelism())));
+  const { threads, B, S, configs, dtypes, python } = t5BenchOptions();
   const reps = Number(arg('reps', '4'));
-  const B = Number(arg('batch', '4'));
-  const S = Number(arg('input', '128'));
   const N = Number(arg('new', '32'));
-  const configs = arg('configs', 't5-small,t5-tiny').split(',');
-  const dtypes = arg('dtypes', 'float32,bfloat16').split(',') as Array<'float32' | 'bfloat16'>;
-  const python = arg('python', '/usr/bin/python3');
   setNumThreads(threads);
   const rows: Record<string, unknown>[] = [];
   for (const name of configs)

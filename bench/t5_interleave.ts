@@ -4,7 +4,9 @@
  * generate.ts).
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import * as os from 'node:os';
 import * as readline from 'node:readline';
+import { arg } from './args';
 
 export class Baseline {
   private readonly child: ChildProcessWithoutNullStreams;
@@ -45,4 +47,26 @@ export class Baseline {
 /** Best of N: on a shared machine the minimum is the least disturbed by other processes. */
 export function best(xs: number[]): number {
   return Math.min(...xs);
+}
+
+/** The options bench/train_step.ts and bench/generate.ts share (read from the command line). */
+export interface T5BenchOptions {
+  threads: number;
+  /** Batch rows and input length. */
+  B: number;
+  S: number;
+  configs: string[];
+  dtypes: Array<'float32' | 'bfloat16'>;
+  python: string;
+}
+
+export function t5BenchOptions(): T5BenchOptions {
+  return {
+    threads: Number(arg('threads', String(os.availableParallelism()))),
+    B: Number(arg('batch', '4')),
+    S: Number(arg('input', '128')),
+    configs: arg('configs', 't5-small,t5-tiny').split(','),
+    dtypes: arg('dtypes', 'float32,bfloat16').split(',') as Array<'float32' | 'bfloat16'>,
+    python: arg('python', '/usr/bin/python3'),
+  };
 }

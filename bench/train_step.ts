@@ -18,7 +18,7 @@ import { T5ForConditionalGeneration } from '../lib/model/t5';
 import { Adafactor } from '../lib/optim/adafactor';
 import { setNumThreads } from '../lib/tensor/tensor';
 import { arg } from './args';
-import { Baseline, best } from './t5_interleave';
+import { Baseline, best, t5BenchOptions } from './t5_interleave';
 
 function randomIds(n: number, vocab: number, seed: number): Int32Array {
   let s = seed >>> 0;
@@ -31,14 +31,9 @@ function randomIds(n: number, vocab: number, seed: number): Int32Array {
 }
 
 async function main() {
-  const threads = Number(arg('threads', String(require('node:os').availableParallelism())));
+  const { threads, B, S, configs, dtypes, python } = t5BenchOptions();
   const steps = Number(arg('steps', '6'));
-  const B = Number(arg('batch', '4'));
-  const S = Number(arg('input', '128'));
   const T = Number(arg('target', '32'));
-  const configs = arg('configs', 't5-small,t5-tiny').split(',');
-  const dtypes = arg('dtypes', 'float32,bfloat16').split(',') as Array<'float32' | 'bfloat16'>;
-  const python = arg('python', '/usr/bin/python3');
   setNumThreads(threads);
   const rows: Record<string, unknown>[] = [];
   for (const name of configs)
