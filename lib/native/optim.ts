@@ -4,28 +4,19 @@
  * arguments natively and throws errors with a `code` (EXT5_INVALID_ARG, EXT5_DTYPE, EXT5_BUSY,
  * EXT5_OPTIMIZER_STATE, EXT5_DISPOSED, ...).
  */
+
+import type { AdafactorOptions } from '../optim/adafactor';
 import { loadAddon } from './loader';
 import { type TensorHandle, torch } from './torch';
 
 /** Anything the addon accepts as a tensor: a raw handle or the TS Tensor (which keeps it in `_h`). */
 export type TensorArg = TensorHandle | { readonly _h: TensorHandle };
 
-/** Adafactor options as the native side reads them (all optional; null = absent). */
-export interface NativeAdafactorOptions {
-  lr?: number | null;
-  relativeStep?: boolean;
-  warmupInit?: boolean;
-  scaleParameter?: boolean;
-  eps1?: number;
-  eps2?: number;
-  clipThreshold?: number;
-  decayRate?: number;
-  beta1?: number | null;
-  momentumDtype?: 'float32' | 'bfloat16';
-  weightDecay?: number;
-  factored?: boolean;
-  minDimSizeToFactor?: number;
-}
+/**
+ * Adafactor options as the native side reads them: the public options (lib/optim/adafactor.ts),
+ * resolved, with `lr: null` meaning "no explicit rate".
+ */
+export type NativeAdafactorOptions = Omit<AdafactorOptions, 'lr'> & { lr?: number | null };
 
 /** What `paramInfo()` reports per parameter. */
 export interface NativeAdafactorParamInfo {
