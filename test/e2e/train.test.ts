@@ -12,15 +12,11 @@ jest.setTimeout(300_000);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-train-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const BASE = [
-  '--preset',
-  'tiny-test',
-  '--no-progress',
-  '--set',
-  'eval.every=0',
-  '--set',
-  'training.threads=1',
-];
+/** `--set k=v` for each pair. */
+const set = (...kv: string[]) => kv.flatMap((x) => ['--set', x]);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+const BASE = ['--preset', 'tiny-test', '--no-progress', ...set('eval.every=0', 'training.threads=1')];
 
 function trainLosses(runDir: string): Map<number, number> {
   const out = new Map<number, number>();
@@ -64,17 +60,12 @@ test('loss falls over a short run', () => {
     dir,
     '--steps',
     '30',
-    '--set',
-    'optimizer.schedule=constant',
-    '--set',
-    'optimizer.lr=0.01',
-    '--set',
-    'checkpoint.every=0',
+    ...set('optimizer.schedule=constant', 'optimizer.lr=0.01', 'checkpoint.every=0'),
   ]);
   expect(r.status).toBe(0);
   const losses = [...trainLosses(dir).values()];
-  const first = losses.slice(0, 5).reduce((a, b) => a + b) / 5;
-  const last = losses.slice(-5).reduce((a, b) => a + b) / 5;
+  const first = mean(losses.slice(0, 5));
+  const last = mean(losses.slice(-5));
   expect(last).toBeLessThan(first * 0.8);
 });
 
@@ -87,27 +78,23 @@ test('bfloat16 compute (float32 master weights) trains too', () => {
     dir,
     '--steps',
     '20',
-    '--set',
-    'training.dtype=bfloat16',
-    '--set',
-    'optimizer.schedule=constant',
-    '--set',
-    'optimizer.lr=0.01',
-    '--set',
-    'checkpoint.every=0',
+    ...set(
+      'training.dtype=bfloat16',
+      'optimizer.schedule=constant',
+      'optimizer.lr=0.01',
+      'checkpoint.every=0',
+    ),
   ]);
   expect(r.status).toBe(0);
   const losses = [...trainLosses(dir).values()];
   expect(losses.every(Number.isFinite)).toBe(true);
-  expect(losses.slice(-3).reduce((a, b) => a + b) / 3).toBeLessThan(
-    losses.slice(0, 3).reduce((a, b) => a + b) / 3,
-  );
+  expect(mean(losses.slice(-3))).toBeLessThan(mean(losses.slice(0, 3)));
   const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
   expect(cfg.training.dtype).toBe('bfloat16');
 });
 
 test('SIGKILL mid-run, then --resume auto, reproduces the uninterrupted losses exactly', async () => {
-  const args = [...BASE, '--steps', '10', '--set', 'checkpoint.every=3', '--set', 'checkpoint.keepLast=2'];
+  const args = [...BASE, '--steps', '10', ...set('checkpoint.every=3', 'checkpoint.keepLast=2')];
   const full = path.join(tmp, 'full');
   expect(runCli(['pretrain', ...args, '--run-dir', full]).status).toBe(0);
   const expected = trainLosses(full);
@@ -130,16 +117,7 @@ test('SIGKILL mid-run, then --resume auto, reproduces the uninterrupted losses e
 
 test('SIGINT finishes the step, saves, and exits with a clear message', async () => {
   const dir = path.join(tmp, 'sigint');
-  const p = start([
-    'pretrain',
-    ...BASE,
-    '--steps',
-    '100000',
-    '--set',
-    'checkpoint.every=0',
-    '--run-dir',
-    dir,
-  ]);
+  const p = start(['pretrain', ...BASE, '--steps', '100000', ...set('checkpoint.every=0'), '--run-dir', dir]);
   const done = exited(p);
   await waitFor(() => fs.existsSync(path.join(dir, 'metrics.jsonl')) && trainLosses(dir).size >= 3);
   p.kill('SIGINT');
@@ -155,8 +133,8 @@ test('a kill during a checkpoint write leaves the previous checkpoint usable', a
   const dir = path.join(tmp, 'killsave');
   const ck = path.join(dir, 'checkpoints');
   // A wide embedding makes each save take long enough to be caught in the middle.
-  const args = [...BASE, '--set', 'checkpoint.keepLast=5', '--set', 'model.vocabSize=131072'];
-  const p = start(['pretrain', ...args, '--steps', '1000', '--set', 'checkpoint.every=1', '--run-dir', dir]);
+  const args = [...BASE, ...set('checkpoint.keepLast=5', 'model.vocabSize=131072')];
+  const p = start(['pretrain', ...args, '--steps', '1000', ...set('checkpoint.every=1'), '--run-dir', dir]);
   const done = exited(p);
   await waitFor(() => fs.existsSync(path.join(ck, 'step-00000001', 'trainer_state.json')));
   // A later save's temporary directory (.step-….tmp-…) appears: kill in the middle of writing it.
@@ -171,14 +149,12 @@ test('a kill during a checkpoint write leaves the previous checkpoint usable', a
     ...args,
     '--steps',
     '1000',
-    '--set',
-    'checkpoint.every=0',
+    ...set('checkpoint.every=0'),
     '--run-dir',
     dir,
     '--resume',
     'auto',
-    '--set',
-    `training.steps=${complete.length + 2}`,
+    ...set(`training.steps=${complete.length + 2}`),
   ]);
   expect(r.stderr).not.toMatch(/error/);
   expect(r.status).toBe(0);
@@ -206,12 +182,7 @@ test('a full disk on save is a clear error and keeps the previous checkpoint', (
       '4',
       '--run-dir',
       dir,
-      '--set',
-      'checkpoint.every=2',
-      '--set',
-      'checkpoint.keepLast=3',
-      '--set',
-      'model.vocabSize=8192',
+      ...set('checkpoint.every=2', 'checkpoint.keepLast=3', 'model.vocabSize=8192'),
     ]);
     expect(r.stderr).toMatch(/./);
     expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 1 });
@@ -234,16 +205,13 @@ test('a NaN loss stops with a clear message and keeps the last good checkpoint',
     '50',
     '--run-dir',
     dir,
-    '--set',
-    'checkpoint.every=1',
-    '--set',
-    'checkpoint.keepLast=1',
-    '--set',
-    'optimizer.schedule=constant',
-    '--set',
-    'optimizer.lr=1e30',
-    '--set',
-    'optimizer.clipThreshold=1e30',
+    ...set(
+      'checkpoint.every=1',
+      'checkpoint.keepLast=1',
+      'optimizer.schedule=constant',
+      'optimizer.lr=1e30',
+      'optimizer.clipThreshold=1e30',
+    ),
   ]);
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/EXT5_NAN_LOSS/);
