@@ -182,7 +182,8 @@ test('a worker that hangs: the others time out, the launcher stops it and names 
   for (const pid of pids) expect(alive(pid)).toBe(false);
 });
 
-test('SIGTERM to the launcher is forwarded: workers stop, exit status 143', async () => {
+/** A 2-worker job whose rank 0 hangs, once both workers have reported their pids. */
+async function startHangingJob() {
   const job = startLauncher([
     'launch',
     '--nproc',
@@ -195,6 +196,11 @@ test('SIGTERM to the launcher is forwarded: workers stop, exit status 143', asyn
     '0',
   ]);
   await waitFor(() => /hanging now/.test(job.out()) && pidsIn(job.out()).length === 2, 40_000);
+  return job;
+}
+
+test('SIGTERM to the launcher is forwarded: workers stop, exit status 143', async () => {
+  const job = await startHangingJob();
   job.child.kill('SIGTERM');
   const { code, ms } = await job.done;
   expect(code).toBe(143);
@@ -205,18 +211,7 @@ test('SIGTERM to the launcher is forwarded: workers stop, exit status 143', asyn
 });
 
 test('workers do not outlive a launcher killed with SIGKILL', async () => {
-  const job = startLauncher([
-    'launch',
-    '--nproc',
-    '2',
-    '--timeout',
-    '60',
-    '--',
-    'dist-selftest',
-    '--hang-at-rank',
-    '0',
-  ]);
-  await waitFor(() => /hanging now/.test(job.out()) && pidsIn(job.out()).length === 2, 40_000);
+  const job = await startHangingJob();
   const pids = pidsIn(job.out());
   job.child.kill('SIGKILL');
   await job.done;
