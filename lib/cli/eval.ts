@@ -91,44 +91,51 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     if (args.threads) torch().setNumThreads(args.threads);
     const model = fromPretrained(ckpt);
     const results: import('../eval/evaluator').TaskEvalResult[] = [];
+    // Tasks of one benchmark share a vocabulary: load each one once.
+    const vocabs = new Map<string, ReturnType<typeof loadVocabulary>>();
+    const vocabFor = (name: string) => {
+      let v = vocabs.get(name);
+      if (!v) {
+        v = loadVocabulary(name, dataDir);
+        vocabs.set(name, v);
+      }
+      return v;
+    };
     try {
       for (const task of tasks) {
-        const vocab = loadVocabulary(args.vocab ?? task.outputFeatures.vocabulary, dataDir);
+        const vocab = vocabFor(args.vocab ?? task.outputFeatures.vocabulary);
         const progress = new Progress({
           label: `eval ${task.name}`,
           unitName: 'examples',
           mode: args.json ? 'silent' : 'auto',
         });
-        try {
-          const r = await evaluateTask(model, vocab, task, {
-            split: args.split,
-            maxExamples: args['max-examples'],
-            batchSize: args['batch-size'],
-            decoding: args.decoding,
-            numBeams: args['num-beams'],
-            lengthPenalty: args['length-penalty'],
-            maxNewTokens: args['max-new-tokens'],
-            rankClassification: args['rank-classification'],
-            dataDir,
-            onProgress: (done, total) => {
-              progress.total = total;
-              progress.update(done);
-            },
-          });
-          progress.done();
-          results.push(r);
-          if (args.predictions) {
-            fs.mkdirSync(args.predictions, { recursive: true });
-            fs.writeFileSync(
-              path.join(args.predictions, `${task.name}.jsonl`),
-              r.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n',
-            );
-          }
-        } finally {
-          vocab.dispose();
+        const r = await evaluateTask(model, vocab, task, {
+          split: args.split,
+          maxExamples: args['max-examples'],
+          batchSize: args['batch-size'],
+          decoding: args.decoding,
+          numBeams: args['num-beams'],
+          lengthPenalty: args['length-penalty'],
+          maxNewTokens: args['max-new-tokens'],
+          rankClassification: args['rank-classification'],
+          dataDir,
+          onProgress: (done, total) => {
+            progress.total = total;
+            progress.update(done);
+          },
+        });
+        progress.done();
+        results.push(r);
+        if (args.predictions) {
+          fs.mkdirSync(args.predictions, { recursive: true });
+          fs.writeFileSync(
+            path.join(args.predictions, `${task.name}.jsonl`),
+            r.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n',
+          );
         }
       }
     } finally {
+      for (const v of vocabs.values()) v.dispose();
       model.dispose();
     }
     const benchmarks = [...new Set(results.map((r) => r.benchmark).filter((b): b is string => !!b))];
