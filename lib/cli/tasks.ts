@@ -25,10 +25,9 @@ function tasksModule() {
   return require('../tasks') as typeof import('../tasks');
 }
 
-/** The vocabulary path for --vocab: 'mini' is the built-in model. */
+/** The vocabulary path for --vocab: 'mini' is the built-in model, 't5' the user's (lib/train/vocab). */
 function vocabPath(v: string): string {
-  if (v === 'mini') return path.join(tasksModule().packageRoot(), 'assets', 'mini', 'spm', 'mini.model');
-  return v;
+  return (require('../train/vocab') as typeof import('../train/vocab')).vocabularyPath(v);
 }
 
 async function list(args: ListArgs): Promise<void> {

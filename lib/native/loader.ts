@@ -11,6 +11,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Ext5Error } from '../util/errors';
+import { packageRoot } from '../util/package_root';
+
+export { packageRoot };
 
 export type AddonName = 'torch' | 'spm';
 
@@ -22,23 +25,6 @@ export interface AddonOrigin {
 }
 
 const loaded = new Map<AddonName, { exports: unknown; origin: AddonOrigin }>();
-
-/** The package root (the folder with ext5's package.json), from source or from dist/. */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    const pj = path.join(dir, 'package.json');
-    if (fs.existsSync(pj)) {
-      try {
-        if (JSON.parse(fs.readFileSync(pj, 'utf8')).name === 'ext5') return dir;
-      } catch {
-        // not ours; keep walking up
-      }
-    }
-    dir = path.dirname(dir);
-  }
-  throw new Ext5Error('EXT5_LAYOUT', `cannot find ext5's package.json above ${__dirname}`);
-}
 
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);

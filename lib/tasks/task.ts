@@ -9,6 +9,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Ext5Error } from '../util/errors';
+import { packageRoot } from '../util/package_root';
+
+export { packageRoot };
 
 /** The eight ExMix task families (Aribandi et al. 2022, §2). */
 export const FAMILIES = [
@@ -181,16 +184,6 @@ export function getField(record: unknown, dotted: string): unknown {
     else return undefined;
   }
   return cur;
-}
-
-/** The package root (the directory holding package.json), found from this file so it works from lib/ and dist/. */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'assets'))) return dir;
-    dir = path.dirname(dir);
-  }
-  throw new Ext5Error('NO_PACKAGE_ROOT', `cannot find the ext5 package root above ${__dirname}`);
 }
 
 const DATA_EXTENSIONS = ['.parquet', '.jsonl', '.jsonl.gz', '.json.gz', '.tsv', '.csv'];

@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { packageRoot } from '../native/loader';
 import { Ext5Error } from '../util/errors';
+import { packageRoot } from '../util/package_root';
 
 /** Where a vocabulary name points; `t5` is looked up in EXT5_T5_VOCAB, then <dataDir>/vocab/t5. */
 export function vocabularyPath(name: string, dataDir?: string): string {
