@@ -58,13 +58,9 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const { train } = require('../train/trainer') as typeof import('../train/trainer');
     const { MINI_HELD_OUT } = require('../tasks/mini') as typeof import('../tasks/mini');
     const { loadReportRuns, renderReportHtml } = require('../report') as typeof import('../report');
+    const { runStamp } = require('../train/run_dir') as typeof import('../train/run_dir');
 
-    const stamp = new Date()
-      .toISOString()
-      .replace(/\.\d+Z$/, '')
-      .replace(/[-:]/g, '')
-      .replace('T', '-');
-    const out = args.out ?? path.join('runs', `demo-${stamp}`);
+    const out = args.out ?? path.join('runs', `demo-${runStamp()}`);
     const say = (s: string) => {
       if (!args.json) process.stderr.write(`${s}\n`);
     };

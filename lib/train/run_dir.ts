@@ -176,13 +176,18 @@ export function environmentRecord(info: EnvInfo = {}): EnvRecord {
  * @example
  * defaultRunDirPath(cfg, new Date('2026-11-26T02:05:38Z')); // 'runs/tiny-demo-20261126-020538'
  */
-export function defaultRunDirPath(c: RunConfig, now: Date = new Date()): string {
-  if (c.run.dir) return c.run.dir;
-  const stamp = now
+/** `YYYYMMDD-HHMMSS` (UTC), the suffix of default run directory names. */
+export function runStamp(now: Date = new Date()): string {
+  return now
     .toISOString()
     .replace(/\.\d+Z$/, '')
     .replace(/[-:]/g, '')
     .replace('T', '-');
+}
+
+export function defaultRunDirPath(c: RunConfig, now: Date = new Date()): string {
+  if (c.run.dir) return c.run.dir;
+  const stamp = runStamp(now);
   const name = (c.run.name ?? c.run.kind).replace(/[^A-Za-z0-9._-]/g, '_');
   return path.join('runs', `${name}-${stamp}`);
 }
