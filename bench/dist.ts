@@ -14,8 +14,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { initFromEnv } from '../lib/dist';
-import { freePort } from '../lib/dist/launcher';
+import { initFromEnv } from '../lib/ddp';
+import { freePort } from '../lib/ddp/launcher';
 import { ones, randn, type Tensor } from '../lib/tensor/tensor';
 import { arg } from './args';
 

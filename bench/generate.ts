@@ -9,8 +9,8 @@
  *      [--threads N] [--reps 4] [--batch 4] [--input 128] [--new 32] [--configs t5-small,t5-tiny]
  */
 import * as path from 'node:path';
-import { preset } from '../lib/model/presets';
 import { T5ForConditionalGeneration } from '../lib/model/t5';
+import { preset } from '../lib/model/t5_presets';
 import { setNumThreads } from '../lib/tensor/tensor';
 import { arg } from './args';
 import { Baseline, best, t5BenchOptions } from './t5_interleave';

@@ -10,10 +10,10 @@
 import '../lib/tasks';
 import { torch } from '../lib/native/torch';
 import { Adafactor } from '../lib/optim/adafactor';
-import { adafactorOptions, batchRows, loadRunConfig, resolveThreads } from '../lib/train/config';
+import { adafactorOptions, batchRows, loadRunConfig, resolveThreads } from '../lib/run/run_config';
+import { loadVocabulary } from '../lib/text/vocab_names';
 import { batchToModelInputs, type TrainingPipeline as P, TrainingPipeline } from '../lib/train/pipeline';
 import { buildModel, runVocabularyName, trainingMixture } from '../lib/train/trainer';
-import { loadVocabulary } from '../lib/train/vocab';
 import { arg, args } from './args';
 
 const sets = args('set');

@@ -13,8 +13,8 @@
  * Needs /usr/bin/python3 with Debian's python3-torch.
  */
 import * as path from 'node:path';
-import { preset } from '../lib/model/presets';
 import { T5ForConditionalGeneration } from '../lib/model/t5';
+import { preset } from '../lib/model/t5_presets';
 import { Adafactor } from '../lib/optim/adafactor';
 import { setNumThreads } from '../lib/tensor/tensor';
 import { arg } from './args';

@@ -9,15 +9,17 @@
 
 export { readRecords } from './data/sources';
 // ---- distributed ----
-export * as dist from './dist';
+export * as ddp from './ddp';
 export { aggregateBenchmark, BENCHMARKS, formatBenchmarkTable } from './eval/aggregate';
 export { evaluateTask, scoreOutputs, type TaskEvalResult } from './eval/evaluator';
 export * as metrics from './eval/metrics';
-export { fromPretrained, loadOptimizerState, readCheckpointConfig, savePretrained } from './model/checkpoint';
-// ---- model, checkpoints, optimizer ----
-export { type T5Config, validateConfig } from './model/config';
-export { preset, presetNames } from './model/presets';
-export * as safetensors from './model/safetensors';
+export * as safetensors from './io/safetensors';
+export {
+  fromPretrained,
+  loadOptimizerState,
+  readCheckpointConfig,
+  savePretrained,
+} from './model/hf_checkpoint';
 export {
   type ArrayInput,
   type GenerateOptions,
@@ -26,6 +28,9 @@ export {
   T5ForConditionalGeneration,
   type T5Output,
 } from './model/t5';
+// ---- model, checkpoints, optimizer ----
+export { type T5Config, validateConfig } from './model/t5_config';
+export { preset, presetNames } from './model/t5_presets';
 // ---- tensors and the native layer ----
 export { type AddonName, type AddonOrigin, addonOrigin, isAddonLoaded, loadAddon } from './native/loader';
 export { defaultThreads, type TorchInfo } from './native/torch';
@@ -33,6 +38,8 @@ export { accumulateGradients } from './optim/accumulate';
 export { Adafactor, type AdafactorOptions, clipGradNorm, gradNorm, scaleGrads } from './optim/adafactor';
 export * as schedules from './optim/schedules';
 export * as report from './report';
+// ---- training, evaluation, reports ----
+export { loadRunConfig, type RunConfig, resolveRunConfig } from './run/run_config';
 export * as tasks from './tasks';
 export { Mixture } from './tasks/mixture';
 export { getProvider, MixtureRegistry, TaskRegistry } from './tasks/registry';
@@ -67,8 +74,6 @@ export {
 // ---- text, data, tasks ----
 export * as text from './text';
 export { SentencePieceVocabulary } from './text/vocabulary';
-// ---- training, evaluation, reports ----
-export { loadRunConfig, type RunConfig, resolveRunConfig } from './train/config';
 export { TrainingPipeline } from './train/pipeline';
 export { type TrainResult, train } from './train/trainer';
 

@@ -30,9 +30,10 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       .option('force', { type: 'boolean', default: false, describe: 'Replace an existing output directory' })
       .example('$0 convert runs/demo ./ext5-tiny --dtype bfloat16', 'A bf16 export of the newest checkpoint'),
   handler: async (args) => {
-    const { resolveCheckpointDir } = require('../train/checkpoints') as typeof import('../train/checkpoints');
+    const { resolveCheckpointDir } =
+      require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
     const { fromPretrained, savePretrained } =
-      require('../model/checkpoint') as typeof import('../model/checkpoint');
+      require('../model/hf_checkpoint') as typeof import('../model/hf_checkpoint');
     const { Ext5Error } = require('../util/errors') as typeof import('../util/errors');
     const ckpt = resolveCheckpointDir(args.checkpoint);
     if (fs.existsSync(args.out) && !args.force) {

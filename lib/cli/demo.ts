@@ -54,11 +54,11 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .example('$0 demo --steps 100 --finetune-steps 50', 'A quicker, noisier run'),
   handler: async (args) => {
     require('../tasks');
-    const { loadRunConfig } = require('../train/config') as typeof import('../train/config');
+    const { loadRunConfig } = require('../run/run_config') as typeof import('../run/run_config');
     const { train } = require('../train/trainer') as typeof import('../train/trainer');
     const { MINI_HELD_OUT } = require('../tasks/mini') as typeof import('../tasks/mini');
     const { loadReportRuns, renderReportHtml } = require('../report') as typeof import('../report');
-    const { runStamp } = require('../train/run_dir') as typeof import('../train/run_dir');
+    const { runStamp } = require('../run/run_dir') as typeof import('../run/run_dir');
 
     const out = args.out ?? path.join('runs', `demo-${runStamp()}`);
     const say = (s: string) => {

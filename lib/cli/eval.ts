@@ -75,13 +75,14 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       ),
   handler: async (args) => {
     require('../tasks');
-    const { resolveCheckpointDir } = require('../train/checkpoints') as typeof import('../train/checkpoints');
+    const { resolveCheckpointDir } =
+      require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
     const { evalTasks } = require('../train/trainer') as typeof import('../train/trainer');
     const { evaluateTask, benchmarkReport } =
       require('../eval/evaluator') as typeof import('../eval/evaluator');
     const { formatBenchmarkTable } = require('../eval/aggregate') as typeof import('../eval/aggregate');
-    const { fromPretrained } = require('../model/checkpoint') as typeof import('../model/checkpoint');
-    const { loadVocabulary } = require('../train/vocab') as typeof import('../train/vocab');
+    const { fromPretrained } = require('../model/hf_checkpoint') as typeof import('../model/hf_checkpoint');
+    const { loadVocabulary } = require('../text/vocab_names') as typeof import('../text/vocab_names');
     const { torch } = require('../native/torch') as typeof import('../native/torch');
     const { Progress } = require('../util/progress') as typeof import('../util/progress');
 

@@ -70,7 +70,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
         'machine 0 of a 2-machine job (run the same with --node-rank 1 on the other)',
       ),
   handler: async (argv) => {
-    const { launch, describeExit } = await import('../dist/launcher');
+    const { launch, describeExit } = await import('../ddp/launcher');
     const rest = argv._.slice(1).map(String);
     if (rest.length === 0) {
       throw new Ext5Error(
@@ -126,7 +126,7 @@ interface SelftestArgs {
   json: boolean;
 }
 
-/** Hidden: a worker for `ext5 launch` that checks the collectives (see lib/dist/selftest.ts). */
+/** Hidden: a worker for `ext5 launch` that checks the collectives (see lib/ddp/selftest.ts). */
 export const distSelftestCommand: CommandModule<object, SelftestArgs> = {
   command: 'dist-selftest',
   describe: false,
@@ -145,7 +145,7 @@ export const distSelftestCommand: CommandModule<object, SelftestArgs> = {
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as one JSON line' }),
   handler: async (argv) => {
-    const { runSelftest } = await import('../dist/selftest');
+    const { runSelftest } = await import('../ddp/selftest');
     const report = await runSelftest({
       ...(argv['die-at-rank'] !== undefined ? { dieAtRank: argv['die-at-rank'] } : {}),
       ...(argv['hang-at-rank'] !== undefined ? { hangAtRank: argv['hang-at-rank'] } : {}),

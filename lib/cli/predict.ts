@@ -88,10 +88,11 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       .example('echo "nli counts premise: …" | $0 predict --checkpoint runs/demo -', 'From a pipe')
       .example('$0 predict --checkpoint runs/demo', 'Interactive prompt'),
   handler: async (args) => {
-    const { resolveCheckpointDir } = require('../train/checkpoints') as typeof import('../train/checkpoints');
-    const { fromPretrained } = require('../model/checkpoint') as typeof import('../model/checkpoint');
+    const { resolveCheckpointDir } =
+      require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
+    const { fromPretrained } = require('../model/hf_checkpoint') as typeof import('../model/hf_checkpoint');
     const { T5ForConditionalGeneration } = require('../model/t5') as typeof import('../model/t5');
-    const { loadVocabulary } = require('../train/vocab') as typeof import('../train/vocab');
+    const { loadVocabulary } = require('../text/vocab_names') as typeof import('../text/vocab_names');
     const ckpt = resolveCheckpointDir(args.checkpoint);
     const model = fromPretrained(ckpt);
     model.eval();

@@ -19,7 +19,7 @@ interface ReportArgs {
 
 async function handler(args: ReportArgs): Promise<void> {
   const { loadReportRuns, renderReportHtml, renderReportSvg, summarizeRun } = await import('../report');
-  const { ext5Version } = await import('../train/run_dir');
+  const { ext5Version } = await import('../run/run_dir');
   const format = String(args.format).toLowerCase();
   if (format === 'png') {
     throw new Ext5Error(

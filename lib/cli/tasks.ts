@@ -25,9 +25,9 @@ function tasksModule() {
   return require('../tasks') as typeof import('../tasks');
 }
 
-/** The vocabulary path for --vocab: 'mini' is the built-in model, 't5' the user's (lib/train/vocab). */
+/** The vocabulary path for --vocab: 'mini' is the built-in model, 't5' the user's (lib/text/vocab_names). */
 function vocabPath(v: string): string {
-  return (require('../train/vocab') as typeof import('../train/vocab')).vocabularyPath(v);
+  return (require('../text/vocab_names') as typeof import('../text/vocab_names')).vocabularyPath(v);
 }
 
 async function list(args: ListArgs): Promise<void> {

@@ -3,7 +3,7 @@
  * --set), the run, and the summary. The training modules (and libtorch) load only in handlers.
  */
 import type { Argv } from 'yargs';
-import type { RunConfig } from '../train/config';
+import type { RunConfig } from '../run/run_config';
 
 export interface TrainArgs {
   config?: string;
@@ -70,8 +70,8 @@ export async function runTraining(
   extra: Record<string, unknown>,
 ) {
   require('../tasks');
-  const { loadRunConfig } = require('../train/config') as typeof import('../train/config');
-  const { defaultRunDirPath } = require('../train/run_dir') as typeof import('../train/run_dir');
+  const { loadRunConfig } = require('../run/run_config') as typeof import('../run/run_config');
+  const { defaultRunDirPath } = require('../run/run_dir') as typeof import('../run/run_dir');
   const config: RunConfig = loadRunConfig({
     preset: args.preset,
     file: args.config,

@@ -3,7 +3,7 @@
  * Hugging Face names for the config, the parameters and the methods (forward, generate);
  * one native call per forward, forward+backward, generate or score, each with a Promise
  * version that runs off the JS thread. Checkpoints (fromPretrained/savePretrained) live in
- * lib/model/checkpoint.ts and use namedParameters()/loadParameters() of this class.
+ * lib/model/hf_checkpoint.ts and use namedParameters()/loadParameters() of this class.
  */
 
 import {
@@ -18,9 +18,9 @@ import {
 import type { TensorHandle } from '../native/torch';
 import { Tensor } from '../tensor/tensor';
 import { didYouMean, Ext5Error } from '../util/errors';
-import type * as Checkpoint from './checkpoint';
-import { type T5Config, validateConfig } from './config';
-import { preset } from './presets';
+import type * as Checkpoint from './hf_checkpoint';
+import { type T5Config, validateConfig } from './t5_config';
+import { preset } from './t5_presets';
 
 /**
  * An integer (or, for loss weights, float) 2-D input: a Tensor, a nested array `[[...], ...]`,
@@ -244,7 +244,7 @@ export class T5ForConditionalGeneration implements Disposable {
 
   /**
    * Loads a Hugging Face checkpoint directory (config.json + model.safetensors); delegates to
-   * lib/model/checkpoint.ts `fromPretrained`.
+   * lib/model/hf_checkpoint.ts `fromPretrained`.
    *
    * @example
    * const model = T5ForConditionalGeneration.fromPretrained('./t5-small');
@@ -254,12 +254,12 @@ export class T5ForConditionalGeneration implements Disposable {
     options: Checkpoint.FromPretrainedOptions = {},
   ): T5ForConditionalGeneration {
     // required lazily: checkpoint.ts imports this file
-    return (require('./checkpoint') as typeof Checkpoint).fromPretrained(dir, options);
+    return (require('./hf_checkpoint') as typeof Checkpoint).fromPretrained(dir, options);
   }
 
-  /** Writes config.json + model.safetensors that transformers can load (lib/model/checkpoint.ts). */
+  /** Writes config.json + model.safetensors that transformers can load (lib/model/hf_checkpoint.ts). */
   savePretrained(dir: string, options: Checkpoint.SavePretrainedOptions = {}): Promise<void> {
-    return (require('./checkpoint') as typeof Checkpoint).savePretrained(this, dir, options);
+    return (require('./hf_checkpoint') as typeof Checkpoint).savePretrained(this, dir, options);
   }
 
   /** [name, Tensor] pairs with HF names; the tensors share storage (and .grad) with the live parameters. */

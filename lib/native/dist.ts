@@ -1,7 +1,7 @@
 /**
  * The typed contract of the torch addon's c10d exports (native/torch/dist_pg.cc): a TCPStore
  * rendezvous, Gloo (CPU) and NCCL (CUDA) process groups, and the collectives data-parallel
- * training needs. Use the wrappers in lib/dist/ rather than these raw calls: they read torchrun's
+ * training needs. Use the wrappers in lib/ddp/ rather than these raw calls: they read torchrun's
  * environment, keep the group id, and give the calls names and defaults.
  *
  * Every collective returns a Promise: the waiting happens on a libuv worker thread, so timers and
@@ -28,7 +28,7 @@ export type DistBackend = 'gloo' | 'nccl';
 /** Reduction of an all-reduce; `avg` is a sum divided by the world size (floating point only). */
 export type ReduceOp = 'sum' | 'avg' | 'max' | 'min';
 
-/** What `distInit` needs; lib/dist/env.ts reads these from torchrun's variables. */
+/** What `distInit` needs; lib/ddp/env.ts reads these from torchrun's variables. */
 export interface DistInitOptions {
   rank: number;
   worldSize: number;

@@ -14,8 +14,8 @@
  * opt.zeroGrad();
  */
 
-import { SafetensorsReader, writeSafetensors } from '../model/safetensors';
-import { safetensorsDtype, tensorFromBytes, tensorToBytes } from '../model/tensor_io';
+import { SafetensorsReader, writeSafetensors } from '../io/safetensors';
+import { safetensorsDtype, tensorFromBytes, tensorToBytes } from '../io/tensor_io';
 import {
   type NativeAdafactor,
   type NativeAdafactorOptions,

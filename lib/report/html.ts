@@ -3,8 +3,9 @@
  * summary of each run, a chart per metric (runs overlaid, splits as line styles), final/best tables and
  * the resolved configuration, differences between runs first. Also a plain SVG of the charts alone.
  */
-import { CONFIG_KEYS } from '../train/config';
-import { METRIC_NAMES } from '../train/logging';
+
+import { METRIC_NAMES } from '../run/metrics_log';
+import { CONFIG_KEYS } from '../run/run_config';
 import { formatDuration } from '../util/progress';
 import { type ChartSeries, escapeXml, formatNumber, renderChart } from './chart';
 import type { MetricSeries, ReportRun } from './runs';

@@ -4,8 +4,8 @@
  * (a resumed run logs the re-run steps again).
  */
 import * as path from 'node:path';
-import { readMetrics } from '../train/logging';
-import { type EnvFile, openRunDir } from '../train/run_dir';
+import { readMetrics } from '../run/metrics_log';
+import { type EnvFile, openRunDir } from '../run/run_dir';
 import { Ext5Error } from '../util/errors';
 
 /** One point of a metric. */

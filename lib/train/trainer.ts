@@ -13,23 +13,17 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { allReduceGradients, broadcastParameters, checkSameWorldSize } from '../dist/data_parallel';
-import type { ProcessGroup } from '../dist/process_group';
+import { allReduceGradients, broadcastParameters, checkSameWorldSize } from '../ddp/data_parallel';
+import type { ProcessGroup } from '../ddp/process_group';
 import { benchmarkReport, evaluateTask, type TaskEvalResult } from '../eval/evaluator';
-import { fromPretrained, loadOptimizerState, readCheckpointConfig } from '../model/checkpoint';
-import { type T5Config, validateConfig } from '../model/config';
-import { preset, presetNames } from '../model/presets';
+import { fromPretrained, loadOptimizerState, readCheckpointConfig } from '../model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../model/t5';
+import { type T5Config, validateConfig } from '../model/t5_config';
+import { preset, presetNames } from '../model/t5_presets';
 import { torch } from '../native/torch';
 import { Adafactor, clipGradNorm, gradNorm } from '../optim/adafactor';
 import { makeSchedule, type Schedule } from '../optim/schedules';
-import { DEFAULT_K, DEFAULT_R, exmixMixture, ext5PretrainMixture } from '../tasks/exmix';
-import { Mixture } from '../tasks/mixture';
-import { MixtureRegistry, TaskRegistry } from '../tasks/registry';
-import type { Task } from '../tasks/task';
-import { fromTypedArray } from '../tensor/tensor';
-import { didYouMean, Ext5Error } from '../util/errors';
-import { Progress } from '../util/progress';
+import { MetricsWriter } from '../run/metrics_log';
 import {
   checkpointName,
   listCheckpoints,
@@ -37,9 +31,18 @@ import {
   resolveResume,
   saveCheckpoint,
   type TrainerState,
-} from './checkpoints';
-import { adafactorOptions, batchRows, type RunConfig, resolveThreads, scheduleSpec } from './config';
-import { MetricsWriter } from './logging';
+} from '../run/run_checkpoints';
+import { adafactorOptions, batchRows, type RunConfig, resolveThreads, scheduleSpec } from '../run/run_config';
+import { createRunDir, type RunDir, runDirPaths } from '../run/run_dir';
+import { TensorBoardWriter } from '../run/tensorboard';
+import { DEFAULT_K, DEFAULT_R, exmixMixture, ext5PretrainMixture } from '../tasks/exmix';
+import { Mixture } from '../tasks/mixture';
+import { MixtureRegistry, TaskRegistry } from '../tasks/registry';
+import type { Task } from '../tasks/task';
+import { fromTypedArray } from '../tensor/tensor';
+import { loadVocabulary } from '../text/vocab_names';
+import { didYouMean, Ext5Error } from '../util/errors';
+import { Progress } from '../util/progress';
 import {
   batchToModelInputs,
   inputTokens,
@@ -48,9 +51,6 @@ import {
   TrainingPipeline,
   targetTokens,
 } from './pipeline';
-import { createRunDir, type RunDir, runDirPaths } from './run_dir';
-import { TensorBoardWriter } from './tensorboard';
-import { loadVocabulary } from './vocab';
 
 export interface TrainResult {
   runDir: string;
@@ -213,7 +213,7 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
   t.setNumThreads(resolveThreads(c));
   t.manualSeed(c.training.seed);
   // Data parallelism: a process group when started by `ext5 launch` / torchrun, else null.
-  const { initFromEnv } = require('../dist/process_group') as typeof import('../dist/process_group');
+  const { initFromEnv } = require('../ddp/process_group') as typeof import('../ddp/process_group');
   const pg: ProcessGroup | null = await initFromEnv({ device: c.training.device });
   const rank = pg?.rank ?? 0;
   const world = pg?.worldSize ?? 1;

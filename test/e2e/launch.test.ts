@@ -103,7 +103,7 @@ test('2 workers: collectives and bucketed gradient averaging check out on every 
 });
 
 test('two "machines" on loopback: --nnodes 2 with one launcher per node rank form one 2-rank job', async () => {
-  const { freePort } = await import('../../lib/dist/launcher');
+  const { freePort } = await import('../../lib/ddp/launcher');
   const port = String(await freePort());
   const common = [
     'launch',

@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeParquet } from '../unit/sources/parquet_writer';
+import { writeParquet } from '../unit/data/sources/parquet_writer';
 
 const BIN = path.join(__dirname, '..', '..', 'dist', 'bin', 'ext5.js');
 

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SafetensorsReader, writeSafetensors } from '../../lib/model/safetensors';
+import { SafetensorsReader, writeSafetensors } from '../../lib/io/safetensors';
 import { Adafactor, type AdafactorOptions } from '../../lib/optim/adafactor';
 import { memory, type Tensor, tensor } from '../../lib/tensor/tensor';
 

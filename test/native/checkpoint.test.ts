@@ -1,15 +1,15 @@
-// Hugging Face checkpoint directories (lib/model/checkpoint.ts) with real tiny T5 models:
+// Hugging Face checkpoint directories (lib/model/hf_checkpoint.ts) with real tiny T5 models:
 // round trips, sharding, tied-weight aliases, optimizer state, and every kind of bad checkpoint.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SafetensorsReader, writeSafetensors } from '../../lib/io/safetensors';
 import {
   CheckpointWeights,
   fromPretrained,
   loadOptimizerState,
   savePretrained,
-} from '../../lib/model/checkpoint';
-import { SafetensorsReader, writeSafetensors } from '../../lib/model/safetensors';
+} from '../../lib/model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import { Adafactor } from '../../lib/optim/adafactor';
 import { memory } from '../../lib/tensor/tensor';

@@ -11,7 +11,7 @@ import {
   savePretrained,
   writeDirectoryAtomic,
   writeWeights,
-} from '../../lib/model/checkpoint';
+} from '../../lib/model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
 
 let root: string;

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fromPretrained, savePretrained } from '../../lib/model/checkpoint';
+import { fromPretrained, savePretrained } from '../../lib/model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
 
 const SCRIPT = path.join(__dirname, '..', 'reference', 'hf_checkpoint.py');

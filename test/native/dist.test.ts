@@ -4,8 +4,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { initFromEnv, ProcessGroup } from '../../lib/dist';
-import { freePort } from '../../lib/dist/launcher';
+import { initFromEnv, ProcessGroup } from '../../lib/ddp';
+import { freePort } from '../../lib/ddp/launcher';
 import { distAddon } from '../../lib/native/dist';
 
 jest.setTimeout(60_000);

@@ -1,7 +1,7 @@
 // One rank of a test in test/native/dist.test.ts, run in its own process with torchrun's
 // variables set by the test. Usage: dist_worker.ts <scenario>. Prints one JSON object (the
 // results the test checks) on stdout and exits 0; errors it expects are part of the JSON.
-import { allReduceGradients, initFromEnv, type ProcessGroup } from '../../lib/dist';
+import { allReduceGradients, initFromEnv, type ProcessGroup } from '../../lib/ddp';
 import { manualSeed, randn, type Tensor, tensor, tidy } from '../../lib/tensor/tensor';
 
 type Json = Record<string, unknown>;

@@ -1,8 +1,8 @@
 // The training data pipeline on the built-in mini mixture: well-formed batches, R:1 mixing of
 // processed examples, and an exact resume from a saved state.
 import '../../lib/tasks';
+import { loadVocabulary } from '../../lib/text/vocab_names';
 import { batchToModelInputs, TrainingPipeline, targetTokens } from '../../lib/train/pipeline';
-import { loadVocabulary } from '../../lib/train/vocab';
 
 const vocab = loadVocabulary('mini');
 afterAll(() => vocab.dispose());

@@ -1,7 +1,8 @@
 // Bad input to the T5 model: each a clear error with a code, and the process lives on.
-import { validateConfig } from '../../lib/model/config';
-import { preset, presetNames } from '../../lib/model/presets';
+
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
+import { validateConfig } from '../../lib/model/t5_config';
+import { preset, presetNames } from '../../lib/model/t5_presets';
 import { t5Addon } from '../../lib/native/t5';
 import { fromTypedArray } from '../../lib/tensor/tensor';
 

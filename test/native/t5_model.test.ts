@@ -286,7 +286,7 @@ describe('T5 structure', () => {
     b.dispose();
   });
 
-  test('savePretrained / fromPretrained round trip through lib/model/checkpoint.ts', async () => {
+  test('savePretrained / fromPretrained round trip through lib/model/hf_checkpoint.ts', async () => {
     const dir = require('node:fs').mkdtempSync(
       require('node:path').join(require('node:os').tmpdir(), 'ext5-t5ckpt-'),
     );

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Independent reader of TensorBoard event files, standard library only.
 
-Cross-checks lib/train/tensorboard.ts: parses the TFRecord framing (uint64 length, masked CRC32C of
+Cross-checks lib/run/tensorboard.ts: parses the TFRecord framing (uint64 length, masked CRC32C of
 the length, data, masked CRC32C of the data) and the protobuf wire format of `Event` / `Summary` /
 `Value` (tensorflow/core/util/event.proto, tensorflow/core/framework/summary.proto) with its own
 bitwise CRC32C, and prints one JSON object per event:

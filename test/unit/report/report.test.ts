@@ -10,9 +10,9 @@ import {
   summarizeRun,
   toSeries,
 } from '../../../lib/report';
-import { loadRunConfig } from '../../../lib/train/config';
-import { MetricsWriter } from '../../../lib/train/logging';
-import { createRunDir } from '../../../lib/train/run_dir';
+import { MetricsWriter } from '../../../lib/run/metrics_log';
+import { loadRunConfig } from '../../../lib/run/run_config';
+import { createRunDir } from '../../../lib/run/run_dir';
 import { writeSyntheticRun } from './synthetic';
 
 let dir: string;

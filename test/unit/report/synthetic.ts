@@ -1,10 +1,11 @@
 // Writes a run directory the way the training loop does (createRunDir, MetricsWriter, TensorBoardWriter),
 // with curves of a plausible shape: a decaying noisy loss, the T5 rsqrt learning rate, throughput and
 // evaluation accuracy. The numbers are synthetic; the files and the code that writes them are real.
-import { loadRunConfig } from '../../../lib/train/config';
-import { MetricsWriter } from '../../../lib/train/logging';
-import { createRunDir } from '../../../lib/train/run_dir';
-import { TensorBoardWriter } from '../../../lib/train/tensorboard';
+
+import { MetricsWriter } from '../../../lib/run/metrics_log';
+import { loadRunConfig } from '../../../lib/run/run_config';
+import { createRunDir } from '../../../lib/run/run_dir';
+import { TensorBoardWriter } from '../../../lib/run/tensorboard';
 import { Rng } from '../../../lib/util/rng';
 
 export interface SyntheticRun {

@@ -1,0 +1,155 @@
+/**
+ * Training checkpoints: `<run>/checkpoints/step-00000100/` holds a Hugging Face checkpoint
+ * (config.json + model.safetensors, loadable by transformers), optimizer.safetensors and
+ * trainer_state.json (step, data-pipeline position, RNG, counters). Each is written to a
+ * temporary directory and renamed into place (lib/model/hf_checkpoint.ts), so a crash or a kill in
+ * the middle of a save never leaves a half checkpoint; keep-last-K pruning runs only after a
+ * save succeeded.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  CONFIG_FILE,
+  recoverInterruptedSave,
+  savePretrained,
+  writeFileDurable,
+} from '../model/hf_checkpoint';
+import type { T5ForConditionalGeneration } from '../model/t5';
+import type { Adafactor } from '../optim/adafactor';
+import type { PipelineState } from '../train/pipeline';
+import { Ext5Error } from '../util/errors';
+
+export const TRAINER_STATE_FILE = 'trainer_state.json';
+
+export interface TrainerState {
+  version: 1;
+  /** Optimizer steps completed. */
+  step: number;
+  pipeline: PipelineState;
+  /** libtorch's default generator state (dropout), base64. */
+  rng: string;
+  /** Seconds of training so far, and tokens/examples seen. */
+  elapsed: number;
+  tokens: number;
+  examples: number;
+  worldSize: number;
+  /** Data-parallel runs: each rank's pipeline position and generator state (rank 0's is also above). */
+  ranks?: { pipeline: PipelineState; rng: string }[];
+  /** The mean training loss of the last logged interval (for reports). */
+  lastLoss: number | null;
+}
+
+export function checkpointName(step: number): string {
+  return `step-${String(step).padStart(8, '0')}`;
+}
+
+/** Complete checkpoints of a run, oldest first. */
+export function listCheckpoints(checkpointsDir: string): { step: number; dir: string }[] {
+  if (!fs.existsSync(checkpointsDir)) return [];
+  // A save killed before its rename leaves `.step-….tmp-<pid>-…` (or `.old-…`) behind, possibly
+  // for a checkpoint that never reached its final name: repair or remove those first.
+  for (const name of fs.readdirSync(checkpointsDir)) {
+    const m = /^\.(step-\d{8})\.(tmp|old)-/.exec(name);
+    if (m) recoverInterruptedSave(path.join(checkpointsDir, m[1]!));
+  }
+  const out: { step: number; dir: string }[] = [];
+  for (const name of fs.readdirSync(checkpointsDir)) {
+    const m = /^step-(\d{8})$/.exec(name);
+    if (!m) continue;
+    const dir = path.join(checkpointsDir, name);
+    recoverInterruptedSave(dir);
+    if (fs.existsSync(path.join(dir, TRAINER_STATE_FILE)) && fs.existsSync(path.join(dir, CONFIG_FILE))) {
+      out.push({ step: Number(m[1]), dir });
+    }
+  }
+  return out.sort((a, b) => a.step - b.step);
+}
+
+export function readTrainerState(dir: string): TrainerState {
+  const file = path.join(dir, TRAINER_STATE_FILE);
+  let state: TrainerState;
+  try {
+    state = JSON.parse(fs.readFileSync(file, 'utf8')) as TrainerState;
+  } catch (e) {
+    throw new Ext5Error(
+      'EXT5_CHECKPOINT',
+      `${file}: cannot read the trainer state (${(e as Error).message})`,
+      'the checkpoint is damaged; resume from an earlier one (--resume <dir>) or start afresh (--resume none)',
+    );
+  }
+  if (state?.version !== 1 || !Number.isInteger(state.step) || state.step < 0) {
+    throw new Ext5Error('EXT5_CHECKPOINT', `${file}: not an ext5 trainer state (version 1)`);
+  }
+  return state;
+}
+
+/** Saves a checkpoint for `state.step` and prunes all but the newest `keepLast`. */
+export async function saveCheckpoint(
+  checkpointsDir: string,
+  model: T5ForConditionalGeneration,
+  optimizer: Adafactor,
+  state: TrainerState,
+  keepLast: number,
+): Promise<string> {
+  fs.mkdirSync(checkpointsDir, { recursive: true });
+  const dir = path.join(checkpointsDir, checkpointName(state.step));
+  await savePretrained(model, dir, {
+    optimizer,
+    extra: (tmp) => writeFileDurable(path.join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state)}\n`),
+  });
+  if (keepLast > 0) {
+    const all = listCheckpoints(checkpointsDir);
+    for (const old of all.slice(0, Math.max(0, all.length - keepLast))) {
+      fs.rmSync(old.dir, { recursive: true, force: true });
+    }
+  }
+  return dir;
+}
+
+/**
+ * The checkpoint to resume from: 'auto' → the newest complete one (or none), 'none' → none,
+ * otherwise a checkpoint directory (or a run directory, meaning its newest).
+ */
+export function resolveResume(resume: string, checkpointsDir: string): string | undefined {
+  if (resume === 'none') return undefined;
+  if (resume === 'auto') return listCheckpoints(checkpointsDir).at(-1)?.dir;
+  const asRun = path.join(resume, 'checkpoints');
+  if (fs.existsSync(asRun)) {
+    const latest = listCheckpoints(asRun).at(-1);
+    if (!latest)
+      throw new Ext5Error('EXT5_CHECKPOINT', `${resume} has no complete checkpoint to resume from`);
+    return latest.dir;
+  }
+  if (!fs.existsSync(path.join(resume, TRAINER_STATE_FILE))) {
+    throw new Ext5Error(
+      'EXT5_CHECKPOINT',
+      `${resume} is not a training checkpoint (no ${TRAINER_STATE_FILE})`,
+      'pass a checkpoints/step-… directory or a run directory, or --resume auto',
+    );
+  }
+  return resume;
+}
+
+/** True when `dir` holds model weights (model.safetensors or a sharded index). */
+export function isCheckpointDir(dir: string): boolean {
+  return (
+    fs.existsSync(path.join(dir, 'model.safetensors')) ||
+    fs.existsSync(path.join(dir, 'model.safetensors.index.json'))
+  );
+}
+
+/**
+ * A checkpoint directory from what a user passes: a checkpoint itself, or a run directory (its
+ * newest complete checkpoint).
+ * @throws Ext5Error EXT5_CHECKPOINT when it is neither.
+ */
+export function resolveCheckpointDir(dirOrRun: string): string {
+  if (isCheckpointDir(dirOrRun)) return dirOrRun;
+  const latest = listCheckpoints(path.join(dirOrRun, 'checkpoints')).at(-1)?.dir;
+  if (latest) return latest;
+  throw new Ext5Error(
+    'EXT5_CHECKPOINT',
+    `${dirOrRun} is neither a checkpoint (no model.safetensors) nor a run directory with checkpoints`,
+    'pass a directory holding config.json + model.safetensors, or a run directory',
+  );
+}

@@ -1,0 +1,351 @@
+// The downloader against a local Hub-like HTTP server (127.0.0.1, random port): listing, Range resume after a
+// cut connection, size/sha256 verification, 401/404, offline, and the on-disk layout tasks read from.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { downloadFile, downloadProvider } from '../../../lib/data/download';
+import { listParquetFiles, listRepoFiles, resolveUrl } from '../../../lib/data/hub';
+import { TaskRegistry } from '../../../lib/tasks';
+import { Task } from '../../../lib/tasks/task';
+// The sources area's test-only Parquet writer (hand-coded from the format spec, independent of hyparquet).
+import { writeParquet } from './sources/parquet_writer';
+
+interface Served {
+  body: Buffer;
+  /** Cut the connection after this many bytes on the first N requests. */
+  cutAfter?: number;
+  cuts?: number;
+  status?: number;
+}
+
+const files = new Map<string, Served>();
+const trees = new Map<string, unknown[][]>();
+const log: Array<{ url: string; range?: string; auth?: string }> = [];
+let server: http.Server;
+let endpoint = '';
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-dl-'));
+
+function bytes(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const url = decodeURIComponent(req.url ?? '');
+    log.push({ url, range: req.headers.range, auth: req.headers.authorization });
+    const tree = [...trees.entries()].find(([k]) => url.startsWith(k));
+    if (url.startsWith('/api/') && tree) {
+      const page = Number(new URL(req.url ?? '', 'http://x').searchParams.get('page') ?? '0');
+      const pages = tree[1];
+      if (page + 1 < pages.length)
+        res.setHeader('link', `<${endpoint}${req.url?.split('&page=')[0]}&page=${page + 1}>; rel="next"`);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(pages[page]));
+      return;
+    }
+    const f = files.get(url.split('?')[0]!);
+    if (!f) {
+      res.statusCode = 404;
+      res.end('not found');
+      return;
+    }
+    if (f.status) {
+      res.statusCode = f.status;
+      res.end('no');
+      return;
+    }
+    let start = 0;
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    if (m) {
+      start = Number(m[1]);
+      res.statusCode = 206;
+      res.setHeader('content-range', `bytes ${start}-${f.body.length - 1}/${f.body.length}`);
+    }
+    const body = f.body.subarray(start);
+    res.setHeader('content-length', String(body.length));
+    if (f.cuts && f.cuts > 0 && f.cutAfter !== undefined) {
+      f.cuts--;
+      res.write(body.subarray(0, f.cutAfter), () => setTimeout(() => res.socket?.destroy(), 20));
+      return;
+    }
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const quiet = { progress: 'silent' as const, retryDelayMs: 5 };
+
+function serveParquet(
+  repo: string,
+  config: string,
+  split: string,
+  name: string,
+  body: Buffer,
+  extra: Partial<Served> = {},
+  listedSize?: number,
+  listedSha?: string,
+) {
+  const p = `${config}/${split}/${name}`;
+  files.set(`/datasets/${repo}/resolve/refs/convert/parquet/${p}`, { body, ...extra });
+  const key = `/api/datasets/${repo}/tree/refs/convert/parquet/${config}`;
+  const entry = {
+    type: 'file',
+    path: p,
+    size: 130,
+    oid: 'gitoid',
+    lfs: { oid: listedSha ?? sha(body), size: listedSize ?? body.length, pointerSize: 130 },
+  };
+  const pages = trees.get(key) ?? [[{ type: 'directory', path: `${config}/${split}` }]];
+  pages[0]!.push(entry);
+  trees.set(key, pages);
+  return entry;
+}
+
+describe('Hub listing', () => {
+  it('lists the Parquet export of a config/split, with sizes and sha256, over paginated answers', async () => {
+    const a = bytes(1000, 1);
+    serveParquet('org/listing', 'default', 'train', '0000.parquet', a);
+    trees.get('/api/datasets/org/listing/tree/refs/convert/parquet/default')!.push([
+      { type: 'file', path: 'default/train/0001.parquet', size: 5, lfs: { oid: 'ab', size: 5 } },
+      { type: 'file', path: 'default/test/0000.parquet', size: 5 },
+    ]);
+    const list = await listParquetFiles('org/listing', 'default', 'train', { endpoint });
+    expect(list.map((f) => [f.path, f.size])).toEqual([
+      ['default/train/0000.parquet', 1000],
+      ['default/train/0001.parquet', 5],
+    ]);
+    expect(list[0]!.sha256).toBe(sha(a));
+    expect(list[0]!.url).toBe(
+      `${endpoint}/datasets/org/listing/resolve/refs%2Fconvert%2Fparquet/default/train/0000.parquet`,
+    );
+  });
+
+  it('uses HF_ENDPOINT and sends HF_TOKEN as a Bearer token', async () => {
+    process.env.HF_ENDPOINT = endpoint;
+    process.env.HF_TOKEN = 'hf_test';
+    try {
+      expect(resolveUrl('a/b', 'main', 'x y.json')).toBe(`${endpoint}/datasets/a/b/resolve/main/x%20y.json`);
+      await listParquetFiles('org/listing', 'default', 'train');
+      expect(log.at(-1)?.auth).toBe('Bearer hf_test');
+    } finally {
+      delete process.env.HF_ENDPOINT;
+      delete process.env.HF_TOKEN;
+    }
+  });
+
+  it('matches repo files by glob (the C4 layout)', async () => {
+    trees.set('/api/datasets/allenai/c4like/tree/main/en', [
+      [
+        { type: 'file', path: 'en/c4-train.00000-of-01024.json.gz', size: 3 },
+        { type: 'file', path: 'en/c4-train.00001-of-01024.json.gz', size: 3 },
+        { type: 'file', path: 'en/c4-validation.00000-of-00008.json.gz', size: 3 },
+      ],
+    ]);
+    const list = await listRepoFiles('allenai/c4like', 'en/c4-train.*-of-01024.json.gz', { endpoint });
+    expect(list.map((f) => f.path)).toEqual([
+      'en/c4-train.00000-of-01024.json.gz',
+      'en/c4-train.00001-of-01024.json.gz',
+    ]);
+  });
+});
+
+describe('downloadFile', () => {
+  it('resumes with an HTTP Range request after the connection is cut mid-file, then verifies', async () => {
+    const body = bytes(200_000, 2);
+    const entry = serveParquet('org/cut', 'default', 'train', '0000.parquet', body, {
+      cutAfter: 70_000,
+      cuts: 1,
+    });
+    const [remote] = await listParquetFiles('org/cut', 'default', 'train', { endpoint });
+    const dest = path.join(tmp, 'cut', '0000.parquet');
+    const before = log.length;
+    const r = await downloadFile(remote!, dest, { ...quiet, endpoint });
+    expect(fs.readFileSync(dest).equals(body)).toBe(true);
+    expect(fs.existsSync(`${dest}.partial`)).toBe(false);
+    const gets = log.slice(before).filter((l) => l.url.includes('/resolve/'));
+    expect(gets).toHaveLength(2);
+    expect(gets[0]!.range).toBeUndefined();
+    expect(gets[1]!.range).toMatch(/^bytes=\d+-$/);
+    expect(Number(gets[1]!.range!.slice(6, -1))).toBeGreaterThan(0);
+    expect(r.bytes).toBe(200_000);
+    expect(entry.lfs.oid).toBe(sha(body));
+    // A second run finds the finished file and fetches nothing.
+    const again = await downloadFile(remote!, dest, { ...quiet, endpoint });
+    expect(again.status).toBe('present');
+  });
+
+  it('continues a .partial left by an earlier run', async () => {
+    const body = bytes(50_000, 3);
+    serveParquet('org/partial', 'default', 'train', '0000.parquet', body);
+    const [remote] = await listParquetFiles('org/partial', 'default', 'train', { endpoint });
+    const dest = path.join(tmp, 'partial', '0000.parquet');
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.writeFileSync(`${dest}.partial`, body.subarray(0, 12_345));
+    const r = await downloadFile(remote!, dest, { ...quiet, endpoint });
+    expect(r.status).toBe('resumed');
+    expect(log.at(-1)?.range).toBe('bytes=12345-');
+    expect(fs.readFileSync(dest).equals(body)).toBe(true);
+  });
+
+  it('rejects a size mismatch and a sha256 mismatch, leaving no file behind', async () => {
+    const body = bytes(3000, 4);
+    serveParquet('org/size', 'default', 'train', '0000.parquet', body, {}, 3001);
+    const [sized] = await listParquetFiles('org/size', 'default', 'train', { endpoint });
+    const d1 = path.join(tmp, 'size', '0000.parquet');
+    await expect(downloadFile(sized!, d1, { ...quiet, endpoint, retries: 0 })).rejects.toThrow(
+      'got 3000 bytes, the Hub lists 3001',
+    );
+    expect(fs.existsSync(d1)).toBe(false);
+
+    serveParquet('org/hash', 'default', 'train', '0000.parquet', body, {}, undefined, 'f'.repeat(64));
+    const [hashed] = await listParquetFiles('org/hash', 'default', 'train', { endpoint });
+    const d2 = path.join(tmp, 'hash', '0000.parquet');
+    await expect(downloadFile(hashed!, d2, { ...quiet, endpoint })).rejects.toThrow(
+      `does not match the Hub's ${'f'.repeat(64)}`,
+    );
+    expect(fs.existsSync(d2)).toBe(false);
+    expect(fs.existsSync(`${d2}.partial`)).toBe(false);
+  });
+
+  it('explains 401 (token / gated) and 404', async () => {
+    serveParquet('org/gated', 'default', 'train', '0000.parquet', bytes(10, 5), { status: 401 });
+    const [gated] = await listParquetFiles('org/gated', 'default', 'train', { endpoint });
+    const err = await downloadFile(gated!, path.join(tmp, 'gated', 'x.parquet'), {
+      ...quiet,
+      endpoint,
+    }).catch((e) => e);
+    expect(err.code).toBe('HUB_AUTH');
+    expect(err.hint).toMatch(/HF_TOKEN/);
+    const missing = await listParquetFiles('org/none', 'default', 'train', { endpoint }).catch((e) => e);
+    expect(missing.code).toBe('HUB_NOT_FOUND');
+    expect(missing.message).toMatch(/not found on the Hub \(404/);
+  });
+
+  it('says "offline" when nothing answers', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const err = await listParquetFiles('org/x', 'default', 'train', {
+      endpoint: `http://127.0.0.1:${port}`,
+      manualHint: 'Or put the files in /d',
+    }).catch((e) => e);
+    expect(err.code).toBe('OFFLINE');
+    expect(err.message).toMatch(/cannot reach .*ECONNREFUSED/);
+    expect(err.hint).toMatch(/Or put the files in \/d/);
+  });
+});
+
+describe('downloadProvider', () => {
+  it('puts files in <data-dir>/<id>/<config>/<split>/ where the task reads them', async () => {
+    const rows = [
+      { text: 'First document.', url: 'u1' },
+      { text: 'Second document.', url: 'u2' },
+    ];
+    const gz = zlib.gzipSync(Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n'));
+    files.set('/datasets/org/corpus/resolve/main/en/c4-train.00000-of-00002.json.gz', { body: gz });
+    files.set('/datasets/org/corpus/resolve/main/en/c4-train.00001-of-00002.json.gz', { body: gz });
+    trees.set('/api/datasets/org/corpus/tree/main/en', [
+      [
+        { type: 'file', path: 'en/c4-train.00000-of-00002.json.gz', size: gz.length },
+        { type: 'file', path: 'en/c4-train.00001-of-00002.json.gz', size: gz.length },
+      ],
+    ]);
+    const task = new Task({
+      name: 'corpus_test',
+      source: {
+        hfId: 'org/corpus',
+        config: 'en',
+        layout: 'files',
+        filePatterns: { train: 'en/c4-train.*-of-00002.json.gz' },
+        splits: { train: { hfSplit: 'train' } },
+        columns: ['text'],
+      },
+      preprocessor: (r) => ({ inputs: '', targets: String(r.text) }),
+    });
+    const dataDir = path.join(tmp, 'data');
+    const report = await downloadProvider(task, { ...quiet, endpoint, dataDir, maxFiles: 1 });
+    expect(report.files.map((f) => path.relative(dataDir, f.path))).toEqual([
+      path.join('org', 'corpus', 'en', 'train', 'c4-train.00000-of-00002.json.gz'),
+    ]);
+    const got: string[] = [];
+    for await (const ex of task.examples('train', { dataDir })) got.push(ex.targets);
+    expect(got).toEqual(['First document.', 'Second document.']);
+  });
+
+  it("downloads a registered task's Parquet export and the task reads it (super_glue_cb)", async () => {
+    const rows = [
+      { premise: 'It rained all day.', hypothesis: 'It was dry.', idx: 0, label: 1 },
+      { premise: 'Ann sang.', hypothesis: 'Someone sang.', idx: 1, label: 0 },
+    ];
+    const pq = writeParquet(
+      [
+        { name: 'premise', type: 'string' },
+        { name: 'hypothesis', type: 'string' },
+        { name: 'idx', type: 'int32' },
+        { name: 'label', type: 'int64' },
+      ],
+      rows,
+      { codec: 'SNAPPY' },
+    );
+    serveParquet('aps/super_glue', 'cb', 'validation', '0000.parquet', pq);
+    const dataDir = path.join(tmp, 'sg');
+    const cb = TaskRegistry.get('super_glue_cb');
+    const report = await downloadProvider(cb, { ...quiet, endpoint, dataDir, splits: ['validation'] });
+    expect(report.files.map((f) => path.relative(dataDir, f.path))).toEqual([
+      path.join('aps', 'super_glue', 'cb', 'validation', '0000.parquet'),
+    ]);
+    const got = [];
+    for await (const ex of cb.examples('validation', { dataDir })) got.push([ex.inputs, ex.targets]);
+    expect(got).toEqual([
+      ['cb hypothesis: It was dry. premise: It rained all day.', 'contradiction'],
+      ['cb hypothesis: Someone sang. premise: Ann sang.', 'entailment'],
+    ]);
+  });
+
+  it('rejects a split the task does not have', async () => {
+    await expect(
+      downloadProvider(TaskRegistry.get('super_glue_cb'), {
+        ...quiet,
+        endpoint,
+        dataDir: '/d',
+        splits: ['dev'],
+      }),
+    ).rejects.toThrow("task super_glue_cb has no split 'dev'");
+  });
+
+  it('refuses a manual-download task with where to put the files', async () => {
+    const task = new Task({
+      name: 'manual_test',
+      source: {
+        hfId: 'someone/data',
+        config: 'default',
+        splits: { train: { hfSplit: 'train' } },
+        columns: ['a'],
+        manual: 'Get it from the authors.',
+      },
+      preprocessor: () => null,
+    });
+    const err = await downloadProvider(task, { ...quiet, endpoint, dataDir: '/d' }).catch((e) => e);
+    expect(err.code).toBe('MANUAL_DOWNLOAD');
+    expect(err.hint).toBe(
+      `Get it from the authors. Target folder: ${path.join('/d', 'someone', 'data', 'default', 'train')}`,
+    );
+  });
+});
