@@ -2,8 +2,9 @@
  * `T5ForConditionalGeneration`: the TypeScript face of the native T5 (native/torch/t5_*.cc).
  * Hugging Face names for the config, the parameters and the methods (forward, generate);
  * one native call per forward, forward+backward, generate or score, each with a Promise
- * version that runs off the JS thread. Checkpoints (fromPretrained/savePretrained) live in
- * lib/model/hf_checkpoint.ts and use namedParameters()/loadParameters() of this class.
+ * version that runs off the JS thread. Checkpoints (fromPretrained/savePretrained) are the
+ * format of lib/model/hf_format.ts, which uses namedParameters()/loadParameters() of this class
+ * and knows it only as a type (so the two do not import each other).
  */
 
 import {
@@ -18,7 +19,12 @@ import {
 import type { TensorHandle } from '../native/torch';
 import { Tensor } from '../tensor/tensor';
 import { didYouMean, Ext5Error } from '../util/errors';
-import type * as Checkpoint from './hf_checkpoint';
+import {
+  type FromPretrainedOptions,
+  loadPretrained,
+  type SavePretrainedOptions,
+  savePretrained,
+} from './hf_format';
 import { type T5Config, validateConfig } from './t5_config';
 import { preset } from './t5_presets';
 
@@ -243,23 +249,19 @@ export class T5ForConditionalGeneration implements Disposable {
   }
 
   /**
-   * Loads a Hugging Face checkpoint directory (config.json + model.safetensors); delegates to
-   * lib/model/hf_checkpoint.ts `fromPretrained`.
+   * Loads a Hugging Face checkpoint directory (config.json + model.safetensors); the format and
+   * its checks are lib/model/hf_format.ts `loadPretrained`.
    *
    * @example
    * const model = T5ForConditionalGeneration.fromPretrained('./t5-small');
    */
-  static fromPretrained(
-    dir: string,
-    options: Checkpoint.FromPretrainedOptions = {},
-  ): T5ForConditionalGeneration {
-    // required lazily: checkpoint.ts imports this file
-    return (require('./hf_checkpoint') as typeof Checkpoint).fromPretrained(dir, options);
+  static fromPretrained(dir: string, options: FromPretrainedOptions = {}): T5ForConditionalGeneration {
+    return loadPretrained(dir, options, (config, o) => T5ForConditionalGeneration.fromConfig(config, o));
   }
 
-  /** Writes config.json + model.safetensors that transformers can load (lib/model/hf_checkpoint.ts). */
-  savePretrained(dir: string, options: Checkpoint.SavePretrainedOptions = {}): Promise<void> {
-    return (require('./hf_checkpoint') as typeof Checkpoint).savePretrained(this, dir, options);
+  /** Writes config.json + model.safetensors that transformers can load (lib/model/hf_format.ts). */
+  savePretrained(dir: string, options: SavePretrainedOptions = {}): Promise<void> {
+    return savePretrained(this, dir, options);
   }
 
   /** [name, Tensor] pairs with HF names; the tensors share storage (and .grad) with the live parameters. */

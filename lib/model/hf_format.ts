@@ -1,0 +1,581 @@
+/**
+ * The Hugging Face T5 checkpoint format: `config.json` plus `model.safetensors` (or shards
+ * `model-0000k-of-0000n.safetensors` with `model.safetensors.index.json`), never pickle (pickle
+ * can run code on load). transformers' `T5ForConditionalGeneration.from_pretrained(dir)` reads
+ * what savePretrained writes, and loadPretrained reads Hugging Face's own T5 / T5.1.1 directories.
+ *
+ * This module knows the model only as a type: `T5ForConditionalGeneration.fromPretrained` (lib/model/t5.ts)
+ * builds the model and calls loadPretrained here, so the class and its format do not import each
+ * other (lib/model/hf_checkpoint.ts is the public face of both).
+ *
+ * Saves are atomic (lib/io/durable.ts): everything is written into a hidden sibling directory,
+ * fsynced, and renamed over the target; an existing target is renamed aside first and removed
+ * only after the new one is in place. A crash (even SIGKILL) leaves either the old or the new
+ * checkpoint at the path; the one narrow window between the two renames is repaired by the next
+ * save or load (`recoverInterruptedSave`).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { recoverInterruptedSave, writeDirectoryAtomic, writeFileDurable } from '../io/durable';
+import {
+  type SafetensorsEntry,
+  SafetensorsReader,
+  type SafetensorsTensorInfo,
+  tensorByteLength,
+  writeSafetensors,
+} from '../io/safetensors';
+import { safetensorsDtype, tensorFromBytes, tensorToBytes } from '../io/tensor_io';
+import type { Adafactor } from '../optim/adafactor';
+import type { Tensor } from '../tensor/tensor';
+import { didYouMean, Ext5Error } from '../util/errors';
+import type { ModelOptions, T5ForConditionalGeneration } from './t5';
+import { type T5Config, toHuggingFaceJson, validateConfig } from './t5_config';
+
+export const CONFIG_FILE = 'config.json';
+export const WEIGHTS_FILE = 'model.safetensors';
+export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
+export const OPTIMIZER_FILE = 'optimizer.safetensors';
+/** Hugging Face's default max_shard_size ("5GB", decimal). */
+export const DEFAULT_MAX_SHARD_BYTES = 5_000_000_000;
+
+// HF checkpoints repeat shared.weight under these names; they are checked, not loaded twice.
+const EMBED_ALIASES = ['encoder.embed_tokens.weight', 'decoder.embed_tokens.weight'];
+// Old T5 checkpoints carry this unused tensor; transformers ignores it on load, and so do we.
+const IGNORED_KEYS = new Set(['decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight']);
+const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
+
+function ckptError(message: string, hint?: string): Ext5Error {
+  return new Ext5Error('EXT5_CHECKPOINT', message, hint);
+}
+
+// ---- writes (the atomic directory swap itself is lib/io/durable.ts) ----------------------------
+
+/** fs functions the writer uses; tests replace `write` to simulate a full disk. */
+export interface CheckpointWriteOptions {
+  /** Replacement for fs.writeSync inside safetensors files (see WriteOptions.write). */
+  write?: (fd: number, data: Uint8Array, position: number) => number;
+  /** Progress of the weights: bytes written so far and the total. */
+  onProgress?: (written: number, total: number) => void;
+}
+
+// ---- weights ---------------------------------------------------------------------------------
+
+/** A tensor to store: its name, dtype, shape and a producer of its bytes. */
+export type WeightEntry = SafetensorsEntry;
+
+/** Parses "5GB", "500MB", "10KiB" or a number of bytes. */
+export function parseShardSize(v: number | string): number {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v) || v <= 0)
+      throw new Ext5Error('EXT5_INVALID_ARG', `maxShardSize must be > 0, got ${v}`);
+    return v;
+  }
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\s*$/i.exec(v);
+  if (!m) throw new Ext5Error('EXT5_INVALID_ARG', `maxShardSize '${v}' is not a size like "5GB" or "500MB"`);
+  const unit = (m[2] ?? 'B').toUpperCase();
+  const mult: Record<string, number> = {
+    B: 1,
+    KB: 1e3,
+    MB: 1e6,
+    GB: 1e9,
+    TB: 1e12,
+    KIB: 2 ** 10,
+    MIB: 2 ** 20,
+    GIB: 2 ** 30,
+    TIB: 2 ** 40,
+  };
+  return Number(m[1]) * mult[unit]!;
+}
+
+/**
+ * Splits tensors into shards of at most `maxBytes` in the given order (a tensor larger than the
+ * limit gets a shard of its own), as transformers' `shard_checkpoint` does.
+ */
+export function planShards(entries: readonly WeightEntry[], maxBytes: number): WeightEntry[][] {
+  const shards: WeightEntry[][] = [];
+  let current: WeightEntry[] = [];
+  let size = 0;
+  for (const e of entries) {
+    const n = tensorByteLength(e.dtype, e.shape);
+    if (current.length > 0 && size + n > maxBytes) {
+      shards.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(e);
+    size += n;
+  }
+  if (current.length > 0 || shards.length === 0) shards.push(current);
+  return shards;
+}
+
+/**
+ * Writes weights into `dir` as model.safetensors, or as numbered shards with an index when they
+ * exceed `maxShardBytes`. Returns the files written.
+ */
+export function writeWeights(
+  dir: string,
+  entries: readonly WeightEntry[],
+  maxShardBytes = DEFAULT_MAX_SHARD_BYTES,
+  opts: CheckpointWriteOptions = {},
+): string[] {
+  const shards = planShards(entries, maxShardBytes);
+  const metadata = { format: 'pt' };
+  const total = entries.reduce((a, e) => a + tensorByteLength(e.dtype, e.shape), 0);
+  let before = 0;
+  const progress = (shardBytes: number) => {
+    let headerless = 0;
+    return (written: number, fileTotal: number) => {
+      headerless = written - (fileTotal - shardBytes);
+      opts.onProgress?.(before + headerless, total);
+    };
+  };
+  if (shards.length === 1) {
+    const file = path.join(dir, WEIGHTS_FILE);
+    writeSafetensors(file, entries, metadata, { write: opts.write, onProgress: progress(total) });
+    return [WEIGHTS_FILE];
+  }
+  const n = shards.length;
+  const pad = (k: number) => String(k).padStart(5, '0');
+  const weightMap: Record<string, string> = {};
+  const files: string[] = [];
+  shards.forEach((shard, i) => {
+    const name = `model-${pad(i + 1)}-of-${pad(n)}.safetensors`;
+    const bytes = shard.reduce((a, e) => a + tensorByteLength(e.dtype, e.shape), 0);
+    writeSafetensors(path.join(dir, name), shard, metadata, {
+      write: opts.write,
+      onProgress: progress(bytes),
+    });
+    before += bytes;
+    for (const e of shard) weightMap[e.name] = name;
+    files.push(name);
+  });
+  const index = { metadata: { total_size: total }, weight_map: weightMap };
+  writeFileDurable(path.join(dir, WEIGHTS_INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
+  files.push(WEIGHTS_INDEX_FILE);
+  return files;
+}
+
+/** A checkpoint's tensors, across one file or several shards, read lazily. */
+export class CheckpointWeights implements Disposable {
+  /** Tensor name -> its file's reader. */
+  private readonly where = new Map<string, SafetensorsReader>();
+  private readonly readers: SafetensorsReader[] = [];
+  readonly dir: string;
+  readonly files: string[];
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.files = [];
+  }
+
+  /** Opens model.safetensors or the sharded index in `dir` (checks every header). */
+  static open(dir: string): CheckpointWeights {
+    const w = new CheckpointWeights(dir);
+    try {
+      const single = path.join(dir, WEIGHTS_FILE);
+      const index = path.join(dir, WEIGHTS_INDEX_FILE);
+      if (fs.existsSync(single)) {
+        w.add(SafetensorsReader.open(single));
+      } else if (fs.existsSync(index)) {
+        w.openIndex(index);
+      } else {
+        const pickles = [
+          'pytorch_model.bin',
+          'pytorch_model.bin.index.json',
+          'tf_model.h5',
+          'flax_model.msgpack',
+        ].filter((f) => fs.existsSync(path.join(dir, f)));
+        throw ckptError(
+          `${dir}: no ${WEIGHTS_FILE} or ${WEIGHTS_INDEX_FILE}${pickles.length ? ` (found ${pickles.join(', ')})` : ''}`,
+          pickles.length
+            ? 'ext5 reads safetensors only (never pickle); convert with transformers: ' +
+                'T5ForConditionalGeneration.from_pretrained(dir).save_pretrained(out, safe_serialization=True)'
+            : 'point at a directory written by savePretrained or a Hugging Face T5 checkpoint',
+        );
+      }
+      return w;
+    } catch (e) {
+      w.close();
+      throw e;
+    }
+  }
+
+  private add(r: SafetensorsReader, only?: Set<string>): void {
+    this.readers.push(r);
+    this.files.push(path.basename(r.file));
+    for (const name of r.names()) if (!only || only.has(name)) this.where.set(name, r);
+  }
+
+  private openIndex(index: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fs.readFileSync(index, 'utf8'));
+    } catch (e) {
+      throw ckptError(`${index}: not valid JSON (${(e as Error).message})`);
+    }
+    const map = (parsed as { weight_map?: unknown })?.weight_map;
+    if (map === null || typeof map !== 'object' || Array.isArray(map)) {
+      throw ckptError(
+        `${index}: no "weight_map" object`,
+        'a sharded checkpoint index maps tensor names to shard files',
+      );
+    }
+    const byFile = new Map<string, Set<string>>();
+    for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
+      if (
+        typeof file !== 'string' ||
+        file === '' ||
+        file.includes('/') ||
+        file.includes('\\') ||
+        file.startsWith('.')
+      ) {
+        throw ckptError(
+          `${index}: weight_map["${name}"] must be a file name in the same directory, got ${JSON.stringify(file)}`,
+        );
+      }
+      const set = byFile.get(file) ?? new Set<string>();
+      byFile.set(file, set);
+      set.add(name);
+    }
+    for (const [file, names] of byFile) {
+      const full = path.join(path.dirname(index), file);
+      if (!fs.existsSync(full))
+        throw ckptError(`${index}: shard ${file} is missing`, 'the download or copy is incomplete');
+      const r = SafetensorsReader.open(full);
+      for (const name of names) {
+        if (!r.has(name)) {
+          r.close();
+          throw ckptError(`${index}: weight_map puts '${name}' in ${file}, which has no such tensor`);
+        }
+      }
+      this.add(r, names);
+    }
+  }
+
+  names(): string[] {
+    return [...this.where.keys()];
+  }
+  has(name: string): boolean {
+    return this.where.has(name);
+  }
+  info(name: string): SafetensorsTensorInfo {
+    const r = this.where.get(name);
+    if (!r) throw ckptError(`${this.dir}: no tensor '${name}'${didYouMean(name, this.where.keys())}`);
+    return r.info(name);
+  }
+  /** The file that holds a tensor, for error messages. */
+  fileOf(name: string): string {
+    return this.where.get(name)?.file ?? this.dir;
+  }
+  read(name: string): Uint8Array {
+    const r = this.where.get(name);
+    if (!r) throw ckptError(`${this.dir}: no tensor '${name}'${didYouMean(name, this.where.keys())}`);
+    return r.read(name);
+  }
+  close(): void {
+    for (const r of this.readers) r.close();
+  }
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+// ---- config ----------------------------------------------------------------------------------
+
+const T5_ARCHITECTURES = ['T5ForConditionalGeneration', 'T5WithLMHeadModel', 'T5Model'];
+
+/** Reads and validates config.json of a T5 checkpoint directory. */
+export function readCheckpointConfig(dir: string): T5Config {
+  const file = path.join(dir, CONFIG_FILE);
+  if (!fs.existsSync(dir))
+    throw new Ext5Error('EXT5_NOT_FOUND', `${dir}: no such checkpoint directory`, 'check the path');
+  if (!fs.existsSync(file)) {
+    throw ckptError(
+      `${dir}: no ${CONFIG_FILE}`,
+      'a Hugging Face checkpoint directory holds config.json and model.safetensors',
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw ckptError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw ckptError(`${file}: not a JSON object`);
+  const o = raw as Record<string, unknown>;
+  const archs = Array.isArray(o.architectures) ? (o.architectures as unknown[]) : [];
+  if (o.model_type === undefined) {
+    if (!archs.some((a) => typeof a === 'string' && T5_ARCHITECTURES.includes(a))) {
+      throw ckptError(
+        `${file}: no "model_type" (expected "t5")`,
+        'add "model_type": "t5" if this is a T5 checkpoint',
+      );
+    }
+  } else if (o.model_type !== 't5') {
+    throw ckptError(
+      `${file}: "model_type" is ${JSON.stringify(o.model_type)}; ext5 loads T5 checkpoints ("t5") only`,
+      o.model_type === 'mt5' || o.model_type === 'umt5'
+        ? 'mT5/umT5 differ from T5 (vocabulary, untied heads); they are not supported'
+        : 'this is a checkpoint of another architecture',
+    );
+  }
+  const bad = archs.find((a) => typeof a !== 'string' || !a.startsWith('T5'));
+  if (bad !== undefined) {
+    throw ckptError(
+      `${file}: "architectures" lists ${JSON.stringify(bad)}, not a T5 class`,
+      'this is a checkpoint of another architecture',
+    );
+  }
+  if (archs.includes('T5EncoderModel')) {
+    throw ckptError(
+      `${file}: a T5EncoderModel checkpoint has no decoder`,
+      'load a full encoder-decoder checkpoint',
+    );
+  }
+  return validateConfig(o, file);
+}
+
+// ---- fromPretrained / savePretrained ---------------------------------------------------------
+
+export interface FromPretrainedOptions {
+  /** 'cpu' (default), 'cuda' or 'cuda:N'. */
+  device?: string;
+  /** Matmul dtype (parameters stay float32): default float32 on CPU, bfloat16 on CUDA. */
+  computeDtype?: 'float32' | 'bfloat16';
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return (
+    Buffer.compare(
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+      Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+    ) === 0
+  );
+}
+
+/**
+ * Loads a Hugging Face T5 / T5.1.1 checkpoint directory (config.json + model.safetensors or
+ * shards) into the model that `build` makes from its config. Names, shapes and dtypes are checked
+ * against the config before any weight is read; tied copies of shared.weight
+ * (encoder/decoder.embed_tokens, lm_head of tied models) are accepted when they equal it.
+ * Parameters are kept in float32 whatever the stored dtype. Use `fromPretrained`
+ * (lib/model/hf_checkpoint.ts) or `T5ForConditionalGeneration.fromPretrained`.
+ *
+ * @throws Ext5Error EXT5_CHECKPOINT / EXT5_CONFIG / EXT5_SAFETENSORS naming the file and tensor.
+ */
+export function loadPretrained(
+  dir: string,
+  opts: FromPretrainedOptions,
+  build: (config: T5Config, options: ModelOptions) => T5ForConditionalGeneration,
+): T5ForConditionalGeneration {
+  const known = ['device', 'computeDtype'];
+  for (const k of Object.keys(opts)) {
+    if (!known.includes(k))
+      throw new Ext5Error('EXT5_INVALID_ARG', `unknown fromPretrained option '${k}'${didYouMean(k, known)}`);
+  }
+  recoverInterruptedSave(dir);
+  const config = readCheckpointConfig(dir);
+  using weights = CheckpointWeights.open(dir);
+  const model = build(config, {
+    device: opts.device ?? 'cpu',
+    seed: 0,
+    ...(opts.computeDtype ? { computeDtype: opts.computeDtype } : {}),
+  });
+  try {
+    loadWeights(model, weights);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
+
+/** Checks a checkpoint's tensors against the model, then loads them one at a time. */
+function loadWeights(model: T5ForConditionalGeneration, weights: CheckpointWeights): void {
+  const params = model.namedParameters();
+  const expected = new Map(params.map(([n, t]) => [n, t.shape] as [string, number[]]));
+  for (const [, t] of params) t.dispose();
+  const tied = model.config.tie_word_embeddings;
+  const aliases = new Set([...EMBED_ALIASES, ...(tied ? ['lm_head.weight'] : [])]);
+
+  // 1. Names: every parameter present (shared.weight may come from an alias), nothing unknown.
+  const sharedSource = weights.has('shared.weight')
+    ? 'shared.weight'
+    : EMBED_ALIASES.find((a) => weights.has(a));
+  const missing = [...expected.keys()].filter(
+    (n) => !weights.has(n) && !(n === 'shared.weight' && sharedSource),
+  );
+  const unexpected = weights
+    .names()
+    .filter((n) => !expected.has(n) && !aliases.has(n) && !IGNORED_KEYS.has(n));
+  if (missing.length > 0 || unexpected.length > 0) {
+    const parts: string[] = [];
+    if (missing.length)
+      parts.push(
+        `missing ${missing.length} tensor(s): ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', ...' : ''}`,
+      );
+    if (unexpected.length) {
+      parts.push(
+        `unexpected ${unexpected.length} tensor(s): ${unexpected.slice(0, 8).join(', ')}${unexpected.length > 8 ? ', ...' : ''}` +
+          (unexpected[0] ? didYouMean(unexpected[0], expected.keys()) : ''),
+      );
+    }
+    throw ckptError(
+      `${weights.dir}: the weights do not match config.json (${parts.join('; ')})`,
+      tied && weights.has('lm_head.weight') === false && missing.includes('lm_head.weight')
+        ? 'is tie_word_embeddings right in config.json?'
+        : 'the checkpoint is of another T5 variant or another architecture; check feed_forward_proj, num_layers and tie_word_embeddings',
+    );
+  }
+  // 2. Shapes and dtypes, before reading any bytes.
+  for (const name of [...expected.keys(), ...[...aliases].filter((a) => weights.has(a))]) {
+    const source = name === 'shared.weight' ? sharedSource! : name;
+    if (!weights.has(source)) continue;
+    const info = weights.info(source);
+    const want = expected.get(name) ?? expected.get('shared.weight')!;
+    if (!sameShape(info.shape, want)) {
+      throw ckptError(
+        `${weights.fileOf(source)}: tensor '${source}' has shape [${info.shape.join(', ')}] but the model built from config.json needs [${want.join(', ')}]`,
+        'config.json does not match the weights (a checkpoint of another size or architecture?)',
+      );
+    }
+    if (!FLOAT_DTYPES.has(info.dtype)) {
+      throw ckptError(
+        `${weights.fileOf(source)}: tensor '${source}' has dtype ${info.dtype}; T5 weights are floating point`,
+      );
+    }
+  }
+  // 3. Aliases must be copies of shared.weight (tied weights).
+  if (sharedSource) {
+    const present = [...aliases].filter((a) => weights.has(a) && a !== sharedSource);
+    if (present.length > 0) {
+      const shared = weights.read(sharedSource);
+      for (const a of present) {
+        if (
+          weights.info(a).dtype !== weights.info(sharedSource).dtype ||
+          !bytesEqual(weights.read(a), shared)
+        ) {
+          throw ckptError(
+            `${weights.fileOf(a)}: '${a}' differs from '${sharedSource}', but T5 ties them`,
+            a === 'lm_head.weight'
+              ? 'if the output embedding is separate, set "tie_word_embeddings": false in config.json'
+              : 'the checkpoint is inconsistent; re-export it',
+          );
+        }
+      }
+    }
+  }
+  // 4. Load, one tensor at a time (only one is in host memory at once).
+  for (const name of expected.keys()) {
+    const source = name === 'shared.weight' ? sharedSource! : name;
+    const info = weights.info(source);
+    const t = tensorFromBytes(weights.read(source), info.dtype, info.shape);
+    try {
+      model.loadParameters([[name, t]], false);
+    } finally {
+      t.dispose();
+    }
+  }
+}
+
+export interface SavePretrainedOptions extends CheckpointWriteOptions {
+  /** Stored dtype of the weights (default: as the parameters are, float32). */
+  dtype?: 'float32' | 'bfloat16' | 'float16';
+  /** Shard above this size (bytes or "5GB"; default 5 GB like transformers). */
+  maxShardSize?: number | string;
+  /** Also store this optimizer's state (optimizer.safetensors) in the same atomic write. */
+  optimizer?: Adafactor;
+  /** Writes more files (trainer state, ...) into the temporary directory before the swap. */
+  extra?: (tmpDir: string) => void | Promise<void>;
+}
+
+const SAVE_KEYS = ['dtype', 'maxShardSize', 'optimizer', 'extra', 'write', 'onProgress'];
+
+/**
+ * Saves a model as a Hugging Face checkpoint directory, atomically: config.json (with
+ * "architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "torch_dtype") and
+ * model.safetensors (or shards with an index), plus optimizer.safetensors when asked. Tied
+ * weights are stored once, as shared.weight (transformers re-ties them on load).
+ *
+ * @throws Ext5Error EXT5_DISK_FULL / EXT5_IO; the previous checkpoint at `dir` is kept.
+ */
+export async function savePretrained(
+  model: T5ForConditionalGeneration,
+  dir: string,
+  opts: SavePretrainedOptions = {},
+): Promise<void> {
+  for (const k of Object.keys(opts)) {
+    if (!SAVE_KEYS.includes(k))
+      throw new Ext5Error(
+        'EXT5_INVALID_ARG',
+        `unknown savePretrained option '${k}'${didYouMean(k, SAVE_KEYS)}`,
+      );
+  }
+  const dtype = opts.dtype ?? 'float32';
+  if (!['float32', 'bfloat16', 'float16'].includes(dtype)) {
+    throw new Ext5Error(
+      'EXT5_INVALID_ARG',
+      `savePretrained dtype must be float32, bfloat16 or float16, got '${dtype}'`,
+    );
+  }
+  const maxShard = parseShardSize(opts.maxShardSize ?? DEFAULT_MAX_SHARD_BYTES);
+  const params = model.namedParameters();
+  try {
+    const entries: WeightEntry[] = params
+      .filter(
+        ([name]) =>
+          !EMBED_ALIASES.includes(name) && !(name === 'lm_head.weight' && model.config.tie_word_embeddings),
+      )
+      .map(([name, t]) => ({
+        name,
+        dtype: safetensorsDtype(dtype),
+        shape: t.shape,
+        data: () => bytesAs(t, dtype),
+      }));
+    // A config loaded from an old export may name a legacy class (T5WithLMHeadModel): write the
+    // class this checkpoint is, as transformers' save_pretrained would.
+    const config = {
+      ...toHuggingFaceJson(model.config),
+      architectures: ['T5ForConditionalGeneration'],
+      model_type: 't5',
+      torch_dtype: dtype,
+    };
+    await writeDirectoryAtomic(dir, async (tmp) => {
+      writeWeights(tmp, entries, maxShard, opts);
+      if (opts.optimizer) opts.optimizer.saveState(path.join(tmp, OPTIMIZER_FILE));
+      if (opts.extra) await opts.extra(tmp);
+      // config.json last: a directory with a config but no weights never exists, even in tmp.
+      writeFileDurable(path.join(tmp, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
+    });
+  } finally {
+    for (const [, t] of params) t.dispose();
+  }
+}
+
+function bytesAs(t: Tensor, dtype: string): Uint8Array {
+  if (t.dtype === dtype) return tensorToBytes(t);
+  const c = t.to(dtype as Tensor['dtype']);
+  try {
+    return tensorToBytes(c);
+  } finally {
+    c.dispose();
+  }
+}
+
+/** Restores an optimizer's state saved by savePretrained({ optimizer }). */
+export function loadOptimizerState(dir: string, optimizer: Adafactor): void {
+  const file = path.join(dir, OPTIMIZER_FILE);
+  if (!fs.existsSync(file)) {
+    throw ckptError(
+      `${dir}: no ${OPTIMIZER_FILE}`,
+      'the checkpoint was saved without optimizer state; start the optimizer afresh',
+    );
+  }
+  optimizer.loadState(file);
+}
