@@ -10,9 +10,9 @@
  * The mini data is synthetic and tiny: the table shows the mechanics of the comparison, not the
  * paper's numbers.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
+import { writeFileDurable } from '../io/durable';
 
 interface DemoArgs {
   out?: string;
@@ -118,7 +118,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     }
     const reportPath = path.join(out, 'report.html');
     const runs = loadReportRuns([path.join(out, 'pretrain-t5'), path.join(out, 'pretrain-ext5')]);
-    fs.writeFileSync(
+    writeFileDurable(
       reportPath,
       renderReportHtml(runs, { title: 'ext5 demo: T5 vs ExT5 pre-training (mini data)' }),
     );

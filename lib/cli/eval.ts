@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
+import { writeFileDurable } from '../io/durable';
 
 interface EvalArgs {
   checkpoint: string;
@@ -129,7 +130,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
         results.push(r);
         if (args.predictions) {
           fs.mkdirSync(args.predictions, { recursive: true });
-          fs.writeFileSync(
+          writeFileDurable(
             path.join(args.predictions, `${task.name}.jsonl`),
             r.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n',
           );

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { asWriteError, isDiskFull } from '../io/durable';
 import { Ext5Error } from '../util/errors';
 
 interface ReportArgs {
@@ -57,6 +58,7 @@ async function handler(args: ReportArgs): Promise<void> {
     fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
     fs.writeFileSync(out, text);
   } catch (err) {
+    if (isDiskFull(err)) throw asWriteError(err, out);
     throw new Ext5Error(
       'EXT5_REPORT_WRITE',
       `cannot write '${out}': ${(err as Error).message}`,

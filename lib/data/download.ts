@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { asWriteError, commitFile, isDiskFull } from '../io/durable';
 import type { Mixture } from '../tasks/mixture';
 import type { Task } from '../tasks/task';
 import { Ext5Error } from '../util/errors';
@@ -139,6 +140,9 @@ export async function downloadFile(
       break;
     } catch (err) {
       await fh.close().catch(() => undefined);
+      // A full disk is not a network hiccup: retrying cannot help, and the partial file stays
+      // for the next run to resume once there is space.
+      if (isDiskFull(err)) throw asWriteError(err, partial);
       if (attempt <= retries) {
         await sleep(delay);
         delay *= 2;
@@ -171,7 +175,7 @@ export async function downloadFile(
       );
     }
   }
-  fs.renameSync(partial, dest);
+  commitFile(partial, dest);
   progress?.done();
   return { path: dest, bytes: got, status: startedWith > 0 ? 'resumed' : 'downloaded' };
 }

@@ -21,6 +21,7 @@
  */
 import * as fs from 'node:fs';
 import { didYouMean, Ext5Error } from '../util/errors';
+import { writeFileAtomic } from './durable';
 
 /** The dtypes ext5 reads and writes (the safetensors spelling). */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -395,8 +396,10 @@ export function planSafetensors(
 }
 
 /**
- * Writes a safetensors file (and fsyncs it). Tensor data given as functions is produced one
- * tensor at a time. A full disk becomes Ext5Error EXT5_DISK_FULL.
+ * Writes a safetensors file durably (lib/io/durable.ts `writeFileAtomic`: a temporary sibling,
+ * fsynced and renamed into place, so a crash never leaves a truncated file under `file`). Tensor
+ * data given as functions is produced one tensor at a time. A full disk becomes Ext5Error
+ * EXT5_DISK_FULL naming the file.
  *
  * @example
  * writeSafetensors('x.safetensors', [{ name: 'w', dtype: 'F32', shape: [2], data: new Uint8Array(8) }],
@@ -413,13 +416,11 @@ export function writeSafetensors(
     opts.write ??
     ((fd: number, data: Uint8Array, position: number) => fs.writeSync(fd, data, 0, data.length, position));
   const total = plan.header.length + plan.dataLength;
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(file, 'w');
+  writeFileAtomic(file, (fd) => {
     const writeAll = (data: Uint8Array, position: number) => {
       let done = 0;
       while (done < data.length) {
-        const n = write(fd!, data.subarray(done, Math.min(data.length, done + (1 << 30))), position + done);
+        const n = write(fd, data.subarray(done, Math.min(data.length, done + (1 << 30))), position + done);
         if (n <= 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
         done += n;
       }
@@ -439,25 +440,6 @@ export function writeSafetensors(
       position += data.length;
       opts.onProgress?.(position, total);
     }
-    fs.fsyncSync(fd);
-  } catch (e) {
-    throw asWriteError(e, file);
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
+  });
   return { bytes: total };
-}
-
-/** Turns ENOSPC/EDQUOT/EIO/... into Ext5Errors that name the file. */
-export function asWriteError(e: unknown, file: string): Error {
-  if (e instanceof Ext5Error) return e;
-  const code = (e as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new Ext5Error(
-      'EXT5_DISK_FULL',
-      `no space left on the device while writing ${file}`,
-      'free disk space or save to another directory',
-    );
-  }
-  return new Ext5Error('EXT5_IO', `cannot write ${file}: ${(e as Error)?.message ?? String(e)}`);
 }

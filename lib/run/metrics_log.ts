@@ -20,6 +20,7 @@
  * readMetrics('runs/x/metrics.jsonl').records[0]; // { step: 100, time: ..., split: 'train', values: {...} }
  */
 import * as fs from 'node:fs';
+import { fsyncQuietly, writeFileDurable, writeSyncMapped } from '../io/durable';
 import { Ext5Error } from '../util/errors';
 import { TensorBoardWriter } from './tensorboard';
 
@@ -55,14 +56,6 @@ const RESERVED = new Set(['step', 'time', 'split']);
 
 function encodeValue(v: number): number | string {
   return Number.isFinite(v) ? v : String(v);
-}
-
-function fsyncQuietly(fd: number): void {
-  try {
-    fs.fsyncSync(fd);
-  } catch {
-    // fsync is not supported on every file system (e.g. some FUSE mounts); the data was written.
-  }
 }
 
 /** Options of {@link MetricsWriter.open}. */
@@ -112,9 +105,7 @@ export class MetricsWriter {
       }
       if (keep !== text) {
         // Rewrite through a temporary file so a crash here cannot lose the log.
-        const tmp = `${file}.tmp-${process.pid}`;
-        fs.writeFileSync(tmp, keep);
-        fs.renameSync(tmp, file);
+        writeFileDurable(file, keep);
       }
     }
     let fd: number;
@@ -161,7 +152,7 @@ export class MetricsWriter {
       }
       rec[name] = encodeValue(v);
     }
-    fs.writeSync(this.fd, `${JSON.stringify(rec)}\n`);
+    writeSyncMapped(this.fd, `${JSON.stringify(rec)}\n`, this.path);
   }
 
   /** Forces what was written to disk. */

@@ -8,12 +8,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  CONFIG_FILE,
-  recoverInterruptedSave,
-  savePretrained,
-  writeFileDurable,
-} from '../model/hf_checkpoint';
+import { recoverInterruptedSave, writeFileDurable } from '../io/durable';
+import { CONFIG_FILE, savePretrained } from '../model/hf_checkpoint';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import type { Adafactor } from '../optim/adafactor';
 import type { PipelineState } from '../train/pipeline';

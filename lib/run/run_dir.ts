@@ -22,6 +22,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeFileDurable } from '../io/durable';
 import { Ext5Error } from '../util/errors';
 import { type RunConfig, serializeRunConfig, validateRunConfig } from './run_config';
 
@@ -192,22 +193,6 @@ export function defaultRunDirPath(c: RunConfig, now: Date = new Date()): string 
   return path.join('runs', `${name}-${stamp}`);
 }
 
-function writeFileAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, text);
-    try {
-      fs.fsyncSync(fd);
-    } catch {
-      // not supported everywhere
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
-
 /** The contents of env.json: the first start, plus one record per resumed start. */
 export interface EnvFile extends EnvRecord {
   resumes: EnvRecord[];
@@ -249,8 +234,8 @@ export function createRunDir(dir: string, config: RunConfig, opts: CreateRunDirO
         // a damaged env.json is replaced rather than blocking the run
       }
     }
-    writeFileAtomic(p.configPath, serializeRunConfig(config));
-    writeFileAtomic(p.envPath, `${JSON.stringify(envFile, null, 2)}\n`);
+    writeFileDurable(p.configPath, serializeRunConfig(config));
+    writeFileDurable(p.envPath, `${JSON.stringify(envFile, null, 2)}\n`);
   } catch (err) {
     throw new Ext5Error(
       'EXT5_RUN_DIR',

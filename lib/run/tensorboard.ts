@@ -22,6 +22,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fsyncQuietly, writeSyncMapped } from '../io/durable';
 import { Ext5Error } from '../util/errors';
 
 // ---------------------------------------------------------------------------------------------- CRC32C
@@ -195,7 +196,7 @@ export class TensorBoardWriter {
   private writeEvent(e: TfEvent): void {
     if (this.fd === undefined)
       throw new Ext5Error('EXT5_CLOSED', `TensorBoard file '${this.file}' is closed`);
-    fs.writeSync(this.fd, frameRecord(encodeEvent(e)));
+    writeSyncMapped(this.fd, frameRecord(encodeEvent(e)), this.file);
   }
 
   /** Writes one scalar (stored as float32, as TensorBoard does). */
@@ -232,12 +233,7 @@ export class TensorBoardWriter {
 
   /** Forces what was written to disk. */
   flush(): void {
-    if (this.fd === undefined) return;
-    try {
-      fs.fsyncSync(this.fd);
-    } catch {
-      // not supported on every file system
-    }
+    if (this.fd !== undefined) fsyncQuietly(this.fd);
   }
 
   /** fsync and close; idempotent. */

@@ -4,12 +4,11 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { recoverInterruptedSave, writeDirectoryAtomic } from '../../lib/io/durable';
 import {
   CheckpointWeights,
   fromPretrained,
-  recoverInterruptedSave,
   savePretrained,
-  writeDirectoryAtomic,
   writeWeights,
 } from '../../lib/model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';

@@ -3,7 +3,8 @@
 // would) so that the parent can SIGKILL it in the middle of the save.
 //   argv: <target dir> <tensor count> <bytes per tensor> <fill byte>
 import * as path from 'node:path';
-import { writeDirectoryAtomic, writeFileDurable, writeWeights } from '../../lib/model/hf_checkpoint';
+import { writeDirectoryAtomic, writeFileDurable } from '../../lib/io/durable';
+import { writeWeights } from '../../lib/model/hf_checkpoint';
 
 async function main(): Promise<void> {
   const [target, count, size, fill] = process.argv.slice(2);
