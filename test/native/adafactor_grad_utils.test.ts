@@ -118,30 +118,43 @@ describe('gradient accumulation', () => {
   });
 
   test('accumulateGradients over micro-batches equals one pass over their union', async () => {
-    // loss = mean over rows of (x . w)^2; two halves averaged equal the whole batch.
+    // loss = mean over rows of (x . w)^2; the halves weighted by their rows equal the whole batch,
+    // also when the micro-batches differ in size (1 row and 3 rows), as the trainer weights by tokens.
     const rows = [
       [1, 2],
       [3, -1],
       [0.5, 0.5],
       [-2, 1],
     ];
-    const lossOf = (w: Tensor, xs: number[][]) => {
+    const lossOf = (w: Tensor, xs: number[][], gradScale = 1) => {
       const x = tensor(xs, { dtype: 'float32' });
       const l = x.matmul(w).square().mean();
-      l.backward();
+      l.mul(gradScale).backward();
       return l.item() as number;
     };
     const whole = param([0.3, -0.7], [2, 1]);
     const full = lossOf(whole, rows);
+    for (const cut of [2, 1]) {
+      const split = param([0.3, -0.7], [2, 1]);
+      const parts = [rows.slice(0, cut), rows.slice(cut)];
+      const mean = await accumulateGradients(
+        parts,
+        parts.map((p) => p.length),
+        (xs, gradScale) => lossOf(split, xs, gradScale),
+      );
+      expect(mean).toBeCloseTo(full, 6);
+      const a = grad(whole);
+      const b = grad(split);
+      expect(b[0]).toBeCloseTo(a[0]!, 6);
+      expect(b[1]).toBeCloseTo(a[1]!, 6);
+    }
     const split = param([0.3, -0.7], [2, 1]);
-    const mean = await accumulateGradients([split], [rows.slice(0, 2), rows.slice(2)], (xs) =>
-      lossOf(split, xs),
+    await expect(accumulateGradients([], [], () => 0)).rejects.toThrow(/at least one micro-batch/);
+    await expect(accumulateGradients([rows], [1, 2], () => 0)).rejects.toThrow(
+      /1 micro-batches but 2 weights/,
     );
-    expect(mean).toBeCloseTo(full, 6);
-    const a = grad(whole);
-    const b = grad(split);
-    expect(b[0]).toBeCloseTo(a[0]!, 6);
-    expect(b[1]).toBeCloseTo(a[1]!, 6);
-    await expect(accumulateGradients([split], [], () => 0)).rejects.toThrow(/at least one micro-batch/);
+    await expect(accumulateGradients([rows], [-1], () => lossOf(split, rows))).rejects.toThrow(
+      /weight must be/,
+    );
   });
 });
