@@ -4,6 +4,7 @@
  * broadcast, rank sharding and the `ext5 launch` process launcher. See docs/distributed.md.
  */
 
+export { type Shard, shardFor } from '../data/sources/shard';
 export {
   allReduceGradients,
   broadcastParameters,
@@ -23,4 +24,3 @@ export {
   ProcessGroup,
   type ProcessGroupOptions,
 } from './process_group';
-export { type Shard, shardFor, shardRange } from './shard';

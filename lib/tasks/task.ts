@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { shardFor } from '../data/sources/shard';
 import { Ext5Error } from '../util/errors';
 import { packageRoot } from '../util/package_root';
 
@@ -145,7 +146,7 @@ export function validateName(name: string, kind: 'task' | 'mixture'): void {
 export interface ReadOptions {
   /** Root of the local data (the `--data-dir` / EXT5_DATA directory). */
   dataDir?: string;
-  /** Read every worldSize-th record starting at rank (data-parallel sharding). */
+  /** Read every worldSize-th record starting at rank (data-parallel sharding, lib/data/sources/shard.ts). */
   shard?: { rank: number; worldSize: number };
   /** Skip records that fail to parse instead of throwing. */
   skipMalformed?: boolean;
@@ -320,6 +321,7 @@ export class Task {
     const { readRecords } = await import('../data/sources');
     const start = spec.start ?? 0;
     const end = spec.end ?? Number.POSITIVE_INFINITY;
+    const shard = opts.shard ? shardFor(opts.shard.rank, opts.shard.worldSize) : undefined;
     let index = 0;
     for (const file of files) {
       let first = true;
@@ -332,7 +334,7 @@ export class Task {
         const i = index++;
         if (i < start) continue;
         if (i >= end) return;
-        if (opts.shard && (i - start) % opts.shard.worldSize !== opts.shard.rank) continue;
+        if (shard && !shard.owns(i - start)) continue;
         yield rec;
       }
     }

@@ -1,7 +1,7 @@
+import { shardFor } from '../../../lib/ddp';
 import { checkSameWorldSize } from '../../../lib/ddp/data_parallel';
 import { readDistEnv } from '../../../lib/ddp/env';
 import { describeExit, freePort, workerEnv } from '../../../lib/ddp/launcher';
-import { shardFor, shardRange } from '../../../lib/ddp/shard';
 
 const base = { RANK: '1', WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: '29500' };
 
@@ -65,18 +65,18 @@ describe('readDistEnv', () => {
 });
 
 describe('shards', () => {
-  test('contiguous ranges are disjoint, cover everything, and differ in size by at most one', () => {
+  test('shares are disjoint, cover everything, and differ in size by at most one', () => {
     for (const n of [0, 1, 7, 10, 64]) {
+      const items = Array.from({ length: n }, (_, i) => i);
       for (const ws of [1, 2, 3, 8]) {
-        const ranges = Array.from({ length: ws }, (_, r) => shardRange(n, r, ws));
-        expect(ranges[0]![0]).toBe(0);
-        expect(ranges[ws - 1]![1]).toBe(n);
-        for (let r = 1; r < ws; r++) expect(ranges[r]![0]).toBe(ranges[r - 1]![1]);
-        const sizes = ranges.map(([a, b]) => b - a);
+        const shares = Array.from({ length: ws }, (_, r) => [...shardFor(r, ws).take(items)]);
+        expect(shares.flat().sort((a, b) => a - b)).toEqual(items);
+        const sizes = shares.map((s) => s.length);
         expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+        for (const [r, share] of shares.entries())
+          for (const i of share) expect(shardFor(r, ws).owns(i)).toBe(true);
       }
     }
-    expect(shardRange(10, 1, 3)).toEqual([4, 7]);
   });
 
   test('round robin over a stream: every item goes to exactly one rank, in order', async () => {
@@ -97,7 +97,7 @@ describe('shards', () => {
   test('bad ranks are named', () => {
     expect(codeOf(() => shardFor(2, 2)).message).toContain('rank must be an integer in 0..1, got 2');
     expect(codeOf(() => shardFor(0, 0)).message).toContain('worldSize must be a positive integer');
-    expect(codeOf(() => shardRange(-1, 0, 1)).message).toContain('count must be a non-negative integer');
+    expect(codeOf(() => shardFor(-1, 1)).message).toContain('rank must be an integer in 0..0, got -1');
   });
 });
 

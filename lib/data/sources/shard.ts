@@ -1,9 +1,11 @@
 /**
- * Rank sharding for the data pipeline: each rank of a data-parallel job reads a disjoint share
- * of the examples, so that together the ranks see what one process would (and each example once
- * per epoch). Pure TypeScript; no libtorch.
+ * The one rank sharding of the data pipeline: each rank of a data-parallel job reads a disjoint
+ * share of the records, round robin (record i goes to rank i mod worldSize), so that together the
+ * ranks see what one process would and stay in step however long a stream is. `Task.records`
+ * (lib/tasks/task.ts) shards every task this way, after the split's slicing; lib/ddp re-exports
+ * it. Pure TypeScript; no libtorch.
  */
-import { Ext5Error } from '../util/errors';
+import { Ext5Error } from '../../util/errors';
 
 /** One rank's share of a job. */
 export interface Shard {
@@ -11,8 +13,6 @@ export interface Shard {
   readonly worldSize: number;
   /** True when item `index` of a stream belongs to this rank (round robin: index % worldSize). */
   owns(index: number): boolean;
-  /** The contiguous range [start, end) of `count` items for this rank (sizes differ by at most 1). */
-  range(count: number): [number, number];
   /** The items of `source` that belong to this rank, round robin, lazily. */
   take<T>(source: Iterable<T>): Generator<T>;
   /** Async version of {@link Shard.take} (streamed sources). */
@@ -29,25 +29,8 @@ function checkRank(rank: number, worldSize: number): void {
 }
 
 /**
- * The contiguous share [start, end) of `count` items for `rank`: the first `count % worldSize`
- * ranks get one extra item. Shares are disjoint and cover 0..count.
- * @example shardRange(10, 1, 3) // [4, 7]
- */
-export function shardRange(count: number, rank: number, worldSize: number): [number, number] {
-  checkRank(rank, worldSize);
-  if (!Number.isInteger(count) || count < 0) {
-    throw new Ext5Error('EXT5_INVALID_ARG', `count must be a non-negative integer, got ${count}`);
-  }
-  const base = Math.floor(count / worldSize);
-  const extra = count % worldSize;
-  const start = rank * base + Math.min(rank, extra);
-  return [start, start + base + (rank < extra ? 1 : 0)];
-}
-
-/**
- * The share of `rank` in a job of `worldSize` ranks. For streams (mixtures, tokenized batches)
- * use `owns`/`take`: item i goes to rank i % worldSize, so ranks stay in step however long the
- * stream is. For indexed data of known size use `range`.
+ * The share of `rank` in a job of `worldSize` ranks: item i goes to rank i % worldSize (`owns`,
+ * or `take`/`takeAsync` over a stream).
  *
  * @example
  * const shard = shardFor(pg?.rank ?? 0, pg?.worldSize ?? 1);
@@ -59,7 +42,6 @@ export function shardFor(rank: number, worldSize: number): Shard {
     rank,
     worldSize,
     owns: (index: number) => index % worldSize === rank,
-    range: (count: number) => shardRange(count, rank, worldSize),
     *take<T>(source: Iterable<T>): Generator<T> {
       let i = 0;
       for (const item of source) {
