@@ -59,10 +59,10 @@ export function c4Files(dir: string, split = 'train'): C4Files {
 }
 
 /**
- * Streams the documents of one C4 split, sharded and resumable like `readRecords`.
+ * Streams the documents of one C4 split, resumable like `readRecords` (shard with `shardFor`).
  *
  * @example
- * const docs = readC4('/data/c4/en', { split: 'train', shard: { rank: 0, worldSize: 8 } });
+ * const docs = readC4('/data/c4/en', { split: 'train' });
  * for await (const doc of docs) console.log(doc.text.length);
  */
 export function readC4(dir: string, opts: ReadRecordsOptions & { split?: string } = {}): C4Source {

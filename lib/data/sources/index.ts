@@ -1,6 +1,6 @@
 /**
  * Streaming data sources with bounded memory: JSON Lines (plain or gzip), CSV/TSV, Parquet and
- * the C4 layout, sharded by (rank, world size) and resumable from a saved position.
+ * the C4 layout, resumable from a saved position; `shardFor` deals records to data-parallel ranks.
  */
 import { RecordSource } from './read_records';
 import type { ReadRecordsOptions } from './types';
@@ -11,11 +11,11 @@ export { formatOf, listSourceFiles } from './files';
 export { parseJsonLine } from './jsonl';
 export { FileHandleBuffer, parquetFileMetadata } from './parquet';
 export { RecordSource } from './read_records';
+export { type Shard, shardFor } from './shard';
 export type {
   DataRecord,
   MalformedInfo,
   ReadRecordsOptions,
-  ShardSpec,
   SourceFormat,
   SourcePosition,
   SourceStats,
@@ -28,8 +28,8 @@ export type {
  * `position()` / `stats()` on it.
  *
  * @example
- * const src = readRecords('data/train.jsonl.gz', { shard: { rank: 1, worldSize: 4 }, skipMalformed: true });
- * for await (const rec of src) use(rec.text);
+ * const src = readRecords('data/train.jsonl.gz', { skipMalformed: true });
+ * for await (const rec of shardFor(1, 4).takeAsync(src)) use(rec.text); // rank 1 of 4
  * const saved = src.position(); // later: readRecords(path, { resumeFrom: saved })
  */
 export function readRecords(path: string, opts: ReadRecordsOptions = {}): RecordSource {

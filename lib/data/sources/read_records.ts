@@ -1,11 +1,8 @@
 /**
- * The streaming record source behind `readRecords`: walks the sorted files of a source, shards
- * them by (rank, world size), decodes each raw record, names malformed ones by file and line (or
- * skips and counts them), and keeps a position that a resumed source continues from exactly.
- *
- * Sharding follows tf.data's habit (and SeqIO's `ShardInfo`): with at least `worldSize` files,
- * rank r reads files r, r + W, r + 2W, …; with fewer files every rank reads all files and keeps
- * the raw records whose running index i satisfies i mod W = r.
+ * The streaming record source behind `readRecords`: walks the sorted files of a source, decodes
+ * each raw record, names malformed ones by file and line (or skips and counts them), and keeps a
+ * position that a resumed source continues from exactly. It reads every record: data-parallel
+ * sharding is done once, above it, by `Task.records` with lib/data/sources/shard.ts.
  */
 import * as path from 'node:path';
 import { Ext5Error } from '../../util/errors';
@@ -39,34 +36,13 @@ function readerFor(format: SourceFormat, opts: ReadRecordsOptions): FileReader {
   }
 }
 
-function checkShard(shard: { rank: number; worldSize: number }): void {
-  const { rank, worldSize } = shard;
-  if (
-    !Number.isInteger(worldSize) ||
-    worldSize < 1 ||
-    !Number.isInteger(rank) ||
-    rank < 0 ||
-    rank >= worldSize
-  ) {
-    throw new Ext5Error(
-      'E_DATA_SHARD',
-      `invalid shard rank ${rank} of world size ${worldSize}`,
-      'rank must be an integer in [0, worldSize) and worldSize a positive integer',
-    );
-  }
-}
-
 /**
- * A resumable, shardable stream of records. Iterate it once with `for await`; call `position()`
+ * A resumable stream of records. Iterate it once with `for await`; call `position()`
  * at any time to get a JSON-serialisable place that `resumeFrom` continues from.
  */
 export class RecordSource implements AsyncIterable<DataRecord> {
-  /** The sorted files of the source (all ranks). */
+  /** The sorted files of the source. */
   readonly files: readonly string[];
-  /** `'files'` when whole files are sharded, `'records'` when records are. */
-  readonly shardMode: 'files' | 'records';
-  private readonly rank: number;
-  private readonly worldSize: number;
   private readonly opts: ReadRecordsOptions;
   private pos: SourcePosition;
   private counters: SourceStats = { records: 0, malformed: 0, filesOpened: 0 };
@@ -80,18 +56,12 @@ export class RecordSource implements AsyncIterable<DataRecord> {
       if (source.length === 0) throw new Ext5Error('E_DATA_EMPTY', 'no data files given');
       this.files = [...source];
     }
-    const shard = opts.shard ?? { rank: 0, worldSize: 1 };
-    checkShard(shard);
-    this.rank = shard.rank;
-    this.worldSize = shard.worldSize;
-    this.shardMode = this.files.length >= this.worldSize ? 'files' : 'records';
     this.pos = {
       fileIndex: 0,
       recordIndex: 0,
       globalIndex: 0,
       files: this.files.length,
       fileName: '',
-      shard: { rank: this.rank, worldSize: this.worldSize },
     };
     if (opts.resumeFrom) this.pos = this.checkResume(opts.resumeFrom);
     this.pos.fileName = path.basename(this.files[this.pos.fileIndex] ?? '');
@@ -116,19 +86,12 @@ export class RecordSource implements AsyncIterable<DataRecord> {
         'resume with the same data files, or start the data stream afresh',
       );
     }
-    if (p.shard && (p.shard.rank !== this.rank || p.shard.worldSize !== this.worldSize)) {
-      throw new Ext5Error(
-        'E_DATA_RESUME',
-        `the data position was saved by shard ${p.shard.rank}/${p.shard.worldSize}, not ${this.rank}/${this.worldSize}`,
-        'give each rank its own saved position (same rank and world size as when it was saved)',
-      );
-    }
-    return { ...p, shard: { rank: this.rank, worldSize: this.worldSize } };
+    return { ...p };
   }
 
   /** Where the next record will come from; save it and pass it as `resumeFrom` to continue. */
   position(): SourcePosition {
-    return { ...this.pos, shard: { rank: this.rank, worldSize: this.worldSize } };
+    return { ...this.pos };
   }
 
   /** Records handed out, malformed records skipped, files opened. */
@@ -143,9 +106,7 @@ export class RecordSource implements AsyncIterable<DataRecord> {
         'a RecordSource can be iterated only once; open a new one with resumeFrom',
       );
     this.started = true;
-    const { rank, worldSize } = this;
     for (let f = this.pos.fileIndex; f < this.files.length; f++) {
-      if (this.shardMode === 'files' && f % worldSize !== rank) continue;
       const file = this.files[f]!;
       const format = this.opts.format ?? formatOf(file)!;
       const reader = readerFor(format, this.opts);
@@ -161,7 +122,6 @@ export class RecordSource implements AsyncIterable<DataRecord> {
           lastIndex = item.index;
           this.pos.recordIndex = item.index + 1;
           this.pos.globalIndex = global;
-          if (this.shardMode === 'records' && (global - 1) % worldSize !== rank) continue;
           let record: DataRecord;
           try {
             if (item.error) throw new MalformedRecord(item.error);

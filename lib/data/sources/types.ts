@@ -7,17 +7,11 @@
 /** One record of a data source: a JSON object, a CSV/TSV row keyed by the header, or a Parquet row. */
 export type DataRecord = Record<string, unknown>;
 
-/** Which slice of the data this process reads: `rank` in `[0, worldSize)`. */
-export interface ShardSpec {
-  rank: number;
-  worldSize: number;
-}
-
 /**
  * Where a reader stands, JSON-serialisable. `fileIndex` indexes the sorted list of all files
  * of the source (not only this rank's), `recordIndex` is the next raw record of that file (a
  * line for JSONL, a data row for CSV/TSV and Parquet), `globalIndex` counts raw records before
- * this point across the files this reader visited (it drives record-level sharding). `files`
+ * this point across the files this reader visited. `files`
  * and `fileName` let a restore detect that the source changed under it.
  */
 export interface SourcePosition {
@@ -26,8 +20,6 @@ export interface SourcePosition {
   globalIndex: number;
   files: number;
   fileName: string;
-  /** The shard that saved it; a resume with another shard is refused. */
-  shard?: ShardSpec;
 }
 
 /** File formats the readers know; the extension picks one unless `format` is given. */
@@ -35,8 +27,6 @@ export type SourceFormat = 'jsonl' | 'csv' | 'tsv' | 'parquet';
 
 /** Options of `readRecords`. */
 export interface ReadRecordsOptions {
-  /** Read only this rank's share: whole files when there are at least `worldSize` files, else every `worldSize`-th record. */
-  shard?: ShardSpec;
   /** Skip malformed records (and count them in `stats().malformed`) instead of throwing. */
   skipMalformed?: boolean;
   /** Continue from a position saved with `position()`. */
