@@ -72,7 +72,12 @@ describe('pipelineOptions and the validation loss', () => {
   const { validationLoss } = require('../../lib/train/trainer') as typeof import('../../lib/train/trainer');
   const noisy = loadRunConfig({
     preset: 'tiny-test',
-    set: ['data.noiseDensity=0.5', 'data.meanNoiseSpanLength=5', 'data.mixtureOrTask=mini_c4_span_corruption'],
+    set: [
+      'data.noiseDensity=0.5',
+      'data.meanNoiseSpanLength=5',
+      'data.targetsLength=64',
+      'data.mixtureOrTask=mini_c4_span_corruption',
+    ],
   });
 
   /** The noise fraction of a span-corrupted batch: target tokens that are not sentinels or EOS. */
@@ -99,7 +104,7 @@ describe('pipelineOptions and the validation loss', () => {
       expect(o.meanNoiseSpanLength).toBe(5);
       expect(o.pack).toBe(noisy.data.pack);
       expect(o.inputsLength).toBe(64);
-      expect(o.targetsLength).toBe(16);
+      expect(o.targetsLength).toBe(64);
     }
     expect([v.split, v.seed, v.batchSize, v.shard]).toEqual(['validation', 1, 4, undefined]);
     expect([t.split, t.seed, t.batchSize, t.shard]).toEqual(['train', 0, 2, { rank: 1, worldSize: 2 }]);
@@ -112,7 +117,10 @@ describe('pipelineOptions and the validation loss', () => {
       for (let i = 0; i < 4; i++) sum += noiseFraction((await p.next()).batch);
       return sum / 4;
     };
-    const defaults = loadRunConfig({ preset: 'tiny-test', set: ['data.mixtureOrTask=mini_c4_span_corruption'] });
+    const defaults = loadRunConfig({
+      preset: 'tiny-test',
+      set: ['data.mixtureOrTask=mini_c4_span_corruption'],
+    });
     expect(await fraction(noisy)).toBeGreaterThan(0.35);
     expect(await fraction(defaults)).toBeLessThan(0.25);
   });
@@ -137,7 +145,7 @@ describe('pipelineOptions and the validation loss', () => {
         vocab,
         split: 'validation',
         inputsLength: 64,
-        targetsLength: 16,
+        targetsLength: 64,
         batchSize: 4,
         seed: 1,
       };

@@ -39,7 +39,9 @@ describe('trainingMixture', () => {
 
   test('a task or a mixture without knobs stays a name', () => {
     expect(trainingMixture(cfg('data.mixtureOrTask=mini_exmix', 'mixture.R=4'))).toBe('mini_exmix');
-    expect(trainingMixture(cfg('data.mixtureOrTask=mini_nli_counts', 'mixture.K=10'))).toBe('mini_nli_counts');
+    expect(trainingMixture(cfg('data.mixtureOrTask=mini_nli_counts', 'mixture.K=10'))).toBe(
+      'mini_nli_counts',
+    );
   });
 });
 
