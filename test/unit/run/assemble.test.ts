@@ -31,7 +31,7 @@ describe('trainingMixture', () => {
     expect(e).toBeInstanceOf(Mixture);
     expect((e as Mixture).members.map(([n, r]) => [n, r])).toEqual([
       ['c4_span_corruption', 3],
-      ['exmix_k1000', 1],
+      ['exmix_k1000_t1', 1],
     ]);
     const x = trainingMixture(cfg('data.mixtureOrTask=exmix', 'mixture.K=1000'));
     expect((x as Mixture).name).toBe('exmix_k1000');
@@ -75,5 +75,5 @@ test('runVocabularyName: data.vocabulary, else the first task', () => {
 test('rankRows splits the micro-batch over processes, or says what divides', () => {
   expect(rankRows(cfg('training.batchSize=8'), 2)).toBe(4);
   expect(() => rankRows(cfg('training.batchSize=6'), 4)).toThrow(Ext5Error);
-  expect(() => rankRows(cfg('training.batchSize=6'), 4)).toThrow(/divisible by 4/);
+  expect(() => rankRows(cfg('training.batchSize=6'), 4)).toThrow(/do not split over 4 processes/);
 });
