@@ -10,10 +10,10 @@
 import '../lib/tasks';
 import { torch } from '../lib/native/torch';
 import { Adafactor } from '../lib/optim/adafactor';
-import { adafactorOptions, batchRows, loadRunConfig, resolveThreads } from '../lib/run/run_config';
-import { loadVocabulary } from '../lib/text/vocab_names';
+import { buildModel, loadRunVocabulary } from '../lib/run/assemble';
+import { adafactorOptions, batchRows, pipelineOptions, resolveThreads } from '../lib/run/derive';
+import { loadRunConfig } from '../lib/run/run_config';
 import { batchToModelInputs, type TrainingPipeline as P, TrainingPipeline } from '../lib/train/pipeline';
-import { buildModel, runVocabularyName, trainingMixture } from '../lib/train/trainer';
 import { arg, args } from './args';
 
 const sets = args('set');
@@ -23,20 +23,13 @@ async function main() {
   const steps = Number(arg('steps', '40'));
   const rounds = Number(arg('rounds', '3'));
   torch().setNumThreads(resolveThreads(c));
-  const vocab = loadVocabulary(runVocabularyName(c));
+  const vocab = loadRunVocabulary(c);
   const rows = batchRows(c);
   const model = buildModel(c, vocab.vocabSize);
   model.train();
   const opt = new Adafactor(model, adafactorOptions(c));
-  const mk = (seed: number): P =>
-    new TrainingPipeline({
-      mixture: trainingMixture(c),
-      vocab,
-      inputsLength: c.data.inputsLength,
-      targetsLength: c.data.targetsLength,
-      batchSize: rows.microBatchRows,
-      seed,
-    });
+  // The training run's pipeline, with a seed per round so rounds read different batches.
+  const mk = (seed: number): P => new TrainingPipeline({ ...pipelineOptions(c, 'train', { vocab }), seed });
   const step = async (b: Awaited<ReturnType<P['next']>>['batch']) => {
     await model.forwardBackwardAsync(batchToModelInputs(b));
     await opt.stepAsync(1e-3);

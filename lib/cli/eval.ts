@@ -78,7 +78,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     require('../tasks');
     const { resolveCheckpointDir } =
       require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
-    const { evalTasks } = require('../train/trainer') as typeof import('../train/trainer');
+    const { evalTasks } = require('../run/assemble') as typeof import('../run/assemble');
     const { evaluateTask, benchmarkReport } =
       require('../eval/evaluator') as typeof import('../eval/evaluator');
     const { formatBenchmarkTable } = require('../eval/aggregate') as typeof import('../eval/aggregate');

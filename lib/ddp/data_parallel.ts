@@ -10,7 +10,7 @@
  * next bucket is packed while the previous one is on the wire.
  */
 import type { DistTraffic } from '../native/dist';
-import type { Tensor } from '../tensor/tensor';
+import { fromTypedArray, type Tensor } from '../tensor/tensor';
 import { Ext5Error } from '../util/errors';
 import { DEFAULT_BUCKET_BYTES, type ProcessGroup } from './process_group';
 
@@ -121,4 +121,15 @@ export async function checkSameConfig(
 
 function truncate(s: string): string {
   return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}
+
+/** Sums a few numbers across ranks (float64, one small collective). */
+export async function allReduceScalars(pg: ProcessGroup, values: readonly number[]): Promise<number[]> {
+  const buf = fromTypedArray(Float64Array.from(values), [values.length]);
+  try {
+    await pg.allReduce([buf], { op: 'sum' });
+    return Array.from(buf.data() as Float64Array);
+  } finally {
+    buf.dispose();
+  }
 }

@@ -24,9 +24,11 @@ export interface TrainerState {
   pipeline: PipelineState;
   /** libtorch's default generator state (dropout), base64. */
   rng: string;
-  /** Seconds of training so far, and tokens/examples seen. */
+  /** Seconds of training so far. */
   elapsed: number;
+  /** Non-padding encoder tokens trained on so far, over all ranks. */
   tokens: number;
+  /** Examples (before packing) trained on so far, over all ranks. */
   examples: number;
   worldSize: number;
   /** Data-parallel runs: each rank's pipeline position and generator state (rank 0's is also above). */

@@ -166,3 +166,30 @@ export class Mixture {
     return this.resolve().map((r) => r.task);
   }
 }
+
+/** ExT5's mixing knobs (config keys mixture.R, mixture.K, mixture.temperature). */
+export interface MixingParams {
+  /** Span-corruption examples per supervised example. */
+  R: number;
+  /** Examples-proportional cap per task. */
+  K: number;
+  temperature: number;
+}
+
+/** Builds the variant of a registered mixture for other mixing knobs. */
+export type MixtureVariant = (p: MixingParams) => Mixture;
+
+const VARIANTS = new Map<string, MixtureVariant>();
+
+/**
+ * Declares that the registered mixture `name` takes the mixing knobs: the module that registers a
+ * mixture says how to rebuild it for another R / K / temperature, so callers need no list of names.
+ */
+export function registerMixtureVariant(name: string, build: MixtureVariant): void {
+  VARIANTS.set(name, build);
+}
+
+/** The variant of mixture `name` for `p`, or undefined when that mixture takes no knobs. */
+export function mixtureVariant(name: string, p: MixingParams): Mixture | undefined {
+  return VARIANTS.get(name)?.(p);
+}

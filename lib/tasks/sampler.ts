@@ -62,7 +62,10 @@ export interface SamplerState {
   positions: Record<string, StreamPosition>;
 }
 
-export interface SamplerOptions {
+/** Opens one pass over a task's examples (or over anything made from them). */
+export type ExampleOpener<E> = (task: Task, epoch: number) => AsyncIterable<E>;
+
+export interface SamplerOptions<E = Example> {
   seed?: number | string;
   /** The split to sample (default 'train'). */
   split?: string;
@@ -72,13 +75,22 @@ export interface SamplerOptions {
    * Opens one pass over a task's examples. The default reads `task.examples(split, read)`. `epoch` lets a
    * caller reshuffle per pass; the sampler re-opens after a pass ends, so datasets repeat.
    */
-  open?: (task: Task, epoch: number) => AsyncIterable<Example>;
+  open?: ExampleOpener<E>;
 }
 
+/**
+ * The sampler's options argument: `open` (and the options) may be left out only when the sampler
+ * yields the tasks' own examples; a sampler of anything else (e.g. the pipeline's tokenized
+ * examples) must say how to open a task.
+ */
+export type SamplerArgs<E> = [Example] extends [E]
+  ? [opts?: SamplerOptions<E>]
+  : [opts: SamplerOptions<E> & { open: ExampleOpener<E> }];
+
 /** One sampled example and the task it came from. */
-export interface Sampled {
+export interface Sampled<E = Example> {
   task: string;
-  example: Example;
+  example: E;
 }
 
 /**
@@ -89,21 +101,25 @@ export interface Sampled {
  * const saved = s.getState();              // JSON, store it with the checkpoint
  * const resumed = new MixtureSampler(mixture, { seed: 0 }); resumed.setState(saved);
  */
-export class MixtureSampler {
+export class MixtureSampler<E = Example> {
   readonly members: ResolvedMember[];
   private readonly chooser: WeightedChooser;
   private rng: Rng;
-  private readonly open: (task: Task, epoch: number) => AsyncIterable<Example>;
-  private readonly iterators = new Map<string, AsyncIterator<Example>>();
+  private readonly open: ExampleOpener<E>;
+  private readonly iterators = new Map<string, AsyncIterator<E>>();
   private counts: Record<string, number> = {};
   private positions: Record<string, StreamPosition> = {};
 
-  constructor(mixture: Mixture | ResolvedMember[], opts: SamplerOptions = {}) {
+  constructor(mixture: Mixture | ResolvedMember[], ...[opts = {}]: SamplerArgs<E>) {
     this.members = Array.isArray(mixture) ? mixture : mixture.resolve();
     this.chooser = new WeightedChooser(this.members.map((m) => m.rate));
     this.rng = new Rng(opts.seed ?? 0);
     const split = opts.split ?? 'train';
-    this.open = opts.open ?? ((task) => task.examples(split, opts.read ?? {}));
+    // SamplerArgs requires `open` unless E is the tasks' Example type, so the default
+    // opener (which yields Examples) is only ever used where E is Example.
+    this.open =
+      opts.open ??
+      (((task: Task) => task.examples(split, opts.read ?? {})) as ExampleOpener<unknown> as ExampleOpener<E>);
     for (const m of this.members) {
       this.counts[m.task.name] = 0;
       this.positions[m.task.name] = { epoch: 0, offset: 0 };
@@ -122,12 +138,12 @@ export class MixtureSampler {
   }
 
   /** The next example of the mixture. */
-  async next(): Promise<Sampled> {
+  async next(): Promise<Sampled<E>> {
     const m = this.chooseMember();
     return { task: m.task.name, example: await this.take(m.task) };
   }
 
-  private async take(task: Task): Promise<Example> {
+  private async take(task: Task): Promise<E> {
     const pos = this.positions[task.name]!;
     let it = this.iterators.get(task.name);
     if (!it) {

@@ -62,10 +62,10 @@ export interface PipelineState {
   batches: number;
 }
 
-/** A processed example: token ids with EOS, within the lengths. */
-interface TokenExample extends Example {
-  inputIds: Int32Array;
-  targetIds: Int32Array;
+/** A processed example, what the sampler mixes: token ids with EOS, within the lengths. */
+export interface TokenExample {
+  inputs: Int32Array;
+  targets: Int32Array;
 }
 
 /** 32-bit FNV-1a, to derive per-stream seeds from names. */
@@ -101,7 +101,7 @@ export function resolveMembers(target: string | Mixture): ResolvedMember[] {
 export class TrainingPipeline {
   readonly opts: Required<Omit<PipelineOptions, 'dataDir' | 'shard'>> &
     Pick<PipelineOptions, 'dataDir' | 'shard'>;
-  private readonly sampler: MixtureSampler;
+  private readonly sampler: MixtureSampler<TokenExample>;
   private readonly packer: EncDecPacker;
   private batches = 0;
   private readonly rankTag: string;
@@ -121,7 +121,7 @@ export class TrainingPipeline {
     // source); a single process is rank 0 of 1, so its seeds do not depend on sharding.
     const rank = this.opts.shard && this.opts.shard.worldSize > 1 ? this.opts.shard.rank : -1;
     this.rankTag = rank < 0 ? '' : `rank${rank}`;
-    this.sampler = new MixtureSampler(resolveMembers(this.opts.mixture), {
+    this.sampler = new MixtureSampler<TokenExample>(resolveMembers(this.opts.mixture), {
       seed: hashSeed(this.opts.seed, 'sampler', this.rankTag),
       split: this.opts.split,
       open: (task, epoch) => this.openTask(task, epoch),
@@ -135,7 +135,7 @@ export class TrainingPipeline {
   }
 
   /** One pass over a task's processed examples (the sampler re-opens it for the next epoch). */
-  private async *openTask(task: Task, epoch: number): AsyncIterable<Example> {
+  private async *openTask(task: Task, epoch: number): AsyncIterable<TokenExample> {
     const { vocab, inputsLength, targetsLength } = this.opts;
     const read = { dataDir: this.opts.dataDir, shard: this.opts.shard };
     const tok = { batchSize: this.opts.tokenizeBatch, threads: this.opts.tokenizeThreads };
@@ -153,23 +153,17 @@ export class TrainingPipeline {
       const text = (ex: Example) => [typeof ex.text === 'string' ? ex.text : ex.targets];
       for await (const { ids } of tokenizeStream(examples, text, vocab, tok)) {
         sc.addDocument(ids[0]!);
-        for (let ex = sc.next(); ex; ex = sc.next()) {
-          yield { inputs: '', targets: '', inputIds: ex.inputs, targetIds: ex.targets } as TokenExample;
-        }
+        for (let ex = sc.next(); ex; ex = sc.next()) yield ex;
       }
       sc.flush();
-      for (let ex = sc.next(); ex; ex = sc.next()) {
-        yield { inputs: '', targets: '', inputIds: ex.inputs, targetIds: ex.targets } as TokenExample;
-      }
+      for (let ex = sc.next(); ex; ex = sc.next()) yield ex;
       return;
     }
     for await (const { ids } of tokenizeStream(examples, (ex) => [ex.inputs, ex.targets], vocab, tok)) {
       yield {
-        inputs: '',
-        targets: '',
-        inputIds: withEos(ids[0]!, inputsLength, vocab.eosId),
-        targetIds: withEos(ids[1]!, targetsLength, vocab.eosId),
-      } as TokenExample;
+        inputs: withEos(ids[0]!, inputsLength, vocab.eosId),
+        targets: withEos(ids[1]!, targetsLength, vocab.eosId),
+      };
     }
   }
 
@@ -185,11 +179,7 @@ export class TrainingPipeline {
         return { batch, state: this.getState() };
       }
       const { example } = await this.sampler.next();
-      const ex = example as TokenExample;
-      if (!(ex.inputIds instanceof Int32Array)) {
-        throw new Ext5Error('EXT5_INTERNAL', 'pipeline stream yielded an example without token ids');
-      }
-      this.packer.push({ inputs: ex.inputIds, targets: ex.targetIds });
+      this.packer.push(example);
     }
   }
 

@@ -224,3 +224,49 @@ test('a NaN loss stops with a clear message and keeps the last good checkpoint',
   const losses = trainLosses(dir);
   expect(Number.isFinite(losses.get(state.step) ?? Number.NaN)).toBe(true);
 });
+
+test('trainer_state.json counts the tokens and examples of the batches trained on', async () => {
+  const dir = path.join(tmp, 'counters');
+  const r = runCli([
+    'pretrain',
+    ...BASE,
+    '--steps',
+    '6',
+    '--run-dir',
+    dir,
+    ...set('logging.every=3', 'training.gradAccumulation=2', 'checkpoint.every=6', 'eval.lossBatches=0'),
+  ]);
+  expect(r.status).toBe(0);
+  const state = JSON.parse(
+    fs.readFileSync(path.join(dir, 'checkpoints', 'step-00000006', 'trainer_state.json'), 'utf8'),
+  );
+  // The same batches again, from the run's own config and pipeline options.
+  require('../../lib/tasks');
+  const { validateRunConfig } =
+    require('../../lib/run/run_config') as typeof import('../../lib/run/run_config');
+  const { pipelineOptions } = require('../../lib/run/derive') as typeof import('../../lib/run/derive');
+  const { loadRunVocabulary } = require('../../lib/run/assemble') as typeof import('../../lib/run/assemble');
+  const { TrainingPipeline, inputTokens } =
+    require('../../lib/train/pipeline') as typeof import('../../lib/train/pipeline');
+  const c = validateRunConfig(
+    JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')),
+    'config.json',
+  );
+  const vocab = loadRunVocabulary(c);
+  try {
+    const p = new TrainingPipeline(pipelineOptions(c, 'train', { vocab }));
+    let tokens = 0;
+    let examples = 0;
+    for (let i = 0; i < 6 * 2; i++) {
+      const { batch } = await p.next();
+      tokens += inputTokens(batch);
+      examples += batch.examples;
+    }
+    expect(state.pipeline.batches).toBe(12);
+    expect(state.tokens).toBe(tokens);
+    expect(state.examples).toBe(examples);
+    expect(examples).toBeGreaterThan(12); // packing: more examples than batches
+  } finally {
+    vocab.dispose();
+  }
+});

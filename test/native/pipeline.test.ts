@@ -62,3 +62,100 @@ test('an unknown mixture name gets a suggestion', () => {
     /mini_ext5_pretrain/,
   );
 });
+
+// The pipeline options of a run come from one derivation (lib/run/derive.ts): training and the
+// validation loss both corrupt spans with the run's noise settings, not the T5 defaults.
+describe('pipelineOptions and the validation loss', () => {
+  const { loadRunConfig } = require('../../lib/run/run_config') as typeof import('../../lib/run/run_config');
+  const { pipelineOptions } = require('../../lib/run/derive') as typeof import('../../lib/run/derive');
+  const { buildModel } = require('../../lib/run/assemble') as typeof import('../../lib/run/assemble');
+  const { validationLoss } = require('../../lib/train/trainer') as typeof import('../../lib/train/trainer');
+  const noisy = loadRunConfig({
+    preset: 'tiny-test',
+    set: [
+      'data.noiseDensity=0.5',
+      'data.meanNoiseSpanLength=5',
+      'data.targetsLength=64',
+      'data.mixtureOrTask=mini_c4_span_corruption',
+    ],
+  });
+
+  /** The noise fraction of a span-corrupted batch: target tokens that are not sentinels or EOS. */
+  const noiseFraction = (b: import('../../lib/text/packing').EncDecBatch) => {
+    const sentinel = (t: number) => t >= vocab.vocabSize - 100 || t === vocab.eosId;
+    let noise = 0;
+    let kept = 0;
+    for (let i = 0; i < b.decoder_target_tokens.length; i++) {
+      const t = b.decoder_target_tokens[i]!;
+      if (b.decoder_loss_weights[i]! > 0 && !sentinel(t)) noise += 1;
+    }
+    for (let i = 0; i < b.encoder_input_tokens.length; i++) {
+      const t = b.encoder_input_tokens[i]!;
+      if (t !== 0 && !sentinel(t)) kept += 1;
+    }
+    return noise / (noise + kept);
+  };
+
+  test('both splits carry the run noise, split, seed and rows', () => {
+    const v = pipelineOptions(noisy, 'validation', { vocab });
+    const t = pipelineOptions(noisy, 'train', { vocab, shard: { rank: 1, worldSize: 2 } });
+    for (const o of [v, t]) {
+      expect(o.noiseDensity).toBe(0.5);
+      expect(o.meanNoiseSpanLength).toBe(5);
+      expect(o.pack).toBe(noisy.data.pack);
+      expect(o.inputsLength).toBe(64);
+      expect(o.targetsLength).toBe(64);
+    }
+    expect([v.split, v.seed, v.batchSize, v.shard]).toEqual(['validation', 1, 4, undefined]);
+    expect([t.split, t.seed, t.batchSize, t.shard]).toEqual(['train', 0, 2, { rank: 1, worldSize: 2 }]);
+  });
+
+  test('validation batches are corrupted at the run noise density', async () => {
+    const fraction = async (c: typeof noisy) => {
+      const p = new TrainingPipeline(pipelineOptions(c, 'validation', { vocab }));
+      let sum = 0;
+      for (let i = 0; i < 4; i++) sum += noiseFraction((await p.next()).batch);
+      return sum / 4;
+    };
+    const defaults = loadRunConfig({
+      preset: 'tiny-test',
+      set: ['data.mixtureOrTask=mini_c4_span_corruption'],
+    });
+    expect(await fraction(noisy)).toBeGreaterThan(0.35);
+    expect(await fraction(defaults)).toBeLessThan(0.25);
+  });
+
+  test('validationLoss reads the batches the run options give, not the default noise', async () => {
+    const model = buildModel(noisy, vocab.vocabSize);
+    try {
+      const lossOf = async (opts: import('../../lib/train/pipeline').PipelineOptions) => {
+        const p = new TrainingPipeline(opts);
+        let sum = 0;
+        let weight = 0;
+        for (let i = 0; i < noisy.eval.lossBatches; i++) {
+          const out = await model.forwardAsync(batchToModelInputs((await p.next()).batch));
+          sum += (out.loss ?? 0) * out.weightSum;
+          weight += out.weightSum;
+        }
+        return sum / weight;
+      };
+      model.eval();
+      const written = {
+        mixture: 'mini_c4_span_corruption',
+        vocab,
+        split: 'validation',
+        inputsLength: 64,
+        targetsLength: 64,
+        batchSize: 4,
+        seed: 1,
+      };
+      const atRunNoise = await lossOf({ ...written, noiseDensity: 0.5, meanNoiseSpanLength: 5 });
+      const atDefaultNoise = await lossOf(written);
+      expect(atRunNoise).not.toBeCloseTo(atDefaultNoise, 3);
+      model.train();
+      expect(await validationLoss(noisy, model, vocab)).toBeCloseTo(atRunNoise, 5);
+    } finally {
+      model.dispose();
+    }
+  });
+});

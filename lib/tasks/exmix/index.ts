@@ -9,7 +9,7 @@ import { CBQA_TASKS } from '../benchmarks/cbqa';
 import { GEM_TASKS } from '../benchmarks/gem';
 import { RAINBOW_TASKS } from '../benchmarks/rainbow';
 import { SUPERGLUE_TASKS } from '../benchmarks/superglue';
-import { examplesProportional, Mixture } from '../mixture';
+import { examplesProportional, Mixture, registerMixtureVariant } from '../mixture';
 import { textOnly } from '../preprocessors';
 import { MixtureRegistry, TaskRegistry } from '../registry';
 import { FAMILIES, type Family, type TaskOptions } from '../task';
@@ -145,21 +145,40 @@ export function registerExmix(): void {
     );
   }
   MixtureRegistry.add(ext5PretrainMixture());
-  for (const [bench, list] of [
-    ['superglue', SUPERGLUE_TASKS],
-    ['gem', GEM_TASKS],
-    ['rainbow', RAINBOW_TASKS],
-    ['closed_book_qa_benchmark', CBQA_TASKS],
-  ] as const) {
+  registerMixtureVariant('ext5_pretrain', ({ R, K, temperature }) =>
+    ext5PretrainMixture({ R, K, temperature }),
+  );
+  registerMixtureVariant('exmix', ({ K, temperature }) =>
+    exmixMixture({ K, temperature, name: `exmix_k${K}` }),
+  );
+  for (const { mixture, tasks } of Object.values(BENCHMARK_MIXTURES)) {
     MixtureRegistry.add(
       new Mixture({
-        name: bench,
-        description: `The ${bench} benchmark tasks, examples-proportional (for fine-tuning)`,
-        members: list.map((t) => t.name),
+        name: mixture,
+        description: `The ${mixture} benchmark tasks, examples-proportional (for fine-tuning)`,
+        members: tasks.map((t) => t.name),
         defaultRate: examplesProportional(),
       }),
     );
   }
+}
+
+/**
+ * Each benchmark (the keys of lib/eval/aggregate.ts BENCHMARKS) and the mixture of its tasks, so a
+ * benchmark name such as `cbqa` can stand for `closed_book_qa_benchmark` in eval.tasks.
+ */
+export const BENCHMARK_MIXTURES = {
+  superglue: { mixture: 'superglue', tasks: SUPERGLUE_TASKS },
+  gem: { mixture: 'gem', tasks: GEM_TASKS },
+  rainbow: { mixture: 'rainbow', tasks: RAINBOW_TASKS },
+  cbqa: { mixture: 'closed_book_qa_benchmark', tasks: CBQA_TASKS },
+} as const;
+
+/** The mixture of a benchmark's tasks, or undefined when `name` is no benchmark. */
+export function benchmarkMixtureName(name: string): string | undefined {
+  return Object.hasOwn(BENCHMARK_MIXTURES, name)
+    ? BENCHMARK_MIXTURES[name as keyof typeof BENCHMARK_MIXTURES].mixture
+    : undefined;
 }
 
 /** The families and their task counts. */

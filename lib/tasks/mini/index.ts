@@ -5,7 +5,7 @@
  * `mini_ext5_pretrain` (mini C4 at R = 2 per mini-ExMix example). `mini_nli_counts` and `mini_word_problems`
  * are held out of mini_exmix as downstream tasks for fine-tuning and evaluation demos.
  */
-import { examplesProportional, Mixture } from '../mixture';
+import { examplesProportional, Mixture, registerMixtureVariant } from '../mixture';
 import { asList, dialogue, keyedFields, multipleChoice, qa, summarize, textOnly } from '../preprocessors';
 import { MixtureRegistry, TaskRegistry } from '../registry';
 import type { Family, Preprocessor, TaskOptions } from '../task';
@@ -247,5 +247,17 @@ export function registerMini(): void {
         ['mini_exmix', 1],
       ],
     }),
+  );
+  registerMixtureVariant(
+    'mini_ext5_pretrain',
+    ({ R }) =>
+      new Mixture({
+        name: `mini_ext5_pretrain_r${String(R).replace('.', 'p')}`,
+        description: `mini C4 span corruption at R=${R} per mini-ExMix example + mini_exmix`,
+        members: [
+          ['mini_c4_span_corruption', R],
+          ['mini_exmix', 1],
+        ],
+      }),
   );
 }

@@ -2,9 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeSchedule } from '../../../lib/optim/schedules';
+import { adafactorOptions, batchRows, scheduleSpec } from '../../../lib/run/derive';
 import {
-  adafactorOptions,
-  batchRows,
   CONFIG_KEYS,
   configKeyPaths,
   defaultRunConfig,
@@ -15,7 +14,6 @@ import {
   type RunConfig,
   renderConfigYaml,
   resolveRunConfig,
-  scheduleSpec,
   serializeRunConfig,
   validateRunConfig,
 } from '../../../lib/run/run_config';

@@ -1,0 +1,164 @@
+/**
+ * The pieces a run builds from its config, each once: the model (a checkpoint, a preset or a
+ * config.json), the training mixture with the run's mixing knobs, the evaluation tasks and the
+ * vocabulary. The trainer, `ext5 eval` and the benchmarks share them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { EvalVocabulary } from '../eval/evaluator';
+import { fromPretrained, readCheckpointConfig } from '../model/hf_checkpoint';
+import { T5ForConditionalGeneration } from '../model/t5';
+import { type T5Config, validateConfig } from '../model/t5_config';
+import { preset, presetNames } from '../model/t5_presets';
+import { benchmarkMixtureName, DEFAULT_K, DEFAULT_R } from '../tasks/exmix';
+import { type Mixture, mixtureVariant } from '../tasks/mixture';
+import { MixtureRegistry, TaskRegistry } from '../tasks/registry';
+import type { Task } from '../tasks/task';
+import { loadVocabulary } from '../text/vocab_names';
+import type { PipelineVocabulary } from '../train/pipeline';
+import { didYouMean, Ext5Error } from '../util/errors';
+import type { RunConfig } from './config_keys';
+
+/** What a run needs of its vocabulary: the pipeline's encoder, the evaluator's, and disposal. */
+export interface RunVocabulary extends PipelineVocabulary, EvalVocabulary {
+  readonly vocabSize: number;
+  readonly eosId: number;
+  dispose(): void;
+}
+
+/** The vocabulary of a run: data.vocabulary, else the first task's output features. */
+export function runVocabularyName(c: RunConfig): string {
+  if (c.data.vocabulary) return c.data.vocabulary;
+  const name = c.data.mixtureOrTask;
+  const provider = TaskRegistry.has(name)
+    ? TaskRegistry.get(name)
+    : MixtureRegistry.has(name)
+      ? MixtureRegistry.get(name).resolve()[0]?.task
+      : undefined;
+  return provider?.outputFeatures.vocabulary ?? 't5';
+}
+
+/** Loads the run's vocabulary (see {@link runVocabularyName}). */
+export function loadRunVocabulary(c: RunConfig): RunVocabulary {
+  return loadVocabulary(runVocabularyName(c), c.data.dataDir ?? undefined);
+}
+
+/**
+ * The mixture a config trains on, with mixture.R / K / temperature applied. A registered mixture
+ * that takes those knobs declares how (registerMixtureVariant in lib/tasks/mixture.ts); at the
+ * defaults, or for a task or a mixture without knobs, the registered name itself.
+ */
+export function trainingMixture(c: RunConfig): string | Mixture {
+  const { R, K, temperature } = c.mixture;
+  const name = c.data.mixtureOrTask;
+  if (R === DEFAULT_R && K === DEFAULT_K && temperature === 1) return name;
+  return mixtureVariant(name, { R, K, temperature }) ?? name;
+}
+
+/** Evaluation tasks named by eval.tasks: task names, mixture names or benchmark names. */
+export function evalTasks(names: readonly string[]): Task[] {
+  const out: Task[] = [];
+  for (const n of names) {
+    const m = benchmarkMixtureName(n) ?? n;
+    if (MixtureRegistry.has(m)) out.push(...MixtureRegistry.get(m).tasks());
+    else out.push(TaskRegistry.get(m));
+  }
+  return [...new Map(out.map((t) => [t.name, t])).values()];
+}
+
+/** A model config: a preset name, a config.json file, or a directory holding one. */
+export function resolveModelConfig(spec: string): T5Config {
+  if (presetNames().includes(spec)) return preset(spec);
+  if (fs.existsSync(spec)) {
+    const file = fs.statSync(spec).isDirectory() ? path.join(spec, 'config.json') : spec;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new Ext5Error(
+        'EXT5_CONFIG',
+        `${file}: not a readable JSON model config (${(e as Error).message})`,
+      );
+    }
+    return validateConfig(raw, file);
+  }
+  throw new Ext5Error(
+    'EXT5_CONFIG',
+    `model.config '${spec}' is neither a preset nor a config.json path${didYouMean(spec, presetNames())}`,
+    `presets: ${presetNames().join(', ')}`,
+  );
+}
+
+/** The model a config asks for: a checkpoint, a preset name, or a config.json path. */
+export function buildModel(c: RunConfig, vocabSize: number): T5ForConditionalGeneration {
+  const device = c.training.device;
+  const computeDtype = c.training.dtype; // bf16 compute keeps float32 master weights
+  let model: T5ForConditionalGeneration;
+  if (c.model.checkpoint) {
+    model = fromPretrained(c.model.checkpoint, { device, computeDtype });
+  } else {
+    const base = resolveModelConfig(c.model.config);
+    const overrides: Record<string, unknown> = {};
+    if (c.model.vocabSize !== null) overrides.vocab_size = c.model.vocabSize;
+    if (c.training.dropout !== null) overrides.dropout_rate = c.training.dropout;
+    model = new T5ForConditionalGeneration(
+      { ...base, ...overrides },
+      { device, seed: c.training.seed, computeDtype },
+    );
+  }
+  if (model.config.vocab_size < vocabSize) {
+    const size = model.config.vocab_size;
+    model.dispose();
+    throw new Ext5Error(
+      'EXT5_VOCAB_SIZE',
+      `the model's vocabulary (${size}) is smaller than the tokenizer's (${vocabSize} ids with sentinels)`,
+      `set model.vocabSize to at least ${vocabSize} (a multiple of 128 such as ${Math.ceil(vocabSize / 128) * 128})`,
+    );
+  }
+  return model;
+}
+
+/**
+ * The model a run trains: the checkpoint it resumes from (after checking that it has the size the
+ * config asks for), else the model of the config.
+ */
+export function runModel(
+  c: RunConfig,
+  vocabSize: number,
+  resumeFrom: string | undefined,
+): T5ForConditionalGeneration {
+  if (!resumeFrom) return buildModel(c, vocabSize);
+  if (!c.model.checkpoint) checkSameModel(c, resumeFrom);
+  return fromPretrained(resumeFrom, { device: c.training.device, computeDtype: c.training.dtype });
+}
+
+const SHAPE_KEYS = [
+  'd_model',
+  'd_kv',
+  'd_ff',
+  'num_layers',
+  'num_decoder_layers',
+  'num_heads',
+  'vocab_size',
+] as const;
+
+/** Refuses to resume a checkpoint whose model differs in size from what the config asks for. */
+export function checkSameModel(c: RunConfig, checkpoint: string): void {
+  const want: Partial<Record<(typeof SHAPE_KEYS)[number], number>> = {
+    ...resolveModelConfig(c.model.config),
+  };
+  if (c.model.vocabSize !== null) want.vocab_size = c.model.vocabSize;
+  const have = readCheckpointConfig(checkpoint);
+  const diffs = SHAPE_KEYS.filter(
+    (k) => want[k] !== undefined && have[k] !== undefined && want[k] !== have[k],
+  );
+  if (diffs.length > 0) {
+    throw new Ext5Error(
+      'EXT5_CHECKPOINT_MISMATCH',
+      `the checkpoint ${checkpoint} holds a model of another size than the config asks for (${diffs
+        .map((k) => `${k}: checkpoint ${have[k]}, config ${want[k]}`)
+        .join('; ')})`,
+      'resume with the config the run started with (its run directory keeps it in config.json), or start a new run directory',
+    );
+  }
+}

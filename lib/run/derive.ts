@@ -1,0 +1,171 @@
+/**
+ * What a run builds from its config, each derived in exactly one place: rows per (micro-)batch,
+ * the learning-rate schedule, Adafactor's options, libtorch threads and the data pipeline's
+ * options for training and for the validation loss. The trainer, `ext5 eval` and the benchmarks
+ * all call these instead of translating config keys themselves.
+ *
+ * @example
+ * const cfg = loadRunConfig({ preset: 'tiny-demo' });
+ * scheduleSpec(cfg);                                  // { name: 'constant', lr: ... }
+ * pipelineOptions(cfg, 'validation', { vocab });      // eval split, seed + 1, the run's noise
+ */
+import * as os from 'node:os';
+import type { AdafactorOptions } from '../optim/adafactor';
+import { makeSchedule, type ScheduleSpec } from '../optim/schedules';
+import type { PipelineOptions, PipelineVocabulary } from '../train/pipeline';
+import { Ext5Error } from '../util/errors';
+import { trainingMixture } from './assemble';
+import type { ConfigSources, RunConfig } from './config_keys';
+
+/** A config error that involves several keys, naming where each of them came from. */
+export function crossError(message: string, keys: string[], sources: ConfigSources, hint: string): Ext5Error {
+  const from = [...new Set(keys.map((k) => sources[k] ?? 'default'))].join(', ');
+  return new Ext5Error('EXT5_CONFIG', `${message} (from ${from})`, hint);
+}
+
+/** Rows (sequences) per optimizer step and per micro-batch. */
+export interface BatchRows {
+  rowsPerStep: number;
+  microBatchRows: number;
+  gradAccumulation: number;
+  /** Encoder tokens per step (rows x inputsLength), the unit of tokens/s. */
+  tokensPerStep: number;
+}
+
+/**
+ * Turns training.batchSize (in examples or tokens) and gradAccumulation into rows per micro-batch.
+ * @example
+ * batchRows(loadRunConfig({ set: ['training.batchUnit=tokens', 'training.batchSize=65536'] }));
+ * // { rowsPerStep: 128, microBatchRows: 128, gradAccumulation: 1, tokensPerStep: 65536 }
+ */
+export function batchRows(c: RunConfig, sources: ConfigSources = {}): BatchRows {
+  const t = c.training;
+  let rows = t.batchSize;
+  if (t.batchUnit === 'tokens') {
+    if (t.batchSize % c.data.inputsLength !== 0) {
+      throw crossError(
+        `training.batchSize: ${t.batchSize} tokens is not a whole number of rows of data.inputsLength ${c.data.inputsLength}`,
+        ['training.batchSize', 'data.inputsLength'],
+        sources,
+        `use a multiple of ${c.data.inputsLength}, e.g. ${Math.max(1, Math.round(t.batchSize / c.data.inputsLength)) * c.data.inputsLength}.`,
+      );
+    }
+    rows = t.batchSize / c.data.inputsLength;
+  }
+  if (rows % t.gradAccumulation !== 0) {
+    throw crossError(
+      `training.gradAccumulation: ${rows} rows per step do not split into ${t.gradAccumulation} equal micro-batches`,
+      ['training.batchSize', 'training.gradAccumulation'],
+      sources,
+      'make the rows per step a multiple of training.gradAccumulation.',
+    );
+  }
+  return {
+    rowsPerStep: rows,
+    microBatchRows: rows / t.gradAccumulation,
+    gradAccumulation: t.gradAccumulation,
+    tokensPerStep: rows * c.data.inputsLength,
+  };
+}
+
+/**
+ * The learning-rate schedule of a config, in the form `makeSchedule` (lib/optim/schedules) takes.
+ * @example
+ * scheduleSpec(defaultRunConfig()); // { name: 'rsqrt', warmupSteps: 10000, scale: 1, offset: 0 }
+ */
+export function scheduleSpec(c: RunConfig): ScheduleSpec {
+  const o = c.optimizer;
+  switch (o.schedule) {
+    case 'rsqrt':
+      return { name: 'rsqrt', warmupSteps: o.warmupSteps ?? 10_000, scale: o.lr ?? 1, offset: o.offset };
+    case 'constant':
+      return { name: 'constant', lr: o.lr ?? 1e-3 };
+    case 'linear':
+    case 'cosine':
+      return {
+        name: o.schedule,
+        peak: o.lr ?? 1e-3,
+        warmupSteps: o.warmupSteps ?? 0,
+        totalSteps: o.decaySteps ?? c.training.steps,
+        minLr: o.minLr,
+      };
+  }
+}
+
+/**
+ * Adafactor options of a config (lib/optim/adafactor). The rate comes from the schedule every step
+ * (`relativeStep: false`), so `lr` here is the rate at step 0.
+ */
+export function adafactorOptions(c: RunConfig): AdafactorOptions {
+  const o = c.optimizer;
+  return {
+    lr: makeSchedule(scheduleSpec(c))(0),
+    relativeStep: false,
+    scaleParameter: o.scaleParameter,
+    eps1: o.eps1,
+    eps2: o.eps2,
+    clipThreshold: o.clipThreshold,
+    decayRate: o.decayRate,
+    beta1: o.beta1,
+    weightDecay: o.weightDecay,
+    factored: o.factored,
+    minDimSizeToFactor: o.minDimSizeToFactor,
+  };
+}
+
+/** libtorch threads for a config: training.threads, or every core. */
+export function resolveThreads(c: RunConfig): number {
+  return c.training.threads ?? os.availableParallelism();
+}
+
+/** Where a pipeline's batches go: one data-parallel rank of `worldSize` (default: the only one). */
+export interface PipelineParts {
+  vocab: PipelineVocabulary;
+  shard?: { rank: number; worldSize: number };
+}
+
+/**
+ * Rows of one rank's micro-batch: the micro-batch split evenly over the data-parallel processes.
+ * @throws Ext5Error EXT5_CONFIG when the rows do not split.
+ */
+export function rankRows(c: RunConfig, worldSize: number): number {
+  const rows = batchRows(c);
+  if (rows.microBatchRows % worldSize !== 0) {
+    throw new Ext5Error(
+      'EXT5_CONFIG',
+      `training.batchSize: ${rows.microBatchRows} rows per micro-batch do not split over ${worldSize} processes`,
+      `use a batch size divisible by ${worldSize * rows.gradAccumulation}`,
+    );
+  }
+  return rows.microBatchRows / worldSize;
+}
+
+/**
+ * The data pipeline's options of a run. `train` reads data.trainSplit, one rank's share of each
+ * micro-batch, seeded with training.seed; `validation` (the validation loss, computed on one
+ * process) reads data.evalSplit, whole micro-batches, seeded with training.seed + 1 so it never
+ * replays the training stream. Both corrupt spans with the run's data.noiseDensity and
+ * data.meanNoiseSpanLength and pack as data.pack says.
+ */
+export function pipelineOptions(
+  c: RunConfig,
+  which: 'train' | 'validation',
+  parts: PipelineParts,
+): PipelineOptions {
+  const train = which === 'train';
+  const shard = train ? parts.shard : undefined;
+  return {
+    mixture: trainingMixture(c),
+    vocab: parts.vocab,
+    split: train ? c.data.trainSplit : c.data.evalSplit,
+    inputsLength: c.data.inputsLength,
+    targetsLength: c.data.targetsLength,
+    batchSize: shard ? rankRows(c, shard.worldSize) : batchRows(c).microBatchRows,
+    pack: c.data.pack,
+    noiseDensity: c.data.noiseDensity,
+    meanNoiseSpanLength: c.data.meanNoiseSpanLength,
+    seed: train ? c.training.seed : c.training.seed + 1,
+    dataDir: c.data.dataDir ?? undefined,
+    ...(shard ? { shard } : {}),
+  };
+}
