@@ -3,26 +3,13 @@
  * copies between a tensor and its little-endian bytes. (x86-64 and arm64 are little-endian,
  * like the safetensors format, so the bytes are copied as they are.)
  */
-import type { NativeTypedArray } from '../native/torch';
+import type { DType, NativeTypedArray } from '../native/torch';
 import { torch } from '../native/torch';
 import { Tensor } from '../tensor/tensor';
 import { Ext5Error } from '../util/errors';
 import type { SafetensorsDtype } from './safetensors';
 
-/** ext5/libtorch dtype names. */
-export type TorchDtype =
-  | 'float32'
-  | 'float64'
-  | 'float16'
-  | 'bfloat16'
-  | 'int64'
-  | 'int32'
-  | 'int16'
-  | 'int8'
-  | 'uint8'
-  | 'bool';
-
-const TO_TORCH: Readonly<Record<SafetensorsDtype, TorchDtype>> = {
+const TO_TORCH: Readonly<Record<SafetensorsDtype, DType>> = {
   F64: 'float64',
   F32: 'float32',
   F16: 'float16',
@@ -36,7 +23,7 @@ const TO_TORCH: Readonly<Record<SafetensorsDtype, TorchDtype>> = {
 };
 
 /** safetensors dtype -> libtorch dtype name. */
-export function torchDtype(d: SafetensorsDtype): TorchDtype {
+export function torchDtype(d: SafetensorsDtype): DType {
   return TO_TORCH[d];
 }
 

@@ -8,17 +8,21 @@
  */
 
 import {
+  BATCH_KEYS,
+  checkKnownKeys,
+  GENERATE_OPTION_KEYS,
+  type GenerateOptions,
+  MODEL_OPTION_KEYS,
+  type ModelOptions,
   type NativeArray,
   type NativeBatch,
   type NativeForwardResult,
-  type NativeGenerateOptions,
   type NativeT5Model,
-  type NativeTensorArg,
   t5Addon,
 } from '../native/t5';
-import type { TensorHandle } from '../native/torch';
+import type { TensorArg, TensorHandle } from '../native/torch';
 import { Tensor } from '../tensor/tensor';
-import { didYouMean, Ext5Error } from '../util/errors';
+import { Ext5Error } from '../util/errors';
 import {
   type FromPretrainedOptions,
   loadPretrained,
@@ -38,35 +42,15 @@ export type ArrayInput =
   | number[][]
   | { data: Int32Array | BigInt64Array | Float32Array | Float64Array; shape: number[] };
 
-/** The arguments of forward(): Hugging Face's names, plus SeqIO packing and T5X loss options. */
-export interface T5Batch {
-  /** [B, S] token ids < vocab_size. */
-  inputIds: ArrayInput;
-  /** [B, S] 1 = real token, 0 = padding. */
-  attentionMask?: ArrayInput;
-  /** [B, T]; when absent, labels shifted right (decoder_start_token_id first, -100 -> pad). */
-  decoderInputIds?: ArrayInput;
-  /** [B, T] key padding mask of the decoder (combined with the causal mask). */
-  decoderAttentionMask?: ArrayInput;
-  /** [B, T] target ids, -100 = ignored. */
-  labels?: ArrayInput;
-  /** Packed rows: [B, S] / [B, T] segment ids (1, 2, ...; 0 = padding). Give both or neither. */
-  encoderSegmentIds?: ArrayInput;
-  decoderSegmentIds?: ArrayInput;
-  /** Packed rows: positions restarting at 0 in each segment (relative position bias reads them). */
-  encoderPositions?: ArrayInput;
-  decoderPositions?: ArrayInput;
-  /** [B, T] per-token loss weights (seqio decoder_loss_weights): loss = Σ w·ce / Σ w. */
-  lossWeights?: ArrayInput;
-  /** T5X z-loss coefficient: adds zLoss · log(Z)² per token (T5X uses 1e-4). */
-  zLoss?: number;
-  /** Label smoothing ε: (1-ε)·nll + ε·mean_v(-log p_v) (PyTorch / HF Trainer convention). */
-  labelSmoothing?: number;
-  /** Return the [B, T, V] float32 logits. */
-  returnLogits?: boolean;
-  /** forwardBackward only: backpropagate loss · gradScale (e.g. 1 / accumulation steps). */
-  gradScale?: number;
-}
+export type { GenerateOptions, ModelOptions };
+
+/**
+ * The arguments of forward(): NativeBatch (lib/native/t5.ts, where each key is documented) with
+ * array inputs that may also be nested arrays.
+ */
+export type T5Batch = {
+  [K in keyof NativeBatch]: NativeBatch[K] extends number | boolean | undefined ? NativeBatch[K] : ArrayInput;
+};
 
 /** What forward() returns. */
 export interface T5Output {
@@ -78,76 +62,12 @@ export interface T5Output {
   logits?: Tensor;
 }
 
-/** generate() options (Hugging Face names). */
-export interface GenerateOptions {
-  /** Tokens to generate at most (default 20). */
-  maxNewTokens?: number;
-  /** Beam search when > 1 (default 1 = greedy or sampling). */
-  numBeams?: number;
-  /** Beam hypotheses are ranked by sum(log p) / length^lengthPenalty (default 1). */
-  lengthPenalty?: number;
-  /** Beam search stops a batch item once numBeams hypotheses are finished (default false). */
-  earlyStopping?: boolean;
-  /** Sample instead of argmax (default false). */
-  doSample?: boolean;
-  temperature?: number;
-  /** Keep the k most likely tokens (0 = off). */
-  topK?: number;
-  /** Keep the smallest set of tokens with probability mass >= topP (1 = off). */
-  topP?: number;
-  /** Seed of the sampling generator: the same seed gives the same tokens. */
-  seed?: number;
-  /** KV cache (default true); false re-runs the decoder over the prefix each step (for tests). */
-  useCache?: boolean;
-}
-
 /** What score() returns. */
 export interface ScoreOutput {
   /** Per sequence: the sum of log p(target token) over targetMask. */
   sums: Float32Array;
   /** [B, T] per-token log-likelihoods, row-major (0 where masked), when `perToken` was asked. */
   perToken?: Float32Array;
-}
-
-const BATCH_KEYS = [
-  'inputIds',
-  'attentionMask',
-  'decoderInputIds',
-  'decoderAttentionMask',
-  'labels',
-  'encoderSegmentIds',
-  'decoderSegmentIds',
-  'encoderPositions',
-  'decoderPositions',
-  'lossWeights',
-  'zLoss',
-  'labelSmoothing',
-  'returnLogits',
-  'gradScale',
-];
-const GENERATE_KEYS = [
-  'maxNewTokens',
-  'numBeams',
-  'lengthPenalty',
-  'earlyStopping',
-  'doSample',
-  'temperature',
-  'topK',
-  'topP',
-  'seed',
-  'useCache',
-];
-
-function checkKeys(o: object, known: string[], what: string): void {
-  for (const k of Object.keys(o)) {
-    if (!known.includes(k)) {
-      throw new Ext5Error(
-        'EXT5_INVALID_ARG',
-        `${what} has an unknown key '${k}'${didYouMean(k, known)}`,
-        `known keys: ${known.join(', ')}`,
-      );
-    }
-  }
 }
 
 /** Converts nested arrays to {data, shape}; passes tensors and typed arrays through. */
@@ -186,7 +106,7 @@ function toNative(v: ArrayInput | undefined | null, name: string, float = false)
 function nativeBatch(b: T5Batch): NativeBatch {
   if (b === null || typeof b !== 'object')
     throw new Ext5Error('EXT5_INVALID_ARG', 'forward() needs a batch object');
-  checkKeys(b, BATCH_KEYS, 'batch');
+  checkKnownKeys(b, BATCH_KEYS, 'batch');
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(b)) {
     if (v === undefined || v === null) continue;
@@ -201,20 +121,6 @@ function wrapOutput(r: NativeForwardResult): T5Output {
   if (r.loss !== null) out.loss = r.loss;
   if (r.logits) out.logits = Tensor.fromHandle(r.logits);
   return out;
-}
-
-/** Options of fromConfig() and the constructor. */
-export interface ModelOptions {
-  /** 'cpu' (default), 'cuda' or 'cuda:N'. CUDA computes in bfloat16 with float32 master weights. */
-  device?: string;
-  /** Seed of the parameter initialisation (default 0). */
-  seed?: number;
-  /**
-   * Dtype of matmuls and activations (default: float32 on CPU, bfloat16 on CUDA). Parameters,
-   * gradients, norms, softmax and the loss stay float32. CPU bfloat16 uses oneDNN's bf16 GEMMs
-   * (several times faster on CPUs with AVX-512 BF16).
-   */
-  computeDtype?: 'float32' | 'bfloat16';
 }
 
 /**
@@ -233,7 +139,7 @@ export class T5ForConditionalGeneration implements Disposable {
 
   constructor(config: T5Config | Record<string, unknown>, options: ModelOptions = {}) {
     this.config = validateConfig(config);
-    checkKeys(options, ['device', 'seed', 'computeDtype'], 'model options');
+    checkKnownKeys(options, MODEL_OPTION_KEYS, 'model options');
     this.native = new (t5Addon().T5Model)(this.config, options);
   }
 
@@ -279,7 +185,7 @@ export class T5ForConditionalGeneration implements Disposable {
    * missing or unexpected names throw EXT5_CHECKPOINT and nothing is loaded.
    */
   loadParameters(
-    entries: ReadonlyArray<readonly [string, Tensor | NativeTensorArg]>,
+    entries: ReadonlyArray<readonly [string, Tensor | TensorArg]>,
     strict = true,
   ): { missing: string[]; unexpected: string[]; loaded: number } {
     return this.native.loadParameters(entries, strict);
@@ -355,12 +261,12 @@ export class T5ForConditionalGeneration implements Disposable {
    * rows that ended are padded with pad_token_id. Dropout is off whatever the mode.
    */
   generate(inputIds: ArrayInput, attentionMask?: ArrayInput | null, options: GenerateOptions = {}): Tensor {
-    checkKeys(options, GENERATE_KEYS, 'generate options');
+    checkKnownKeys(options, GENERATE_OPTION_KEYS, 'generate options');
     return Tensor.fromHandle(
       this.native.generate(
         toNative(inputIds, 'inputIds') as NativeArray,
         toNative(attentionMask, 'attentionMask') ?? null,
-        options as NativeGenerateOptions,
+        options,
       ),
     );
   }
@@ -371,12 +277,12 @@ export class T5ForConditionalGeneration implements Disposable {
     attentionMask?: ArrayInput | null,
     options: GenerateOptions = {},
   ): Promise<Tensor> {
-    checkKeys(options, GENERATE_KEYS, 'generate options');
+    checkKnownKeys(options, GENERATE_OPTION_KEYS, 'generate options');
     return Tensor.fromHandle(
       await this.native.generateAsync(
         toNative(inputIds, 'inputIds') as NativeArray,
         toNative(attentionMask, 'attentionMask') ?? null,
-        options as NativeGenerateOptions,
+        options,
       ),
     );
   }

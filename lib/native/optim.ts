@@ -5,17 +5,64 @@
  * EXT5_OPTIMIZER_STATE, EXT5_DISPOSED, ...).
  */
 
-import type { AdafactorOptions } from '../optim/adafactor';
 import { loadAddon } from './loader';
-import { type TensorHandle, torch } from './torch';
+import { type DType, type TensorArg, type TensorHandle, torch } from './torch';
 
-/** Anything the addon accepts as a tensor: a raw handle or the TS Tensor (which keeps it in `_h`). */
-export type TensorArg = TensorHandle | { readonly _h: TensorHandle };
+/** Adafactor options. Leave everything out for T5 pre-training; pass `lr` for a fixed/scheduled rate. */
+export interface AdafactorOptions {
+  /** Explicit learning rate (turns relativeStep off unless it was set). Schedules pass it to step(lr). */
+  lr?: number;
+  /** rho_t = min(1e-2, 1/sqrt(t)). Default: true when no lr is given. */
+  relativeStep?: boolean;
+  /** With relativeStep: rho_t = min(1e-6 t, 1/sqrt(t)). Default false. */
+  warmupInit?: boolean;
+  /** Multiply the rate by max(eps2, RMS(param)). Default true. */
+  scaleParameter?: boolean;
+  /** Added to g^2. Default 1e-30. */
+  eps1?: number;
+  /** Floor of the parameter scale. Default 1e-3. */
+  eps2?: number;
+  /** Update clipping threshold d (RMS clipping); 0 or Infinity disables. Default 1.0. */
+  clipThreshold?: number;
+  /** beta2_t = 1 - t^-decayRate. Default 0.8. (HF writes this exponent as -0.8.) */
+  decayRate?: number;
+  /** Momentum coefficient; null/absent = no momentum (T5). */
+  beta1?: number | null;
+  /** Momentum buffer dtype. Default 'float32'. */
+  momentumDtype?: Extract<DType, 'float32' | 'bfloat16'>;
+  /** Decoupled weight decay, scaled by the step's rate: p -= weightDecay * lr_t * p. Default 0. */
+  weightDecay?: number;
+  /** Factor second moments at all. Default true. */
+  factored?: boolean;
+  /** Factor only when the second largest dim is at least this. Default 128. */
+  minDimSizeToFactor?: number;
+}
 
 /**
- * Adafactor options as the native side reads them: the public options (lib/optim/adafactor.ts),
- * resolved, with `lr: null` meaning "no explicit rate".
+ * The option names, listed once: the Record type makes the compiler reject a key missing here or
+ * one that AdafactorOptions lacks. Unknown keys are rejected on the TS side only
+ * (lib/optim/adafactor.ts); the native side reads the keys it knows.
  */
+const ADAFACTOR_OPTION_KEY_SET: Readonly<Record<keyof AdafactorOptions, true>> = {
+  lr: true,
+  relativeStep: true,
+  warmupInit: true,
+  scaleParameter: true,
+  eps1: true,
+  eps2: true,
+  clipThreshold: true,
+  decayRate: true,
+  beta1: true,
+  momentumDtype: true,
+  weightDecay: true,
+  factored: true,
+  minDimSizeToFactor: true,
+};
+export const ADAFACTOR_OPTION_KEYS = Object.freeze(
+  Object.keys(ADAFACTOR_OPTION_KEY_SET) as Array<keyof AdafactorOptions>,
+);
+
+/** Adafactor options as the native side reads them: resolved, with `lr: null` meaning "no explicit rate". */
 export type NativeAdafactorOptions = Omit<AdafactorOptions, 'lr'> & { lr?: number | null };
 
 /** What `paramInfo()` reports per parameter. */

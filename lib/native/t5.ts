@@ -21,35 +21,152 @@
  *
  * Every call validates its arguments before touching libtorch. A model runs one call at a time:
  * a call made while an *Async call is in flight throws/rejects with EXT5_BUSY.
+ *
+ * Option objects (batches, generate options, model options) and their key lists are declared
+ * here and nowhere else. Unknown keys are rejected on the TS side, by checkKnownKeys() with a
+ * "did you mean"; the native side reads the keys it knows and checks their types and ranges.
  */
+import { didYouMean, Ext5Error } from '../util/errors';
 import { loadAddon } from './loader';
-import { type TensorHandle, torch } from './torch';
-
-/** A tensor argument: a raw handle or the TS Tensor (which keeps its handle in `_h`). */
-export type NativeTensorArg = TensorHandle | { readonly _h: TensorHandle };
+import { type ComputeDtype, type TensorArg, type TensorHandle, torch } from './torch';
 
 /** Integer or float array data with its shape, or a tensor. */
 export type NativeArray =
-  | NativeTensorArg
+  | TensorArg
   | { data: Int32Array | BigInt64Array | Float32Array | Float64Array | Uint8Array; shape: number[] };
 
-/** One forward batch: the ext5 names of Hugging Face's forward() arguments plus packing and loss options. */
+/**
+ * One forward batch: Hugging Face's forward() arguments (ext5 names), plus SeqIO packing and T5X
+ * loss options. lib/model/t5.ts derives its public `T5Batch` from this.
+ */
 export interface NativeBatch {
+  /** [B, S] token ids < vocab_size. */
   inputIds: NativeArray;
+  /** [B, S] 1 = real token, 0 = padding. */
   attentionMask?: NativeArray | null;
+  /** [B, T]; when absent, labels shifted right (decoder_start_token_id first, -100 -> pad). */
   decoderInputIds?: NativeArray | null;
+  /** [B, T] key padding mask of the decoder (combined with the causal mask). */
   decoderAttentionMask?: NativeArray | null;
+  /** [B, T] target ids, -100 = ignored. */
   labels?: NativeArray | null;
+  /** Packed rows: [B, S] / [B, T] segment ids (1, 2, ...; 0 = padding). Give both or neither. */
   encoderSegmentIds?: NativeArray | null;
   decoderSegmentIds?: NativeArray | null;
+  /** Packed rows: positions restarting at 0 in each segment (relative position bias reads them). */
   encoderPositions?: NativeArray | null;
   decoderPositions?: NativeArray | null;
+  /** [B, T] per-token loss weights (seqio decoder_loss_weights): loss = Σ w·ce / Σ w. */
   lossWeights?: NativeArray | null;
+  /** T5X z-loss coefficient: adds zLoss · log(Z)² per token (T5X uses 1e-4). */
   zLoss?: number;
+  /** Label smoothing ε: (1-ε)·nll + ε·mean_v(-log p_v) (PyTorch / HF Trainer convention). */
   labelSmoothing?: number;
+  /** Return the [B, T, V] float32 logits. */
   returnLogits?: boolean;
-  /** forwardBackward only: gradients are those of loss * gradScale (e.g. 1/accumulation steps). */
+  /** forwardBackward only: backpropagate loss · gradScale (e.g. 1 / accumulation steps). */
   gradScale?: number;
+}
+
+/** generate() options (Hugging Face names). */
+export interface GenerateOptions {
+  /** Tokens to generate at most (default 20). */
+  maxNewTokens?: number;
+  /** Beam search when > 1 (default 1 = greedy or sampling). */
+  numBeams?: number;
+  /** Beam hypotheses are ranked by sum(log p) / length^lengthPenalty (default 1). */
+  lengthPenalty?: number;
+  /** Beam search stops a batch item once numBeams hypotheses are finished (default false). */
+  earlyStopping?: boolean;
+  /** Sample instead of argmax (default false). */
+  doSample?: boolean;
+  temperature?: number;
+  /** Keep the k most likely tokens (0 = off). */
+  topK?: number;
+  /** Keep the smallest set of tokens with probability mass >= topP (1 = off). */
+  topP?: number;
+  /** Seed of the sampling generator: the same seed gives the same tokens. */
+  seed?: number;
+  /** KV cache (default true); false re-runs the decoder over the prefix each step (for tests). */
+  useCache?: boolean;
+}
+
+/** Options of the T5 model's constructor. */
+export interface ModelOptions {
+  /** 'cpu' (default), 'cuda' or 'cuda:N'. CUDA computes in bfloat16 with float32 master weights. */
+  device?: string;
+  /** Seed of the parameter initialisation (default 0). */
+  seed?: number;
+  /**
+   * Dtype of matmuls and activations (default: float32 on CPU, bfloat16 on CUDA). Parameters,
+   * gradients, norms, softmax and the loss stay float32. CPU bfloat16 uses oneDNN's bf16 GEMMs
+   * (several times faster on CPUs with AVX-512 BF16).
+   */
+  computeDtype?: ComputeDtype;
+}
+
+/**
+ * The key lists of the option objects above, the only place they are listed: a
+ * `Record<keyof T, true>` must name every key of T and nothing else, so a key added to an
+ * interface without its entry here (or the reverse) fails to compile. The native side reads the
+ * keys it knows and does not look for unknown ones: checkKnownKeys() below does that, once.
+ */
+const BATCH_KEY_SET: Readonly<Record<keyof NativeBatch, true>> = {
+  inputIds: true,
+  attentionMask: true,
+  decoderInputIds: true,
+  decoderAttentionMask: true,
+  labels: true,
+  encoderSegmentIds: true,
+  decoderSegmentIds: true,
+  encoderPositions: true,
+  decoderPositions: true,
+  lossWeights: true,
+  zLoss: true,
+  labelSmoothing: true,
+  returnLogits: true,
+  gradScale: true,
+};
+const GENERATE_OPTION_KEY_SET: Readonly<Record<keyof GenerateOptions, true>> = {
+  maxNewTokens: true,
+  numBeams: true,
+  lengthPenalty: true,
+  earlyStopping: true,
+  doSample: true,
+  temperature: true,
+  topK: true,
+  topP: true,
+  seed: true,
+  useCache: true,
+};
+const MODEL_OPTION_KEY_SET: Readonly<Record<keyof ModelOptions, true>> = {
+  device: true,
+  seed: true,
+  computeDtype: true,
+};
+
+export const BATCH_KEYS = Object.freeze(Object.keys(BATCH_KEY_SET) as Array<keyof NativeBatch>);
+export const GENERATE_OPTION_KEYS = Object.freeze(
+  Object.keys(GENERATE_OPTION_KEY_SET) as Array<keyof GenerateOptions>,
+);
+export const MODEL_OPTION_KEYS = Object.freeze(
+  Object.keys(MODEL_OPTION_KEY_SET) as Array<keyof ModelOptions>,
+);
+
+/**
+ * Throws EXT5_INVALID_ARG, with a suggestion, when `o` has a key outside `known`:
+ * "<what> has an unknown key 'k' (did you mean 'x'?)".
+ */
+export function checkKnownKeys(o: object, known: readonly string[], what: string): void {
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) {
+      throw new Ext5Error(
+        'EXT5_INVALID_ARG',
+        `${what} has an unknown key '${k}'${didYouMean(k, known)}`,
+        `known keys: ${known.join(', ')}`,
+      );
+    }
+  }
 }
 
 export interface NativeForwardResult {
@@ -59,19 +176,6 @@ export interface NativeForwardResult {
   weightSum: number;
   /** [B, T, V] float32 when returnLogits was set. */
   logits?: TensorHandle;
-}
-
-export interface NativeGenerateOptions {
-  maxNewTokens?: number;
-  numBeams?: number;
-  lengthPenalty?: number;
-  earlyStopping?: boolean;
-  doSample?: boolean;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  seed?: number;
-  useCache?: boolean;
 }
 
 export interface NativeScoreResult {
@@ -84,7 +188,7 @@ export interface NativeScoreResult {
 export interface NativeT5Model {
   namedParameters(): Array<[string, TensorHandle]>;
   loadParameters(
-    entries: ReadonlyArray<readonly [string, NativeTensorArg]>,
+    entries: ReadonlyArray<readonly [string, TensorArg]>,
     strict?: boolean,
   ): { missing: string[]; unexpected: string[]; loaded: number };
   numParameters(): number;
@@ -96,12 +200,12 @@ export interface NativeT5Model {
   generate(
     inputIds: NativeArray,
     attentionMask?: NativeArray | null,
-    options?: NativeGenerateOptions,
+    options?: GenerateOptions,
   ): TensorHandle;
   generateAsync(
     inputIds: NativeArray,
     attentionMask?: NativeArray | null,
-    options?: NativeGenerateOptions,
+    options?: GenerateOptions,
   ): Promise<TensorHandle>;
   score(
     inputIds: NativeArray,
@@ -129,13 +233,10 @@ export interface NativeT5Model {
 }
 
 export interface T5Addon {
-  T5Model: new (
-    config: Record<string, unknown>,
-    options?: { device?: string; seed?: number },
-  ) => NativeT5Model;
+  T5Model: new (config: Record<string, unknown>, options?: ModelOptions) => NativeT5Model;
   /** HF `_relative_position_bucket` on an integer tensor of (key - query) offsets. */
   t5RelativePositionBucket(
-    relativePosition: NativeTensorArg,
+    relativePosition: TensorArg,
     bidirectional: boolean,
     numBuckets: number,
     maxDistance: number,

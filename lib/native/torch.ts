@@ -15,6 +15,27 @@ import { loadAddon } from './loader';
  */
 export type TensorHandle = number;
 
+/** A tensor argument of a native call: a raw handle or the TS Tensor (which keeps its handle in `_h`). */
+export type TensorArg = TensorHandle | { readonly _h: TensorHandle };
+
+/** The dtype names libtorch tensors have in ext5 (native/torch/common.cc ParseDtype reads them). */
+export const DTYPES = Object.freeze([
+  'float32',
+  'float64',
+  'float16',
+  'bfloat16',
+  'int64',
+  'int32',
+  'int16',
+  'int8',
+  'uint8',
+  'bool',
+] as const);
+export type DType = (typeof DTYPES)[number];
+
+/** The dtypes a model may compute in (T5 activations overflow in float16). */
+export type ComputeDtype = Extract<DType, 'float32' | 'bfloat16'>;
+
 export type NativeTypedArray =
   | Float32Array
   | Float64Array
@@ -116,7 +137,12 @@ export interface TorchAddon extends UnaryFns, BinaryFns {
   setRngState(state: H): void;
 
   fromTypedArray(data: NativeTypedArray, shape: number[], dtype?: string, device?: string): H;
-  fromHalfBits(data: Uint16Array, shape: number[], dtype: 'float16' | 'bfloat16', device?: string): H;
+  fromHalfBits(
+    data: Uint16Array,
+    shape: number[],
+    dtype: Extract<DType, 'float16' | 'bfloat16'>,
+    device?: string,
+  ): H;
   toTypedArray(t: H, raw?: boolean): NativeTypedArray;
   item(t: H): number | boolean;
   zeros(shape: number[], dtype?: string, device?: string): H;

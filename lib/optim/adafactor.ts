@@ -2,7 +2,7 @@
  * Adafactor (Shazeer & Stern 2018) with T5's defaults, running in one native call per step
  * (native/torch/adafactor.cc; the equations and their sources are in docs/optimizer.md).
  *
- * Defaults (REFERENCE.md section 7): relative step min(1e-2, 1/sqrt(t)) scaled by
+ * Defaults (T5's, see docs/optimizer.md): relative step min(1e-2, 1/sqrt(t)) scaled by
  * max(1e-3, RMS(param)), eps1 = 1e-30, update clipping d = 1.0, beta2_t = 1 - t^-0.8, no
  * momentum, second moments factored over the two largest dims when both are >= 128.
  *
@@ -17,59 +17,17 @@
 import { SafetensorsReader, writeSafetensors } from '../io/safetensors';
 import { safetensorsDtype, tensorFromBytes, tensorToBytes } from '../io/tensor_io';
 import {
+  ADAFACTOR_OPTION_KEYS,
+  type AdafactorOptions,
   type NativeAdafactor,
   type NativeAdafactorOptions,
   optimAddon,
-  type TensorArg,
 } from '../native/optim';
+import type { TensorArg } from '../native/torch';
 import { keep, Tensor } from '../tensor/tensor';
 import { didYouMean, Ext5Error } from '../util/errors';
 
-/** Adafactor options. Leave everything out for T5 pre-training; pass `lr` for a fixed/scheduled rate. */
-export interface AdafactorOptions {
-  /** Explicit learning rate (turns relativeStep off unless it was set). Schedules pass it to step(lr). */
-  lr?: number;
-  /** rho_t = min(1e-2, 1/sqrt(t)). Default: true when no lr is given. */
-  relativeStep?: boolean;
-  /** With relativeStep: rho_t = min(1e-6 t, 1/sqrt(t)). Default false. */
-  warmupInit?: boolean;
-  /** Multiply the rate by max(eps2, RMS(param)). Default true. */
-  scaleParameter?: boolean;
-  /** Added to g^2. Default 1e-30. */
-  eps1?: number;
-  /** Floor of the parameter scale. Default 1e-3. */
-  eps2?: number;
-  /** Update clipping threshold d (RMS clipping); 0 or Infinity disables. Default 1.0. */
-  clipThreshold?: number;
-  /** beta2_t = 1 - t^-decayRate. Default 0.8. (HF writes this exponent as -0.8.) */
-  decayRate?: number;
-  /** Momentum coefficient; null/absent = no momentum (T5). */
-  beta1?: number | null;
-  /** Momentum buffer dtype. Default 'float32'. */
-  momentumDtype?: 'float32' | 'bfloat16';
-  /** Decoupled weight decay, scaled by the step's rate: p -= weightDecay * lr_t * p. Default 0. */
-  weightDecay?: number;
-  /** Factor second moments at all. Default true. */
-  factored?: boolean;
-  /** Factor only when the second largest dim is at least this. Default 128. */
-  minDimSizeToFactor?: number;
-}
-
-const OPTION_KEYS: ReadonlySet<string> = new Set([
-  'lr',
-  'relativeStep',
-  'warmupInit',
-  'scaleParameter',
-  'eps1',
-  'eps2',
-  'clipThreshold',
-  'decayRate',
-  'beta1',
-  'momentumDtype',
-  'weightDecay',
-  'factored',
-  'minDimSizeToFactor',
-]);
+export type { AdafactorOptions };
 
 /** Parameters: tensors, named tensors, or a model with namedParameters(). */
 export type ParamsInput =
@@ -124,11 +82,11 @@ export function resolveAdafactorOptions(options: AdafactorOptions): NativeAdafac
     throw new Ext5Error('EXT5_INVALID_ARG', 'Adafactor options must be an object');
   }
   for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) {
+    if (!(ADAFACTOR_OPTION_KEYS as readonly string[]).includes(key)) {
       throw new Ext5Error(
         'EXT5_INVALID_ARG',
-        `unknown Adafactor option '${key}'${didYouMean(key, OPTION_KEYS)}`,
-        `known options: ${[...OPTION_KEYS].join(', ')}`,
+        `unknown Adafactor option '${key}'${didYouMean(key, ADAFACTOR_OPTION_KEYS)}`,
+        `known options: ${ADAFACTOR_OPTION_KEYS.join(', ')}`,
       );
     }
   }

@@ -14,6 +14,7 @@
  */
 import {
   type BinaryOp,
+  type DType,
   type NativeTypedArray,
   type TensorHandle,
   torch,
@@ -21,17 +22,7 @@ import {
 } from '../native/torch';
 import { Ext5Error } from '../util/errors';
 
-export type DType =
-  | 'float32'
-  | 'float64'
-  | 'float16'
-  | 'bfloat16'
-  | 'int64'
-  | 'int32'
-  | 'int16'
-  | 'int8'
-  | 'uint8'
-  | 'bool';
+export type { DType };
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 
 export interface TensorOptions {

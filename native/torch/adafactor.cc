@@ -56,12 +56,6 @@ void CheckOptions(const AdafactorOptions& o) {
   if (o.min_dim_size_to_factor < 1) ThrowArg("minDimSizeToFactor must be >= 1");
 }
 
-// Releases the busy flag when the step (sync or on a worker) ends, however it ends.
-struct BusyRelease {
-  std::shared_ptr<AdafactorCore> core;
-  ~BusyRelease() { core->busy.store(false); }
-};
-
 }  // namespace
 
 // ---- AdafactorCore --------------------------------------------------------------------------------
@@ -384,48 +378,6 @@ std::vector<std::pair<std::string, at::Tensor>> GetEntries(const Napi::Value& v,
   return out;
 }
 
-// Runs one step on a libuv worker thread. The busy flag is released on the JS thread when the
-// promise settles (not when the worker finishes), so "busy until awaited" holds deterministically.
-class StepWorker : public Napi::AsyncWorker {
- public:
-  StepWorker(Napi::Env env, std::shared_ptr<AdafactorCore> core, std::optional<double> lr)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        core_(std::move(core)),
-        lr_(lr),
-        threads_(at::get_num_threads()) {}
-  ~StepWorker() override { core_->busy.store(false); }
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      // OpenMP's thread count is per calling thread: a libuv worker starts with the default
-      // (1 on small machines), so carry over what the JS thread configured.
-      if (at::get_num_threads() != threads_) at::set_num_threads(threads_);
-      updated_ = core_->Step(lr_);  // Step() sets its own NoGradGuard (grad mode is thread-local)
-    } catch (...) {
-      auto [code, message] = DescribeCurrentException();
-      code_ = code;
-      SetError(message);
-    }
-  }
-  void OnOK() override {
-    core_->busy.store(false);
-    deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(updated_)));
-  }
-  void OnError(const Napi::Error& e) override {
-    core_->busy.store(false);
-    deferred_.Reject(MakeError(Env(), code_, e.Message()).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<AdafactorCore> core_;
-  std::optional<double> lr_;
-  int threads_;
-  int64_t updated_ = 0;
-  std::string code_;
-};
-
 class AdafactorWrap : public Napi::ObjectWrap<AdafactorWrap> {
  public:
   static void Init(Napi::Env env, Napi::Object exports) {
@@ -468,12 +420,10 @@ class AdafactorWrap : public Napi::ObjectWrap<AdafactorWrap> {
     if (!core_) ThrowCode("EXT5_DISPOSED", "this Adafactor has been disposed");
     return *core_;
   }
-  // Takes the busy flag or throws EXT5_BUSY.
-  void Acquire() {
-    bool expected = false;
-    if (!Core().busy.compare_exchange_strong(expected, true)) {
-      ThrowCode("EXT5_BUSY", "Adafactor is busy with a stepAsync() that has not finished; await it first");
-    }
+  // Takes the busy flag for one call, or throws EXT5_BUSY.
+  BusyGuard Acquire() {
+    Core();
+    return BusyGuard(core_, core_->busy, "Adafactor is busy with a stepAsync() that has not finished; await it first");
   }
 
   Napi::Value StepSync(const Napi::CallbackInfo& info) {
@@ -481,8 +431,7 @@ class AdafactorWrap : public Napi::ObjectWrap<AdafactorWrap> {
     EXT5_TRY
     CheckArgCount(info, 0, 1, "step");
     auto lr = OptionalLr(info);
-    Acquire();
-    BusyRelease release{core_};
+    BusyGuard busy = Acquire();
     return Napi::Number::New(env, static_cast<double>(core_->Step(lr)));
     EXT5_CATCH(env)
   }
@@ -492,11 +441,14 @@ class AdafactorWrap : public Napi::ObjectWrap<AdafactorWrap> {
     EXT5_TRY
     CheckArgCount(info, 0, 1, "stepAsync");
     auto lr = OptionalLr(info);
-    Acquire();
-    auto* worker = new StepWorker(env, core_, lr);
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
+    // The flag is given back when the promise settles, not when the worker finishes, so "busy until
+    // awaited" holds deterministically.
+    auto busy = std::make_shared<BusyGuard>(Acquire());
+    auto core = core_;
+    return RunAsync<int64_t>(
+        env, [core, lr] { return core->Step(lr); },  // Step() sets its own NoGradGuard (grad mode is thread-local)
+        [](Napi::Env e, int64_t& updated) { return Napi::Number::New(e, static_cast<double>(updated)); },
+        [busy] { busy->Release(); });
     EXT5_CATCH(env)
   }
 
@@ -505,8 +457,7 @@ class AdafactorWrap : public Napi::ObjectWrap<AdafactorWrap> {
     EXT5_TRY
     CheckArgCount(info, 0, 1, "zeroGrad");
     bool set_to_none = info.Length() < 1 || info[0].IsUndefined() ? true : GetBool(info[0], "setToNone");
-    Acquire();
-    BusyRelease release{core_};
+    BusyGuard busy = Acquire();
     core_->ZeroGrad(set_to_none);
     return env.Undefined();
     EXT5_CATCH(env)
@@ -517,8 +468,7 @@ class AdafactorWrap : public Napi::ObjectWrap<AdafactorWrap> {
     Napi::Env env = info.Env();
     EXT5_TRY
     CheckArgCount(info, 0, 0, "stateDict");
-    Acquire();
-    BusyRelease release{core_};
+    BusyGuard busy = Acquire();
     auto entries = core_->StateDict();
     Napi::Array arr = Napi::Array::New(env, entries.size());
     for (size_t i = 0; i < entries.size(); i++) {
@@ -541,8 +491,7 @@ class AdafactorWrap : public Napi::ObjectWrap<AdafactorWrap> {
     CheckArgCount(info, 2, 2, "loadStateDict");
     auto entries = GetEntries(info[0], "entries");
     int64_t step_count = GetInt(info[1], "stepCount");
-    Acquire();
-    BusyRelease release{core_};
+    BusyGuard busy = Acquire();
     core_->LoadStateDict(entries, step_count);
     return env.Undefined();
     EXT5_CATCH(env)

@@ -1,7 +1,7 @@
 // Shared plumbing of the ext5 torch addon: error conversion, argument validation, module
 // registration and the Tensor handle that every other file passes across the JS boundary.
 //
-// Rules every native entry follows (DESIGN.md principle 4):
+// Rules every native entry follows:
 //  - validate every argument before touching libtorch, and throw ext5::ArgError with the
 //    argument's name and what was expected;
 //  - run libtorch work inside EXT5_TRY / EXT5_CATCH(env) so c10::Error and std::exception become
@@ -11,11 +11,15 @@
 #include <napi.h>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace ext5 {
@@ -35,7 +39,7 @@ struct ArgError : std::exception {
 
 // Converts the active C++ exception into a thrown Napi::Error. Call only from a catch block.
 [[noreturn]] void RethrowAsJs(Napi::Env env);
-// Same conversion for AsyncWorker::Execute: returns {code, message} for SetError.
+// Same conversion for work on a worker thread: returns {code, message}.
 std::pair<std::string, std::string> DescribeCurrentException();
 // Builds a JS Error object with code (for rejecting promises).
 Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message);
@@ -110,52 +114,140 @@ bool RegisterModule(const char* name, InitFn fn);
 void SetMethod(Napi::Env env, Napi::Object exports, const char* name,
                std::function<Napi::Value(const Napi::CallbackInfo&)> fn);
 
-// ---- async work ----------------------------------------------------------------------------
+// ---- busy flags ----------------------------------------------------------------------------
 
-// Runs `work` on a libuv worker thread and resolves with `done(env, result)` on the JS thread.
-// Exceptions in `work` become promise rejections with a code; nothing touches V8 off-thread.
-template <typename R>
-class PromiseWorker : public Napi::AsyncWorker {
+// One call's hold on an object's busy flag (the T5 model, an Adafactor, a process group: each
+// takes one call at a time). The constructor takes the flag or throws EXT5_BUSY with `message`;
+// Release() or the destructor, whichever comes first, gives it back. The guard shares ownership
+// of the object the flag lives in, so a guard carried by an async call keeps it alive.
+class BusyGuard {
  public:
-  PromiseWorker(Napi::Env env, std::function<R()> work, std::function<Napi::Value(Napi::Env, R&)> done)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
-        done_(std::move(done)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      result_ = work_();
-    } catch (...) {
-      auto [code, message] = DescribeCurrentException();
-      code_ = code;
-      SetError(message);
+  template <typename Owner>
+  BusyGuard(const std::shared_ptr<Owner>& owner, std::atomic<bool>& flag, const std::string& message)
+      : flag_(owner, &flag) {
+    bool expected = false;
+    if (!flag_->compare_exchange_strong(expected, true)) {
+      flag_.reset();
+      ThrowCode("EXT5_BUSY", message);
     }
   }
-  void OnOK() override {
-    Napi::Env env = Env();
+  ~BusyGuard() { Release(); }
+  BusyGuard(BusyGuard&& o) noexcept : flag_(std::move(o.flag_)) {}
+  BusyGuard(const BusyGuard&) = delete;
+  BusyGuard& operator=(const BusyGuard&) = delete;
+  BusyGuard& operator=(BusyGuard&&) = delete;
+  void Release() noexcept {
+    if (flag_) {
+      flag_->store(false);
+      flag_.reset();
+    }
+  }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> flag_;  // aliases the owner (shared_ptr aliasing constructor)
+};
+
+// ---- async work ----------------------------------------------------------------------------
+
+// Runs `work` on a libuv worker thread and settles its promise on the JS thread: resolved with
+// `done(env, result)`, or rejected with a coded error when `work` throws (nothing touches V8 off
+// the JS thread). `release`, when given, runs on the JS thread just before the promise settles,
+// on success and failure alike (an object's busy flag is given back there, so the object is busy
+// exactly while the promise is pending).
+//
+// Teardown: when a worker_thread is terminated (or the process exits) while the work runs, Node
+// still completes it, but the environment can no longer run JS, so settling the promise fails
+// and node-addon-api turns that into a C++ exception. Escaping from the completion callback it
+// would abort the whole process; it is dropped instead, since nothing can observe the promise.
+template <typename R>
+class PromiseWorker final : public Napi::AsyncWorker {
+ public:
+  using Work = std::function<R()>;
+  using Done = std::function<Napi::Value(Napi::Env, R&)>;
+  using Release = std::function<void()>;
+
+  PromiseWorker(Napi::Env env, Work work, Done done, Release release = nullptr)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)),
+        done_(std::move(done)),
+        release_(std::move(release)),
+        threads_(at::get_num_threads()) {}
+  ~PromiseWorker() override { RunRelease(); }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      // OpenMP's thread count is per calling thread: a libuv worker starts with the default (1 on
+      // small machines), so carry over what the JS thread configured.
+      if (at::get_num_threads() != threads_) at::set_num_threads(threads_);
+      result_ = work_();
+    } catch (...) {
+      std::tie(code_, message_) = DescribeCurrentException();
+      failed_ = true;
+    }
+  }
+
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    RunRelease();
+    if (status != napi_cancelled) {
+      try {
+        Napi::HandleScope scope(env);
+        Settle(env);
+      } catch (...) {
+        // The environment is going away (see above): nothing is left to tell.
+      }
+    }
+    Destroy();
+  }
+
+ private:
+  void Settle(Napi::Env env) {
+    if (failed_) {
+      deferred_.Reject(MakeError(env, code_, message_).Value());
+      return;
+    }
     try {
       deferred_.Resolve(done_(env, *result_));
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
     }
   }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(MakeError(Env(), code_, e.Message()).Value());
+  void RunRelease() noexcept {
+    if (!release_) return;
+    Release r = std::move(release_);
+    release_ = nullptr;
+    try {
+      r();
+    } catch (...) {
+      // a release hook gives back a flag and cannot fail in a way the caller could act on
+    }
   }
 
- private:
   Napi::Promise::Deferred deferred_;
-  std::function<R()> work_;
-  std::function<Napi::Value(Napi::Env, R&)> done_;
+  Work work_;
+  Done done_;
+  Release release_;
+  int threads_;
   std::optional<R> result_;
+  bool failed_ = false;
   std::string code_;
+  std::string message_;
 };
 
-// Queues `work` and returns its promise.
+// Queues `work` and returns its promise (see PromiseWorker).
 template <typename R>
-Napi::Promise RunAsync(Napi::Env env, std::function<R()> work, std::function<Napi::Value(Napi::Env, R&)> done) {
-  auto* w = new PromiseWorker<R>(env, std::move(work), std::move(done));
+Napi::Promise RunAsync(Napi::Env env, std::function<R()> work, std::function<Napi::Value(Napi::Env, R&)> done,
+                       std::function<void()> release = nullptr) {
+  auto* w = new PromiseWorker<R>(env, std::move(work), std::move(done), std::move(release));
   Napi::Promise p = w->Promise();
-  w->Queue();
+  try {
+    w->Queue();
+  } catch (...) {
+    delete w;  // runs the release hook: the flag must not stay taken
+    throw;
+  }
   return p;
 }
 

@@ -1,4 +1,4 @@
-// c10d process groups for data-parallel training (DESIGN.md principle 9): a TCPStore rendezvous
+// c10d process groups for data-parallel training (docs/distributed.md): a TCPStore rendezvous
 // with torchrun's variables, Gloo on CPU, NCCL on CUDA when this libtorch and the build have it,
 // and the collectives the training loop needs: bucketed all-reduce (sum, avg, max, min),
 // bucketed broadcast from a root, barrier, and an all-gather of small byte strings (config
@@ -93,7 +93,7 @@ struct Group {
   std::mutex mu;
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<PgBase> pg;
-  bool busy = false;
+  std::atomic<bool> busy{false};  // taken by a Lease's BusyGuard
   bool destroyed = false;
   std::string broken;  // why the group cannot be used any more; empty while healthy
   // Flat buffers reused across calls, one per bucket in flight (only the collective holding the
@@ -108,11 +108,14 @@ int64_t g_next_id = 1;
 
 // One collective's hold on its group. The reference to the process group is dropped on the
 // worker thread when the collective ends (so a group destroyed meanwhile is torn down off the JS
-// thread); the busy flag is cleared on the JS thread just before the promise settles, so a group
-// is busy exactly while a promise of it is pending.
+// thread); the busy flag is given back on the JS thread just before the promise settles (the
+// release hook of common.h's PromiseWorker), so a group is busy exactly while a promise of it is
+// pending.
 struct Lease {
+  Lease(std::shared_ptr<Group> g, BusyGuard b) : group(std::move(g)), pg(group->pg), busy(std::move(b)) {}
   std::shared_ptr<Group> group;
   c10::intrusive_ptr<PgBase> pg;
+  BusyGuard busy;
   void Finish(const std::string& broken_reason) {
     std::lock_guard<std::mutex> lock(group->mu);
     if (!broken_reason.empty() && group->broken.empty()) group->broken = broken_reason;
@@ -121,58 +124,14 @@ struct Lease {
   }
   void Release() {
     std::lock_guard<std::mutex> lock(group->mu);
-    group->busy = false;
+    busy.Release();
   }
-};
-
-// common.h's PromiseWorker plus a hook on the JS thread that releases the lease before the
-// promise settles, on success and on failure alike.
-template <typename R>
-class CollectiveWorker : public Napi::AsyncWorker {
- public:
-  CollectiveWorker(Napi::Env env, std::shared_ptr<Lease> lease, std::function<R()> work,
-                   std::function<Napi::Value(Napi::Env, R&)> done)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), lease_(std::move(lease)),
-        work_(std::move(work)), done_(std::move(done)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      result_ = work_();
-    } catch (...) {
-      auto [code, message] = DescribeCurrentException();
-      code_ = code;
-      SetError(message);
-    }
-  }
-  void OnOK() override {
-    lease_->Release();
-    try {
-      deferred_.Resolve(done_(Env(), *result_));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override {
-    lease_->Release();
-    deferred_.Reject(MakeError(Env(), code_, e.Message()).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<Lease> lease_;
-  std::function<R()> work_;
-  std::function<Napi::Value(Napi::Env, R&)> done_;
-  std::optional<R> result_;
-  std::string code_;
 };
 
 template <typename R>
 Napi::Promise RunCollectiveAsync(Napi::Env env, std::shared_ptr<Lease> lease, std::function<R()> work,
                                  std::function<Napi::Value(Napi::Env, R&)> done) {
-  auto* w = new CollectiveWorker<R>(env, std::move(lease), std::move(work), std::move(done));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return RunAsync<R>(env, std::move(work), std::move(done), [lease] { lease->Release(); });
 }
 
 bool Contains(const std::string& s, const char* needle) {
@@ -225,15 +184,10 @@ std::shared_ptr<Lease> Acquire(int64_t id, const std::string& op) {
     ThrowCode("EXT5_DIST_BROKEN", op + ": this process group is unusable after an earlier failure (" + g->broken +
                                       "); destroy it and restart the job");
   }
-  if (g->busy) {
-    ThrowCode("EXT5_BUSY", op + ": another collective on this process group is still running; await it first "
-                                "(collectives must run one at a time, in the same order on every rank)");
-  }
-  g->busy = true;
-  auto lease = std::make_shared<Lease>();
-  lease->group = g;
-  lease->pg = g->pg;
-  return lease;
+  BusyGuard busy(g, g->busy,
+                 op + ": another collective on this process group is still running; await it first "
+                      "(collectives must run one at a time, in the same order on every rank)");
+  return std::make_shared<Lease>(g, std::move(busy));
 }
 
 int64_t TimeoutArg(const Napi::Value& v, const Group& g) {
@@ -913,7 +867,7 @@ void InitDist(Napi::Env env, Napi::Object exports) {
     o.Set("backend", g->backend);
     o.Set("address", g->where);
     o.Set("timeoutMs", Napi::Number::New(env, static_cast<double>(g->timeoutMs)));
-    o.Set("busy", g->busy);
+    o.Set("busy", g->busy.load());
     o.Set("destroyed", g->destroyed);
     o.Set("broken", g->broken.empty() ? env.Null() : Napi::String::New(env, g->broken));
     return o;
@@ -935,7 +889,7 @@ void InitDist(Napi::Env env, Napi::Object exports) {
       pg = std::move(g->pg);
       store = std::move(g->store);
       // A collective in flight still packs into the scratch buffers; it frees them when it ends.
-      if (!g->busy) g->scratch.assign(kMaxInFlight, at::Tensor());
+      if (!g->busy.load()) g->scratch.assign(kMaxInFlight, at::Tensor());
     }
     return RunAsync<bool>(
         info.Env(),

@@ -214,23 +214,6 @@ at::Tensor Weights(const Napi::Value& v, const std::string& name, const at::Devi
   return t.to(dev);
 }
 
-const std::set<std::string> kBatchKeys = {
-    "inputIds",          "attentionMask",     "decoderInputIds",  "decoderAttentionMask", "labels",
-    "encoderSegmentIds", "decoderSegmentIds", "encoderPositions", "decoderPositions",     "lossWeights",
-    "zLoss",             "labelSmoothing",    "returnLogits",     "gradScale"};
-
-void CheckKeys(const Napi::Object& o, const std::set<std::string>& allowed, const std::string& what) {
-  Napi::Array names = o.GetPropertyNames();
-  for (uint32_t i = 0; i < names.Length(); i++) {
-    std::string k = names.Get(i).ToString().Utf8Value();
-    if (!allowed.count(k)) {
-      std::string list;
-      for (auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      ThrowArg(what + " has an unknown key '" + k + "' (known keys: " + list + ")");
-    }
-  }
-}
-
 struct ParsedBatch {
   Batch batch;
   double grad_scale = 1.0;
@@ -239,7 +222,6 @@ struct ParsedBatch {
 ParsedBatch ParseBatch(const Napi::Value& v, const Model& m) {
   if (!v.IsObject() || v.IsArray()) ThrowArg("batch must be an object ({inputIds, labels, ...})");
   Napi::Object o = v.As<Napi::Object>();
-  CheckKeys(o, kBatchKeys, "batch");
   const auto dev = m.device();
   const int64_t V = m.config().vocab_size;
   ParsedBatch p;
@@ -299,15 +281,13 @@ ParsedBatch ParseBatch(const Napi::Value& v, const Model& m) {
   return p;
 }
 
-const std::set<std::string> kGenerateKeys = {"maxNewTokens", "numBeams", "lengthPenalty", "earlyStopping", "doSample",
-                                             "temperature",  "topK",     "topP",          "seed",          "useCache"};
-
+// Unknown keys of the option objects are rejected on the TS side (lib/native/t5.ts lists them
+// once); here each known key is read and checked for type and range.
 GenerateOptions ParseGenerateOptions(const Napi::Value& v) {
   GenerateOptions g;
   if (v.IsUndefined() || v.IsNull()) return g;
   if (!v.IsObject() || v.IsArray()) ThrowArg("generate options must be an object");
   Napi::Object o = v.As<Napi::Object>();
-  CheckKeys(o, kGenerateKeys, "generate options");
   if (Present(o, "maxNewTokens")) g.max_new_tokens = GetInt(o.Get("maxNewTokens"), "maxNewTokens");
   if (g.max_new_tokens < 1 || g.max_new_tokens > 65536) ThrowArg("maxNewTokens must be in [1, 65536]");
   if (Present(o, "numBeams")) g.num_beams = GetInt(o.Get("numBeams"), "numBeams");
@@ -341,24 +321,10 @@ struct State {
   std::atomic<bool> busy{false};
 };
 
-// Marks the model busy for one call; released by the destructor (worker or sync path).
-class BusyLock {
- public:
-  explicit BusyLock(std::shared_ptr<State> s) : s_(std::move(s)) {
-    bool expected = false;
-    if (!s_->busy.compare_exchange_strong(expected, true)) {
-      ThrowCode("EXT5_BUSY", "the model is already running a call (one in-flight call per model); await it first");
-    }
-  }
-  ~BusyLock() {
-    if (s_) s_->busy.store(false);
-  }
-  BusyLock(BusyLock&& o) noexcept : s_(std::move(o.s_)) {}
-  BusyLock(const BusyLock&) = delete;
-
- private:
-  std::shared_ptr<State> s_;
-};
+// Marks the model busy for one call (sync, or until an async call's promise settles).
+BusyGuard BusyLock(const std::shared_ptr<State>& s) {
+  return BusyGuard(s, s->busy, "the model is already running a call (one in-flight call per model); await it first");
+}
 
 // Generation and scoring never use dropout, whatever the model's mode.
 class EvalScope {
@@ -429,7 +395,6 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
       if (!info[1].IsObject()) ThrowArg("options must be an object ({device, seed, computeDtype})");
       Napi::Object o = info[1].As<Napi::Object>();
-      CheckKeys(o, {"device", "seed", "computeDtype"}, "T5Model options");
       if (Present(o, "computeDtype")) {
         std::string cd = GetString(o.Get("computeDtype"), "options.computeDtype");
         if (cd == "float32") {
@@ -473,7 +438,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     Napi::Env env = info.Env();
     EXT5_TRY
     auto s = Live();
-    BusyLock lock(s);
+    BusyGuard lock = BusyLock(s);
     const auto& ps = s->model->named_parameters();
     Napi::Array out = Napi::Array::New(env, ps.size());
     for (size_t i = 0; i < ps.size(); i++) {
@@ -492,7 +457,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     EXT5_TRY
     CheckArgCount(info, 1, 2, "loadParameters");
     auto s = Live();
-    BusyLock lock(s);
+    BusyGuard lock = BusyLock(s);
     Model& m = *s->model;
     bool strict = info.Length() > 1 && !info[1].IsUndefined() ? GetBool(info[1], "strict") : true;
     if (!info[0].IsArray()) ThrowArg("entries must be an array of [name, Tensor] pairs");
@@ -612,7 +577,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     auto s = Live();
     ParsedBatch p = ParseBatch(info[0], *s->model);
     if (backward && !p.batch.labels.defined()) ThrowArg(std::string(fn) + "() needs batch.labels to compute a loss");
-    auto lock = std::make_shared<BusyLock>(s);
+    auto lock = std::make_shared<BusyGuard>(BusyLock(s));
     if (!async) {
       ForwardResult r = RunForward(*s, p.batch, backward, p.grad_scale);
       return ForwardToJs(env, r);
@@ -626,10 +591,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
           if (r.loss.defined()) (void)r.loss.item<double>();  // finish the work off the JS thread
           return r;
         },
-        [lock](Napi::Env e, ForwardResult& r) mutable {
-          lock.reset();
-          return ForwardToJs(e, r);
-        });
+        ForwardToJs, [lock] { lock->Release(); });
     EXT5_CATCH(env)
   }
 
@@ -651,16 +613,14 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
       mask = Ids(info[1], "attentionMask", dev, {}, false, ids.sizes().vec());
     }
     GenerateOptions opt = ParseGenerateOptions(info.Length() > 2 ? info[2] : env.Undefined());
-    auto lock = std::make_shared<BusyLock>(s);
+    auto lock = std::make_shared<BusyGuard>(BusyLock(s));
     auto work = [s, ids, mask, opt]() {
       EvalScope eval(*s->model);
       return t5::Generate(*s->model, ids, mask, opt).to(at::kCPU);
     };
     if (!async) return TensorHandle::Wrap(env, work());
-    return RunAsync<at::Tensor>(env, work, [lock](Napi::Env e, at::Tensor& t) mutable {
-      lock.reset();
-      return TensorHandle::Wrap(e, t);
-    });
+    return RunAsync<at::Tensor>(
+        env, work, [](Napi::Env e, at::Tensor& t) { return TensorHandle::Wrap(e, t); }, [lock] { lock->Release(); });
     EXT5_CATCH(env)
   }
   Napi::Value GenerateSync(const Napi::CallbackInfo& info) { return GenerateImpl(info, false); }
@@ -686,7 +646,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     if (info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsNull()) {
       tmask = Ids(info[3], "targetMask", dev, {}, false, targets.sizes().vec());
     }
-    auto lock = std::make_shared<BusyLock>(s);
+    auto lock = std::make_shared<BusyGuard>(BusyLock(s));
     auto work = [s, ids, mask, targets, tmask]() {
       EvalScope eval(*s->model);
       t5::ScoreResult r = t5::Score(*s->model, ids, mask, targets, tmask);
@@ -702,11 +662,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
       auto r = work();
       return done(env, r);
     }
-    return RunAsync<std::pair<at::Tensor, at::Tensor>>(
-        env, work, [lock, done](Napi::Env e, std::pair<at::Tensor, at::Tensor>& r) mutable {
-          lock.reset();
-          return done(e, r);
-        });
+    return RunAsync<std::pair<at::Tensor, at::Tensor>>(env, work, done, [lock] { lock->Release(); });
     EXT5_CATCH(env)
   }
   Napi::Value ScoreSync(const Napi::CallbackInfo& info) { return ScoreImpl(info, false); }
@@ -717,7 +673,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     EXT5_TRY
     CheckArgCount(info, 0, 1, "train");
     auto s = Live();
-    BusyLock lock(s);
+    BusyGuard lock = BusyLock(s);
     s->model->set_training(info.Length() == 0 || info[0].IsUndefined() ? true : GetBool(info[0], "mode"));
     return env.Undefined();
     EXT5_CATCH(env)
@@ -727,7 +683,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     Napi::Env env = info.Env();
     EXT5_TRY
     auto s = Live();
-    BusyLock lock(s);
+    BusyGuard lock = BusyLock(s);
     s->model->zero_grad();
     return env.Undefined();
     EXT5_CATCH(env)
@@ -739,7 +695,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     CheckArgCount(info, 1, 1, "to");
     auto s = Live();
     at::Device dev = ParseDevice(GetString(info[0], "device"));
-    BusyLock lock(s);
+    BusyGuard lock = BusyLock(s);
     s->model->to(dev);
     return env.Undefined();
     EXT5_CATCH(env)
@@ -749,7 +705,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     Napi::Env env = info.Env();
     EXT5_TRY
     if (state_) {
-      BusyLock lock(state_);
+      BusyGuard lock = BusyLock(state_);
       state_.reset();
     }
     return env.Undefined();

@@ -12,6 +12,7 @@ import {
   writeWeights,
 } from '../../lib/model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
+import { tsHookSource } from './helpers/ts_hook';
 
 let root: string;
 beforeAll(() => {
@@ -113,13 +114,9 @@ describe('savePretrained writes atomically', () => {
 });
 
 describe('crashes', () => {
-  // Runs test/native/checkpoint_crash_child.ts with a minimal TypeScript require hook.
+  // Runs test/native/checkpoint_crash_child.ts from source.
   function spawnChild(args: string[]): ChildProcess {
-    const hook =
-      "const ts=require('typescript'),fs=require('fs');" +
-      "require.extensions['.ts']=(m,f)=>m._compile(ts.transpileModule(fs.readFileSync(f,'utf8')," +
-      '{fileName:f,compilerOptions:{module:ts.ModuleKind.CommonJS,target:ts.ScriptTarget.ES2022,esModuleInterop:true}}).outputText,f);' +
-      'require(process.argv[1]);';
+    const hook = tsHookSource();
     return spawn(process.execPath, ['-e', hook, path.join(__dirname, 'checkpoint_crash_child.ts'), ...args], {
       cwd: path.join(__dirname, '..', '..'),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { initFromEnv, ProcessGroup } from '../../lib/ddp';
 import { freePort } from '../../lib/ddp/launcher';
 import { distAddon } from '../../lib/native/dist';
+import { tsHookSource } from './helpers/ts_hook';
 
 jest.setTimeout(60_000);
 
@@ -15,12 +16,8 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-// A minimal TypeScript require hook, so the worker runs from source like the tests do.
-const HOOK =
-  "const ts=require('typescript'),fs=require('fs');" +
-  "require.extensions['.ts']=(m,f)=>m._compile(ts.transpileModule(fs.readFileSync(f,'utf8')," +
-  '{fileName:f,compilerOptions:{module:ts.ModuleKind.CommonJS,target:ts.ScriptTarget.ES2022,esModuleInterop:true}}).outputText,f);' +
-  'require(process.argv[1]);';
+// The worker runs from source like the tests do.
+const HOOK = tsHookSource();
 
 interface Ran {
   code: number | null;
