@@ -1,7 +1,7 @@
 /**
  * Hugging Face T5 checkpoint directories: `config.json` plus `model.safetensors` (or shards
  * `model-0000k-of-0000n.safetensors` with `model.safetensors.index.json`), never pickle
- * (DESIGN.md principle 6). transformers' `T5ForConditionalGeneration.from_pretrained(dir)` reads
+ * (docs/design.md, principles). transformers' `T5ForConditionalGeneration.from_pretrained(dir)` reads
  * what savePretrained writes, and fromPretrained reads Hugging Face's own T5 / T5.1.1 directories.
  *
  * Saves are atomic: everything is written into a hidden sibling directory, fsynced, and renamed

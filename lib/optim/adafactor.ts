@@ -2,7 +2,7 @@
  * Adafactor (Shazeer & Stern 2018) with T5's defaults, running in one native call per step
  * (native/torch/adafactor.cc; the equations and their sources are in docs/optimizer.md).
  *
- * Defaults (REFERENCE.md section 7): relative step min(1e-2, 1/sqrt(t)) scaled by
+ * Defaults (T5's, docs/optimizer.md): relative step min(1e-2, 1/sqrt(t)) scaled by
  * max(1e-3, RMS(param)), eps1 = 1e-30, update clipping d = 1.0, beta2_t = 1 - t^-0.8, no
  * momentum, second moments factored over the two largest dims when both are >= 128.
  *

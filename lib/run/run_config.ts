@@ -7,7 +7,7 @@
  * defaults, the validation, `--set` and docs/configuration.md (via {@link renderConfigReference}) all
  * come from that table, so they cannot drift apart.
  *
- * The defaults are the ExT5 pre-training recipe (REFERENCE.md sections 1, 4, 5, 7): ExT5 mixture with
+ * The defaults are the ExT5 pre-training recipe (arXiv 2111.10952, Experimental setup): ExT5 mixture with
  * R = 2 C4 examples per ExMix example and cap K = 300000, inputs 512 / targets 114 tokens, span
  * corruption with noise density 0.15 and mean span 3, packing, Adafactor with the T5 schedule
  * 1/sqrt(max(step, 10^4)), 1M steps at batch 2048.

@@ -1,7 +1,7 @@
 // Shared plumbing of the ext5 torch addon: error conversion, argument validation, module
 // registration and the Tensor handle that every other file passes across the JS boundary.
 //
-// Rules every native entry follows (DESIGN.md principle 4):
+// Rules every native entry follows (docs/design.md: no input crashes the process):
 //  - validate every argument before touching libtorch, and throw ext5::ArgError with the
 //    argument's name and what was expected;
 //  - run libtorch work inside EXT5_TRY / EXT5_CATCH(env) so c10::Error and std::exception become

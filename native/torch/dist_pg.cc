@@ -1,4 +1,4 @@
-// c10d process groups for data-parallel training (DESIGN.md principle 9): a TCPStore rendezvous
+// c10d process groups for data-parallel training (docs/distributed.md): a TCPStore rendezvous
 // with torchrun's variables, Gloo on CPU, NCCL on CUDA when this libtorch and the build have it,
 // and the collectives the training loop needs: bucketed all-reduce (sum, avg, max, min),
 // bucketed broadcast from a root, barrier, and an all-gather of small byte strings (config
