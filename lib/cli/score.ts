@@ -1,15 +1,14 @@
 /**
  * `ext5 score`: scores a predictions file against one or more reference files with the metrics of
- * lib/eval/metrics, printing sacreBLEU-style lines (or JSON). Needs no libtorch.
+ * the registry (lib/eval/metrics/registry.ts) that declare a report, printing sacreBLEU-style lines
+ * (or JSON). This file reads the files and flags; the registry says what each metric computes and
+ * prints. Needs no libtorch.
  */
 import * as fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
+import type { SmoothMethod } from '../eval/metrics/bleu';
 import { pyRstrip } from '../eval/metrics/pytext';
 import { didYouMean, Ext5Error } from '../util/errors';
-
-/** The metrics `ext5 score` offers, in the order they are printed. */
-export const SCORE_METRICS = ['bleu', 'chrf', 'rouge', 'squad', 'trivia_qa', 'accuracy', 'f1'] as const;
-type ScoreMetric = (typeof SCORE_METRICS)[number];
 
 interface ScoreArgs {
   metric: string[];
@@ -87,184 +86,65 @@ function readReferences(file: string): string[][] {
   });
 }
 
-function parseMetrics(values: readonly string[]): ScoreMetric[] {
-  const out: ScoreMetric[] = [];
+/** The metric registry, loaded on first use so that other commands do not pay for it at start-up. */
+function registry(): typeof import('../eval/metrics/registry') {
+  return require('../eval/metrics/registry') as typeof import('../eval/metrics/registry');
+}
+
+type Report = NonNullable<import('../eval/metrics/registry').MetricSpec['report']>;
+
+/** The `--metric` values as the registry's reports, in the order given (duplicates dropped). */
+function parseMetrics(values: readonly string[]): Report[] {
+  const reg = registry();
+  const offered = reg.listScoreMetrics();
+  const out: string[] = [];
   for (const v of values.flatMap((x) => String(x).split(','))) {
     const name = v.trim().toLowerCase();
     if (name === '') continue;
-    if (!(SCORE_METRICS as readonly string[]).includes(name)) {
+    if (!offered.includes(name)) {
+      if (reg.listMetrics().includes(name)) {
+        throw new Ext5Error(
+          'E_UNKNOWN_METRIC',
+          `metric '${v}' is not offered by ext5 score: it takes ${reg.getMetric(name).inputs}`,
+          `ext5 score knows: ${offered.join(', ')}; from TypeScript, use metrics.computeMetrics('${name}', predictions, references).`,
+        );
+      }
       throw new Ext5Error(
         'E_UNKNOWN_METRIC',
-        `unknown metric '${v}'${didYouMean(name, SCORE_METRICS)}`,
-        `ext5 score knows: ${SCORE_METRICS.join(', ')}.`,
+        `unknown metric '${v}'${didYouMean(name, offered)}`,
+        `ext5 score knows: ${offered.join(', ')}.`,
       );
     }
-    if (!out.includes(name as ScoreMetric)) out.push(name as ScoreMetric);
+    if (!out.includes(name)) out.push(name);
   }
   if (out.length === 0)
-    throw new Ext5Error('E_UNKNOWN_METRIC', 'no metric given', `use --metric ${SCORE_METRICS.join('|')}.`);
-  return out;
+    throw new Ext5Error('E_UNKNOWN_METRIC', 'no metric given', `use --metric ${offered.join('|')}.`);
+  // listScoreMetrics names exactly the metrics whose spec has a report.
+  return out.map((name) => reg.getMetric(name).report!);
 }
 
-function singleRefs(refs: string[][], metric: string, files: string[]): string[] {
-  return refs.map((r, i) => {
-    if (r.length !== 1) {
-      throw new Ext5Error(
-        'E_SCORE_INPUT',
-        `${metric} takes one reference per prediction, but line ${i + 1} has ${r.length} (from ${files.join(', ')})`,
-        'give a single plain references file (or a JSONL file with one string per line).',
-      );
-    }
-    return r[0]!;
-  });
-}
-
-/** The result of one metric: its text line(s) and its JSON object. */
-interface Scored {
-  text: string[];
-  json: Record<string, unknown>;
-}
-
-async function scoreOne(
-  metric: ScoreMetric,
-  hyps: string[],
-  refs: string[][],
-  args: ScoreArgs,
-): Promise<Scored> {
-  const m = await import('../eval/metrics/index');
-  const pp = await import('../eval/postprocessors');
-  const w = args.width;
-  const fx = (x: number): string => m.pyFixed(x, w);
-  const round = (x: number): number => Number(fx(x));
-  switch (metric) {
-    case 'bleu': {
-      const s = m.corpusBleu(hyps, refs, {
-        tokenize: args.tokenize,
-        lowercase: args.lowercase,
-        smoothMethod: args['smooth-method'] as 'exp',
-        smoothValue: args['smooth-value'] ?? null,
-      });
-      return {
-        text: [m.formatBleu(s, w), `  signature: ${s.signature}`],
-        json: {
-          name: 'BLEU',
-          score: round(s.score),
-          signature: s.signature,
-          verbose_score: s.verbose,
-          ...Object.fromEntries(s.signature.split('|').map((kv) => kv.split(':') as [string, string])),
-          exact_score: s.score,
-          counts: s.counts,
-          totals: s.totals,
-          precisions: s.precisions,
-          bp: s.bp,
-          ratio: s.ratio,
-          hyp_len: s.sysLen,
-          ref_len: s.refLen,
-        },
-      };
-    }
-    case 'chrf': {
-      const s = m.corpusChrf(hyps, refs, { wordOrder: args['chrf-word-order'] });
-      return {
-        text: [m.formatChrf(s, w), `  signature: ${s.signature}`],
-        json: {
-          name: s.name,
-          score: round(s.score),
-          signature: s.signature,
-          ...Object.fromEntries(s.signature.split('|').map((kv) => kv.split(':') as [string, string])),
-          exact_score: s.score,
-        },
-      };
-    }
-    case 'rouge': {
-      const rougeTypes = args['rouge-types']
+/** The registry's options from the command line's flags. */
+function reportOptions(args: ScoreArgs): import('../eval/metrics/registry').ReportOptions {
+  return {
+    bleu: {
+      tokenize: args.tokenize,
+      lowercase: args.lowercase,
+      smoothMethod: args['smooth-method'] as SmoothMethod,
+      smoothValue: args['smooth-value'] ?? null,
+    },
+    chrf: { wordOrder: args['chrf-word-order'] },
+    rouge: {
+      rougeTypes: args['rouge-types']
         .split(',')
         .map((x) => x.trim())
-        .filter(Boolean);
-      const res = m.corpusRouge(hyps, refs, {
-        rougeTypes,
-        useStemmer: args.stemmer,
-        t5Split: args['t5-split'],
-      });
-      const ci = args.bootstrap > 0 ? bootstrap(m, res.perExample, args) : undefined;
-      const text: string[] = [];
-      const json: Record<string, unknown> = { name: 'ROUGE' };
-      for (const t of rougeTypes) {
-        const s = res.mean[t]!;
-        const label = t.replace(/^rouge/, 'ROUGE-');
-        let line = `${label} = ${fx(100 * s.fmeasure)} (P = ${fx(100 * s.precision)} R = ${fx(100 * s.recall)})`;
-        const entry: Record<string, number> = {
-          fmeasure: 100 * s.fmeasure,
-          precision: 100 * s.precision,
-          recall: 100 * s.recall,
-        };
-        const c = ci?.[t];
-        if (c) {
-          line += ` 95% CI [${fx(100 * c.low.fmeasure)}, ${fx(100 * c.high.fmeasure)}]`;
-          entry.fmeasure_low = 100 * c.low.fmeasure;
-          entry.fmeasure_mid = 100 * c.mid.fmeasure;
-          entry.fmeasure_high = 100 * c.high.fmeasure;
-        }
-        text.push(line);
-        json[t] = entry;
-      }
-      const settings =
-        `mean of ${hyps.length} examples|stemmer:${args.stemmer ? 'yes' : 'no'}|t5_split:${args['t5-split'] ? 'yes' : 'no'}` +
-        (args.bootstrap > 0 ? `|bootstrap:${args.bootstrap}|seed:${args.seed}` : '');
-      text.push(`  settings: ${settings}`);
-      Object.assign(json, {
-        n: hyps.length,
-        use_stemmer: args.stemmer,
-        t5_split: args['t5-split'],
-        ...(args.bootstrap > 0 ? { bootstrap: args.bootstrap, seed: args.seed } : {}),
-      });
-      return { text, json };
-    }
-    case 'squad':
-    case 'trivia_qa': {
-      const r = metric === 'squad' ? m.squad(refs, hyps) : m.triviaQa(refs, hyps);
-      const label = metric === 'squad' ? 'SQuAD' : 'TriviaQA';
-      return {
-        text: [
-          `${label} EM = ${fx(r.em)} F1 = ${fx(r.f1)} (${hyps.length} questions, max over gold answers)`,
-        ],
-        json: { name: metric, em: r.em, f1: r.f1, n: hyps.length },
-      };
-    }
-    case 'accuracy': {
-      const single = singleRefs(refs, 'accuracy', args.references);
-      const acc = m.accuracy(single, hyps);
-      const correct = Math.round((acc * hyps.length) / 100);
-      return {
-        text: [`Accuracy = ${fx(acc)} (${correct}/${hyps.length})`],
-        json: { name: 'accuracy', accuracy: acc, correct, n: hyps.length },
-      };
-    }
-    case 'f1': {
-      const single = singleRefs(refs, 'f1', args.references);
-      const classes = [...new Set(single)].sort();
-      const ids = (xs: string[]): number[] => xs.map((x) => pp.stringLabelToClassId(x, classes));
-      const f1 = m.meanMulticlassF1(ids(single), ids(hyps), classes.length);
-      const unknown = hyps.filter((h) => !classes.includes(h)).length;
-      return {
-        text: [
-          `F1 (macro over ${classes.length} classes) = ${fx(f1)}` +
-            (unknown ? ` (${unknown} predictions outside the reference labels counted wrong)` : ''),
-        ],
-        json: { name: 'f1', macro_f1: f1, classes, unknown_predictions: unknown, n: hyps.length },
-      };
-    }
-  }
-}
-
-function bootstrap(
-  m: typeof import('../eval/metrics/index'),
-  perExample: Record<string, import('../eval/metrics/index').RougeScore>[],
-  args: ScoreArgs,
-): Record<string, import('../eval/metrics/index').AggregateScore> {
-  const agg = new m.BootstrapAggregator({ nSamples: args.bootstrap, seed: args.seed });
-  for (const s of perExample) agg.addScores(s);
-  return agg.aggregate();
+        .filter(Boolean),
+      useStemmer: args.stemmer,
+      t5Split: args['t5-split'],
+    },
+    ...(args.bootstrap > 0 ? { bootstrap: { nSamples: args.bootstrap, seed: args.seed } } : {}),
+    width: args.width,
+    referenceSource: args.references.join(', '),
+  };
 }
 
 /** Runs `ext5 score` on parsed arguments and returns what it prints. */
@@ -304,13 +184,21 @@ export async function runScore(args: ScoreArgs): Promise<string> {
     );
   }
   const refs = hyps.map((_, i) => perFile.flatMap((p) => p.refs[i]!));
-  const results: Scored[] = [];
-  for (const metric of metrics) results.push(await scoreOne(metric, hyps, refs, args));
+  const options = reportOptions(args);
+  const results = metrics.map((report) => report(hyps, refs, options));
   if (args.json) {
     const objs = results.map((r) => r.json);
     return `${JSON.stringify(objs.length === 1 ? objs[0] : objs, null, 1)}\n`;
   }
   return `${results.flatMap((r) => r.text).join('\n')}\n`;
+}
+
+/** The help's list of metrics: each one's name and the registry's description of it. */
+function metricList(): string {
+  const reg = registry();
+  const names = reg.listScoreMetrics();
+  const width = Math.max(...names.map((n) => n.length));
+  return `Metrics:\n${names.map((n) => `  ${n.padEnd(width)}  ${reg.getMetric(n).description}`).join('\n')}`;
 }
 
 export const scoreCommand: CommandModule<object, ScoreArgs> = {
@@ -332,7 +220,7 @@ export const scoreCommand: CommandModule<object, ScoreArgs> = {
         type: 'string',
         array: true,
         default: ['bleu'],
-        describe: `metrics, repeatable or comma-separated: ${SCORE_METRICS.join(', ')}`,
+        describe: `metrics, repeatable or comma-separated: ${registry().listScoreMetrics().join(', ')}`,
       })
       .option('predictions', {
         alias: ['p', 'hypotheses'],
@@ -408,6 +296,7 @@ export const scoreCommand: CommandModule<object, ScoreArgs> = {
         default: false,
         describe: 'print JSON (one object, or a list for several metrics)',
       })
+      .epilog(metricList())
       .example('$0 score -m bleu -p hyp.txt -r ref.txt', 'sacreBLEU-style BLEU (13a)')
       .example(
         '$0 score -m bleu --tokenize intl -p hyp.txt -r ref1.txt ref2.txt',

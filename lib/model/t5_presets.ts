@@ -1,6 +1,7 @@
 /**
- * Named T5 configurations: the public T5 v1.0 and T5.1.1 sizes (REFERENCE.md §2, matching the
- * Hugging Face hub configs `t5-*` and `google/t5-v1_1-*`), and a tiny one for tests.
+ * Named T5 configurations: the public T5 v1.0 and T5.1.1 sizes (T5 paper §3.7; T5.1.1 in the t5 repository's
+ * released_checkpoints.md; matching the Hugging Face hub configs `t5-*` and `google/t5-v1_1-*`), and a tiny
+ * one for tests.
  */
 import { didYouMean, Ext5Error } from '../util/errors';
 import { type T5Config, validateConfig } from './t5_config';

@@ -4,7 +4,7 @@
  *
  * Sources (logic ported, not copied):
  *  - T5 pre-training: mesh/mesh_tensorflow/transformer/learning_rate_schedules.py `rsqrt_decay`
- *    (lr = 1/sqrt(max(step - offset, warmup)), 0.01 for the first 10^4 steps; REFERENCE.md section 7);
+ *    (lr = 1/sqrt(max(step - offset, warmup)), 0.01 for the first 10^4 steps; T5 paper §3.1.2);
  *  - linear and cosine with warm-up: huggingface/transformers src/transformers/optimization.py
  *    `get_linear_schedule_with_warmup`, `get_cosine_schedule_with_warmup` and
  *    `get_cosine_with_min_lr_schedule_with_warmup` (warm-up from 0 at step 0).

@@ -2,7 +2,7 @@
  * Run reports: charts and tables from run directories (metrics.jsonl, config.json, env.json), as one
  * self-contained HTML page or an SVG image. Used by `ext5 report`.
  * @example
- * import { loadReportRuns, renderReportHtml } from './report';
+ * import { report } from 'ext5'; const { loadReportRuns, renderReportHtml } = report;
  * fs.writeFileSync('report.html', renderReportHtml(loadReportRuns(['runs/ext5', 'runs/t5'])));
  */
 export {

@@ -2,7 +2,7 @@
  * Tasks and mixtures (SeqIO-style). Importing this module registers every built-in task and mixture:
  * the ExMix reconstruction, the benchmarks, C4, and the built-in mini tasks.
  * @example
- * import { TaskRegistry, MixtureRegistry, MixtureSampler } from 'ext5/tasks';
+ * import { TaskRegistry, MixtureRegistry, MixtureSampler } from 'ext5';
  * const sampler = new MixtureSampler(MixtureRegistry.get('mini_ext5_pretrain'), { seed: 1 });
  */
 import { registerExmix } from './exmix';

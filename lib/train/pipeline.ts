@@ -1,5 +1,5 @@
 /**
- * The pre-training / fine-tuning data pipeline (DESIGN.md "Data flow of pre-training"):
+ * The pre-training / fine-tuning data pipeline (docs/design.md, "Data flow of pre-training"):
  *
  *   source records → task preprocessor → tokenize (batched, off the JS thread)
  *     → span corruption (C4-style tasks) or EOS + trim (supervised tasks)
@@ -8,7 +8,7 @@
  *
  * Mixing happens on *processed* examples, as in SeqIO: a C4 document yields several
  * span-corrupted examples, and `ext5_pretrain`'s rate R counts those, so R = 2 means two C4
- * training examples per ExMix example (REFERENCE.md §5).
+ * training examples per ExMix example (ExT5 paper, arXiv 2111.10952, on how much C4 to mix).
  *
  * Every batch comes with the pipeline state *after* it, so a checkpoint taken after training on
  * batch k resumes with batch k + 1 exactly, even though the next batch is prepared while the

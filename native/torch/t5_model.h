@@ -1,6 +1,6 @@
 // T5 / T5.1.1 encoder-decoder on plain ATen, with Hugging Face parameter names.
 //
-// The architecture follows REFERENCE.md §2 and the public description in Hugging Face
+// The architecture follows the T5 paper (Raffel et al. 2020, §2.1) and the public description in HF
 // transformers `src/transformers/models/t5/modeling_t5.py` (T5Attention, T5LayerNorm,
 // T5DenseActDense / T5DenseGatedActDense, `_relative_position_bucket`), re-written here on ATen:
 //  - RMS norm without mean subtraction, computed in float32, pre-norm residual;
@@ -10,7 +10,7 @@
 //    cross-attention);
 //  - v1.0: ReLU FFN and tied embeddings (decoder output scaled by d_model^-0.5);
 //    v1.1: gated-GELU (tanh approximation) FFN and an untied lm_head.
-// Packed rows (seqio EncDecFeatureConverter, REFERENCE.md §6) are supported through segment ids
+// Packed rows (google/seqio feature_converters.py EncDecFeatureConverter) are supported through segment ids
 // and positions: attention stays inside a segment and relative positions come from `positions`.
 //
 // Parameters are float32 master weights held in one ordered list (stable order, HF names). On

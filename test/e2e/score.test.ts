@@ -132,6 +132,12 @@ describe('bad input', () => {
     expect(r.err).toContain("unknown metric 'rogue' (did you mean 'rouge'?)");
   });
 
+  test('a registry metric that ext5 score does not offer says what it takes', () => {
+    const r = run(['-m', 'mean_3class_f1', '-p', 'hyp.txt', '-r', 'ref1.txt']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("metric 'mean_3class_f1' is not offered by ext5 score: it takes");
+  });
+
   test('a bad JSONL line names the file and line', () => {
     const r = run(['-p', 'hyp.txt', '-r', 'bad.jsonl']);
     expect(r.code).toBe(1);
@@ -164,6 +170,22 @@ describe('bad input', () => {
     const r = run(['-p', 'empty.txt', '-r', 'empty.txt']);
     expect(r.code).toBe(1);
     expect(r.err).toContain("predictions file 'empty.txt' is empty");
+  });
+});
+
+test('--metric choices, help and numbers come from the metric registry', () => {
+  const { listScoreMetrics, getMetric, computeMetrics } = require(
+    path.join(ROOT, 'dist/lib/eval/metrics/registry.js'),
+  ) as typeof import('../../lib/eval/metrics/registry');
+  expect(listScoreMetrics()).toEqual(['bleu', 'chrf', 'rouge', 'squad', 'trivia_qa', 'accuracy', 'f1']);
+  const help = spawnSync(process.execPath, [CLI, 'score', '--help'], { cwd: dir, encoding: 'utf8' }).stdout;
+  // yargs wraps the help to the terminal width: compare with whitespace runs collapsed.
+  const flat = help.replace(/\s+/g, ' ');
+  for (const n of listScoreMetrics()) expect(flat).toContain(`${n} ${getMetric(n).description}`);
+  const j = JSON.parse(run(['-m', 'f1', '-p', 'labels_pred.txt', '-r', 'labels_gold.txt', '--json']).out);
+  const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n');
+  expect(computeMetrics('f1', read('labels_pred.txt'), read('labels_gold.txt'))).toEqual({
+    macro_f1: j.macro_f1,
   });
 });
 

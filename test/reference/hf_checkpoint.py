@@ -2,8 +2,8 @@
 """Independent safetensors / Hugging Face T5 checkpoint tools for test/native/checkpoint_hf.test.ts.
 
 Written from the safetensors format description (huggingface/safetensors README: u64 LE header
-length, JSON header, contiguous byte buffer) and the parameter names of transformers'
-modeling_t5.py as listed in REFERENCE.md section 2, with nothing shared with ext5's TypeScript:
+length, JSON header, contiguous byte buffer) and the parameter names of huggingface/transformers'
+src/transformers/models/t5/modeling_t5.py, with nothing shared with ext5's TypeScript:
 
   write <dir> <variant: t5|t5.1.1> <dtype: F32|BF16>
       writes config.json (with the keys transformers itself writes) and model.safetensors the

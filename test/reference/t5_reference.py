@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Independent reference of the T5 / T5.1.1 forward pass, loss, gradients and greedy decoding.
 
-Written from the description in /work/shared/REFERENCE.md section 2 and 6 (not from Hugging Face
-code): RMS norm in float32 without mean subtraction, pre-norm residual, attention without biases
+Written from the public descriptions (T5 paper §2.1; T5.1.1 in the t5 repository's released_checkpoints.md;
+seqio's packed features), not from Hugging Face code: RMS norm in float32 without mean subtraction, pre-norm residual, attention without biases
 or 1/sqrt(d_kv) scaling, a relative position bias made in the first layer of each stack and shared
 by its layers, ReLU FFN + tied embeddings scaled by d_model^-0.5 (v1.0) or gated-GELU (tanh) FFN
 + untied lm_head (v1.1), packed rows through segment ids and positions.

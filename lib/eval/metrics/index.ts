@@ -52,8 +52,11 @@ export {
   computeMetrics,
   getMetric,
   listMetrics,
+  listScoreMetrics,
   type MetricOptions,
+  type MetricReport,
   type MetricSpec,
+  type ReportOptions,
 } from './registry';
 export {
   corpusRouge,

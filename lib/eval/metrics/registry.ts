@@ -1,13 +1,15 @@
 /**
- * Every metric by name, the way the evaluator and `ext5 score` call them:
- * `computeMetrics(name, predictions, references, options)` returns a flat `{ key: value }` object
+ * Every metric by name, declared once: the evaluator calls
+ * `computeMetrics(name, predictions, references, options)`, which returns a flat `{ key: value }` object
  * whose keys and scale (0-100) are those of T5's metric functions (`bleu`, `rouge1`, `em`, `f1`,
- * `accuracy`, `mean_3class_f1`, `exact_match`, ...).
+ * `accuracy`, `mean_3class_f1`, `exact_match`, ...). The metrics that also declare a `report` are
+ * the ones `ext5 score` offers (its `--metric` choices, did-you-mean and help come from here); the
+ * report prints the full result the way sacreBLEU's command line does.
  */
 import { didYouMean, Ext5Error } from '../../util/errors';
-import { type BleuOptions, corpusBleu, T5_BLEU_OPTIONS } from './bleu';
+import { type BleuOptions, corpusBleu, formatBleu, T5_BLEU_OPTIONS } from './bleu';
 import { BootstrapAggregator } from './bootstrap';
-import { type ChrfOptions, corpusChrf } from './chrf';
+import { type ChrfOptions, corpusChrf, formatChrf } from './chrf';
 import {
   accuracy,
   allMatch,
@@ -19,6 +21,7 @@ import {
   sequenceAccuracy,
 } from './classification';
 import { pearsonCorrcoef, spearmanCorrcoef } from './correlation';
+import { pyFixed } from './pytext';
 import { squad, triviaQa } from './qa';
 import { corpusRouge, type RougeOptions } from './rouge';
 
@@ -30,7 +33,10 @@ export interface MetricOptions {
   chrf?: ChrfOptions;
   /** rouge / rouge_bootstrap: types, stemmer, T5 sentence split (default on). */
   rouge?: RougeOptions & { t5Split?: boolean };
-  /** rouge_bootstrap: samples (default 1000), confidence (0.95), seed (0). */
+  /**
+   * rouge_bootstrap: samples (default 1000), confidence (0.95), seed (0). rouge's report adds 95%
+   * intervals only when this is given with nSamples > 0.
+   */
   bootstrap?: { nSamples?: number; confidenceInterval?: number; seed?: number };
   /** macro_f1: number of classes (labels 0..n-1). */
   numClasses?: number;
@@ -50,6 +56,29 @@ export interface MetricSpec {
     references: readonly unknown[],
     options?: MetricOptions,
   ) => Record<string, number>;
+  /**
+   * Only on the metrics `ext5 score` offers: scores one prediction per line against the references
+   * of that line (one or more strings) and describes the result in full (text lines and JSON).
+   */
+  report?: (
+    predictions: readonly string[],
+    references: readonly (readonly string[])[],
+    options: ReportOptions,
+  ) => MetricReport;
+}
+
+/** Options of a report: the metric options, plus how to print and where the references came from. */
+export interface ReportOptions extends MetricOptions {
+  /** Decimals of the text lines and of BLEU/chrF's rounded JSON `score` (default 2). */
+  width?: number;
+  /** The references' origin (e.g. file names) for error messages. */
+  referenceSource?: string;
+}
+
+/** A metric's full result as `ext5 score` prints it: sacreBLEU-style text lines and a JSON object. */
+export interface MetricReport {
+  text: string[];
+  json: Record<string, unknown>;
 }
 
 function strings(xs: readonly unknown[], what: string, metric: string): string[] {
@@ -138,6 +167,56 @@ function sameLength(metric: string, p: readonly unknown[], r: readonly unknown[]
   }
 }
 
+/** The single reference of each line, for metrics that compare one label with one label. */
+function oneReferenceEach(refs: readonly (readonly string[])[], metric: string, o: ReportOptions): string[] {
+  return refs.map((r, i) => {
+    if (r.length !== 1) {
+      throw new Ext5Error(
+        'E_SCORE_INPUT',
+        `${metric} takes one reference per prediction, but line ${i + 1} has ${r.length}` +
+          (o.referenceSource !== undefined ? ` (from ${o.referenceSource})` : ''),
+        'give a single plain references file (or a JSONL file with one string per line).',
+      );
+    }
+    return r[0]!;
+  });
+}
+
+/** The text form of a number in a report: Python's rounding to `width` decimals. */
+const fixed = (o: ReportOptions) => (x: number) => pyFixed(x, o.width ?? 2);
+
+/** sacreBLEU's JSON carries the signature's fields (`nrefs`, `tok`, ...) at top level. */
+const signatureFields = (signature: string): Record<string, string> =>
+  Object.fromEntries(signature.split('|').map((kv) => kv.split(':') as [string, string]));
+
+/**
+ * Macro F1 x100 over the labels that occur in the references (sorted), as CB's metric on string
+ * labels; a predicted label outside them gets class -1 and so counts wrong.
+ */
+function labelMacroF1(
+  refs: readonly string[],
+  preds: readonly string[],
+): { f1: number; classes: string[]; unknown: number } {
+  const classes = [...new Set(refs)].sort();
+  const id = (x: string): number => classes.indexOf(x);
+  const f1 = meanMulticlassF1(refs.map(id), preds.map(id), classes.length);
+  return { f1, classes, unknown: preds.filter((p) => !classes.includes(p)).length };
+}
+
+function qaReport(
+  name: string,
+  label: string,
+  r: { em: number; f1: number },
+  n: number,
+  o: ReportOptions,
+): MetricReport {
+  const fx = fixed(o);
+  return {
+    text: [`${label} EM = ${fx(r.em)} F1 = ${fx(r.f1)} (${n} questions, max over gold answers)`],
+    json: { name, em: r.em, f1: r.f1, n },
+  };
+}
+
 const rougeTypes = (o?: MetricOptions): string[] => [
   ...(o?.rouge?.rougeTypes ?? ['rouge1', 'rouge2', 'rougeLsum']),
 ];
@@ -152,6 +231,27 @@ const SPECS: MetricSpec[] = [
       bleu: corpusBleu(strings(p, 'prediction', 'bleu'), refsList(r, 'bleu'), o?.bleu ?? T5_BLEU_OPTIONS)
         .score,
     }),
+    report: (p, r, o) => {
+      const s = corpusBleu(p, r, o.bleu ?? T5_BLEU_OPTIONS);
+      return {
+        text: [formatBleu(s, o.width ?? 2), `  signature: ${s.signature}`],
+        json: {
+          name: 'BLEU',
+          score: Number(fixed(o)(s.score)),
+          signature: s.signature,
+          verbose_score: s.verbose,
+          ...signatureFields(s.signature),
+          exact_score: s.score,
+          counts: s.counts,
+          totals: s.totals,
+          precisions: s.precisions,
+          bp: s.bp,
+          ratio: s.ratio,
+          hyp_len: s.sysLen,
+          ref_len: s.refLen,
+        },
+      };
+    },
   },
   {
     name: 'chrf',
@@ -161,6 +261,19 @@ const SPECS: MetricSpec[] = [
     compute: (p, r, o) => ({
       chrf: corpusChrf(strings(p, 'prediction', 'chrf'), refsList(r, 'chrf'), o?.chrf).score,
     }),
+    report: (p, r, o) => {
+      const s = corpusChrf(p, r, o.chrf);
+      return {
+        text: [formatChrf(s, o.width ?? 2), `  signature: ${s.signature}`],
+        json: {
+          name: s.name,
+          score: Number(fixed(o)(s.score)),
+          signature: s.signature,
+          ...signatureFields(s.signature),
+          exact_score: s.score,
+        },
+      };
+    },
   },
   {
     name: 'rouge',
@@ -173,6 +286,52 @@ const SPECS: MetricSpec[] = [
       const out: Record<string, number> = {};
       for (const [t, s] of Object.entries(res.mean)) out[t] = 100 * s.fmeasure;
       return out;
+    },
+    report: (p, r, o) => {
+      const fx = fixed(o);
+      const res = corpusRouge(p, r, o.rouge);
+      const nSamples = o.bootstrap?.nSamples ?? 0;
+      const seed = o.bootstrap?.seed ?? 0;
+      let ci: ReturnType<BootstrapAggregator['aggregate']> | undefined;
+      if (nSamples > 0) {
+        const agg = new BootstrapAggregator({ ...o.bootstrap, nSamples, seed });
+        for (const s of res.perExample) agg.addScores(s);
+        ci = agg.aggregate();
+      }
+      const text: string[] = [];
+      const json: Record<string, unknown> = { name: 'ROUGE' };
+      for (const t of rougeTypes(o)) {
+        const s = res.mean[t]!;
+        let line = `${t.replace(/^rouge/, 'ROUGE-')} = ${fx(100 * s.fmeasure)} (P = ${fx(100 * s.precision)} R = ${fx(100 * s.recall)})`;
+        const entry: Record<string, number> = {
+          fmeasure: 100 * s.fmeasure,
+          precision: 100 * s.precision,
+          recall: 100 * s.recall,
+        };
+        const c = ci?.[t];
+        if (c) {
+          line += ` 95% CI [${fx(100 * c.low.fmeasure)}, ${fx(100 * c.high.fmeasure)}]`;
+          entry.fmeasure_low = 100 * c.low.fmeasure;
+          entry.fmeasure_mid = 100 * c.mid.fmeasure;
+          entry.fmeasure_high = 100 * c.high.fmeasure;
+        }
+        text.push(line);
+        json[t] = entry;
+      }
+      // corpusRouge's defaults: no stemmer, T5's sentence split on.
+      const stemmer = o.rouge?.useStemmer ?? false;
+      const t5Split = o.rouge?.t5Split ?? true;
+      text.push(
+        `  settings: mean of ${p.length} examples|stemmer:${stemmer ? 'yes' : 'no'}|t5_split:${t5Split ? 'yes' : 'no'}` +
+          (nSamples > 0 ? `|bootstrap:${nSamples}|seed:${seed}` : ''),
+      );
+      Object.assign(json, {
+        n: p.length,
+        use_stemmer: stemmer,
+        t5_split: t5Split,
+        ...(nSamples > 0 ? { bootstrap: nSamples, seed } : {}),
+      });
+      return { text, json };
     },
   },
   {
@@ -200,6 +359,7 @@ const SPECS: MetricSpec[] = [
     inputs: 'predictions: strings; references: an answer or a list of gold answers each',
     keys: () => ['em', 'f1'],
     compute: (p, r) => squad(refsList(r, 'squad'), strings(p, 'prediction', 'squad')),
+    report: (p, r, o) => qaReport('squad', 'SQuAD', squad(r, p), p.length, o),
   },
   {
     name: 'trivia_qa',
@@ -207,6 +367,7 @@ const SPECS: MetricSpec[] = [
     inputs: 'predictions: strings; references: an answer or a list of gold answers each',
     keys: () => ['em', 'f1'],
     compute: (p, r) => triviaQa(refsList(r, 'trivia_qa'), strings(p, 'prediction', 'trivia_qa')),
+    report: (p, r, o) => qaReport('trivia_qa', 'TriviaQA', triviaQa(r, p), p.length, o),
   },
   {
     name: 'accuracy',
@@ -216,6 +377,34 @@ const SPECS: MetricSpec[] = [
     compute: (p, r) => ({
       accuracy: accuracy(labels(r, 'reference', 'accuracy'), labels(p, 'prediction', 'accuracy')),
     }),
+    report: (p, r, o) => {
+      const acc = accuracy(oneReferenceEach(r, 'accuracy', o), p);
+      const correct = Math.round((acc * p.length) / 100);
+      return {
+        text: [`Accuracy = ${fixed(o)(acc)} (${correct}/${p.length})`],
+        json: { name: 'accuracy', accuracy: acc, correct, n: p.length },
+      };
+    },
+  },
+  {
+    name: 'f1',
+    description:
+      "macro F1 x100 over the labels found in the references (CB's metric on string labels); other predictions count wrong",
+    inputs: 'predictions and references: label strings',
+    keys: () => ['macro_f1'],
+    compute: (p, r) => ({
+      macro_f1: labelMacroF1(strings(r, 'reference', 'f1'), strings(p, 'prediction', 'f1')).f1,
+    }),
+    report: (p, r, o) => {
+      const { f1, classes, unknown } = labelMacroF1(oneReferenceEach(r, 'f1', o), p);
+      return {
+        text: [
+          `F1 (macro over ${classes.length} classes) = ${fixed(o)(f1)}` +
+            (unknown ? ` (${unknown} predictions outside the reference labels counted wrong)` : ''),
+        ],
+        json: { name: 'f1', macro_f1: f1, classes, unknown_predictions: unknown, n: p.length },
+      };
+    },
   },
   {
     name: 'sequence_accuracy',
@@ -359,6 +548,11 @@ const REGISTRY = new Map<string, MetricSpec>(SPECS.map((s) => [s.name, s]));
 /** The names of every registered metric. */
 export function listMetrics(): string[] {
   return [...REGISTRY.keys()];
+}
+
+/** The metrics with a report, in registry order: what `ext5 score --metric` offers. */
+export function listScoreMetrics(): string[] {
+  return SPECS.filter((s) => s.report !== undefined).map((s) => s.name);
 }
 
 /** The spec of a metric; unknown names get an error with the closest name. */

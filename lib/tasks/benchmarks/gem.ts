@@ -2,7 +2,8 @@
  * GEM (Gehrmann et al. 2021) generation tasks, from the Hub's GEM/* datasets (the same data as TFDS gem/*).
  * Neither T5 nor the ExT5 paper published a GEM input format, so these use T5's keyed-field convention
  * (`"<task> key: value …"`) over each dataset's input columns; `references` are kept for BLEU/ROUGE.
- * Evaluation follows the ExT5 protocol (REFERENCE.md §8): test sets, validation for CommonGen and ToTTo.
+ * Evaluation follows the ExT5 paper (arXiv 2111.10952, Experimental setup): test sets, validation for
+ * CommonGen and ToTTo.
  */
 import { asList, asText, type Getter, keyedFields } from '../preprocessors';
 import type { DataRecord, Family, Preprocessor, TaskOptions } from '../task';

@@ -1,5 +1,5 @@
 // Worked examples: literal record in -> literal text out, for every preprocessor builder and every
-// benchmark format (REFERENCE.md §8).
+// benchmark format (T5's t5/data/glue_utils.py and preprocessors.py, allenai/rainbow; docs/tasks.md).
 import { CBQA_TASKS } from '../../../lib/tasks/benchmarks/cbqa';
 import { GEM_TASKS } from '../../../lib/tasks/benchmarks/gem';
 import { RAINBOW_TASKS } from '../../../lib/tasks/benchmarks/rainbow';
