@@ -7,6 +7,10 @@
  * import { T5ForConditionalGeneration, Adafactor, TaskRegistry, metrics } from 'ext5';
  */
 
+// The declarations use Node's types (streams, NodeJS.*, Symbol.dispose) and @types/node is a
+// dependency: this keeps it in a user's program even when their tsconfig lists other `types`.
+/// <reference types="node" preserve="true" />
+
 export { readRecords } from './data/sources';
 // ---- distributed ----
 export * as ddp from './ddp';
