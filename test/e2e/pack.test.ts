@@ -222,6 +222,18 @@ test('npx ext5 doctor in the installed project loads both prebuilds', () => {
   expect(report.problems.filter((p: { problem: string }) => /addon/.test(p.problem))).toEqual([]);
 });
 
+test('`npm rebuild ext5`, the fix the loader names, reruns the install step', () => {
+  const r = ok(
+    run('npm', ['rebuild', 'ext5', '--foreground-scripts', '--loglevel=error'], {
+      cwd: ctx.project,
+      env: guardedEnv(),
+    }),
+    'npm rebuild ext5',
+  );
+  expect(r.stdout + r.stderr).toMatch(/using the prebuilt torch addon/);
+  expect(fs.existsSync(ctx.tripped) ? fs.readFileSync(ctx.tripped, 'utf8') : '').toBe('');
+});
+
 const program = `import { addonOrigin, preset, T5ForConditionalGeneration, tensor, type T5Config } from 'ext5';
 
 const t = tensor([
