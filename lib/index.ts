@@ -11,6 +11,10 @@
  * import { T5ForConditionalGeneration, Adafactor, TaskRegistry, metrics } from 'ext5';
  */
 
+// The declarations use Node's types (streams, NodeJS.*, Symbol.dispose) and @types/node is a
+// dependency: this keeps it in a user's program even when their tsconfig lists other `types`.
+/// <reference types="node" preserve="true" />
+
 // ---- tensors and the native layer ----
 
 export { type AddonName, type AddonOrigin, addonOrigin, isAddonLoaded, loadAddon } from './native/loader';

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 
 // Builds the native addons with cmake-js, offline (package.json has binary.napi_versions, so
-// cmake-js uses node-api-headers instead of downloading Node headers).
+// cmake-js uses node-api-headers instead of downloading Node headers). cmake-js and
+// node-addon-api are regular dependencies, so this also works in an installed package
+// (node_modules/ext5), given the system tools and libraries that missingBuildTools() checks.
 //   node scripts/build-native.js            both addons (torch, spm)
 //   node scripts/build-native.js torch      one addon
 // Output: native/<addon>/build/Release/ext5_<addon>.node
@@ -9,9 +11,37 @@ const path = require('node:path');
 const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
 const { findLibtorch } = require('./libtorch');
+const { root, devCheckout, missingBuildTools, BUILD_PACKAGES } = require('./build-env');
 
-const root = path.resolve(__dirname, '..');
 const ADDONS = ['torch', 'spm'];
+
+/** Stops before cmake when a tool is missing, naming exactly what to install. */
+function checkTools(addon) {
+  const missing = missingBuildTools(addon);
+  let cmakeJs;
+  try {
+    cmakeJs = require.resolve('cmake-js/bin/cmake-js');
+  } catch {
+    missing.push({ tool: 'the cmake-js npm package', npm: 'cmake-js' });
+  }
+  if (missing.length === 0) return cmakeJs;
+  const apt = missing.filter((m) => m.apt).map((m) => m.apt);
+  const fixes = [];
+  if (apt.length) {
+    fixes.push(
+      devCheckout()
+        ? `bash scripts/setup.sh (or: apt-get install ${apt.join(' ')})`
+        : `apt-get install ${BUILD_PACKAGES.join(' ')}  (Debian/Ubuntu: everything a source build needs)`,
+    );
+  }
+  if (missing.some((m) => m.npm))
+    fixes.push('npm install cmake-js (it is a dependency of ext5; reinstall ext5)');
+  const err = new Error(
+    `cannot build native/${addon}: missing ${missing.map((m) => m.tool).join(', ')}.\nInstall: ${fixes.join('; ')}`,
+  );
+  err.code = 'EXT5_BUILD_TOOLS';
+  throw err;
+}
 
 function build(addon) {
   if (!ADDONS.includes(addon))
@@ -24,6 +54,7 @@ function build(addon) {
   // EXT5_<ADDON>_ADDON=<dir>/Release/ext5_<addon>.node).
   const out = process.env.EXT5_BUILD_DIR || path.join('native', addon, 'build');
   const args = ['build', '-d', '.', '-O', out, '-G', 'Ninja', `--CDEXT5_ADDON=${addon}`];
+  const cmakeJs = checkTools(addon);
   let info = { how: 'not needed' };
   if (addon === 'torch') {
     info = findLibtorch();
@@ -32,7 +63,6 @@ function build(addon) {
   }
   if (process.env.EXT5_BUILD_JOBS) args.push('-p', process.env.EXT5_BUILD_JOBS);
   console.error(`[ext5 build] building native/${addon} (libtorch: ${info.how})`);
-  const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const r = spawnSync(process.execPath, [cmakeJs, ...args, '-l', 'warn'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
     throw new Error(`building native/${addon} failed (exit ${r.status}); see the compiler output above`);

@@ -6,6 +6,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
+const { devCheckout } = require('./build-env');
 
 function hasTorchConfig(prefix) {
   return fs.existsSync(path.join(prefix, 'Torch', 'TorchConfig.cmake'));
@@ -52,9 +53,12 @@ function findLibtorch(env = process.env) {
     if (hasTorchConfig(prefix)) return { how: 'system', cmakePrefix: prefix, tried };
   }
   tried.push('system (no TorchConfig.cmake under /usr)');
+  const debian = devCheckout()
+    ? 'on Debian/Ubuntu run `bash scripts/setup.sh` (installs libtorch-dev)'
+    : 'on Debian/Ubuntu run `apt-get install libtorch-dev`';
   const err = new Error(
     `libtorch was not found. Tried: ${tried.join('; ')}.\n` +
-      'Fix: on Debian/Ubuntu run `bash scripts/setup.sh` (installs libtorch-dev), or set LIBTORCH to an ' +
+      `Fix: ${debian}, or set LIBTORCH to an ` +
       'unpacked libtorch archive, or `pip install torch` so that python3 can import it.',
   );
   err.code = 'EXT5_NO_LIBTORCH';

@@ -69,6 +69,19 @@ function mappedBlas(): string[] {
   }
 }
 
+/**
+ * The fix for an error that carries no hint of its own: `bash scripts/setup.sh` exists only in a
+ * clone, so an installed package (node_modules/ext5) gets its own build command instead.
+ */
+function fallbackFix(name: 'torch' | 'spm'): string {
+  const { buildCommand, isDevCheckout } = require('../native/loader') as typeof import('../native/loader');
+  if (isDevCheckout()) return 'run `bash scripts/setup.sh`';
+  const build = buildCommand(name);
+  return build
+    ? `rebuild the ${name} addon: \`${build}\` (docs/install.md in the ext5 package explains the options)`
+    : 'reinstall ext5 (docs/install.md in the ext5 package explains the options)';
+}
+
 /** Collects the report. Loads libtorch (that is the point of the command). */
 export function doctorReport(): DoctorReport {
   const problems: DoctorReport['problems'] = [];
@@ -135,7 +148,7 @@ export function doctorReport(): DoctorReport {
     }
   } catch (e) {
     const err = e as Error & { hint?: string };
-    problems.push({ problem: err.message, fix: err.hint ?? 'run `bash scripts/setup.sh`' });
+    problems.push({ problem: err.message, fix: err.hint ?? fallbackFix('torch') });
   }
   try {
     loadAddon('spm');
@@ -143,7 +156,7 @@ export function doctorReport(): DoctorReport {
     report.spm = { addon: { path: origin.path, how: origin.how } };
   } catch (e) {
     const err = e as Error & { hint?: string };
-    problems.push({ problem: err.message, fix: err.hint ?? 'run `bash scripts/setup.sh`' });
+    problems.push({ problem: err.message, fix: err.hint ?? fallbackFix('spm') });
   }
   return report;
 }

@@ -31,24 +31,60 @@ function firstLine(e: unknown): string {
   return msg.split('\n')[0] ?? msg;
 }
 
+/**
+ * True in a git clone of ext5 with its set-up script, false in an installed package
+ * (node_modules/ext5): the fixes differ, since `bash scripts/setup.sh` and `npm run build:native`
+ * exist only in a clone. The same rule as devCheckout() in scripts/build-env.js (plain JS, run
+ * before dist/ exists, so it cannot import this file).
+ */
+export function isDevCheckout(root: string = packageRoot()): boolean {
+  return fs.existsSync(path.join(root, '.git')) && fs.existsSync(path.join(root, 'scripts', 'setup.sh'));
+}
+
+/** The command that builds one addon from source here, or undefined when this copy cannot. */
+export function buildCommand(name: AddonName, root: string = packageRoot()): string | undefined {
+  if (isDevCheckout(root)) return `node scripts/build-native.js ${name}`;
+  const script = path.join(root, 'scripts', 'build-native.js');
+  return fs.existsSync(script) ? `node "${script}" ${name}` : undefined;
+}
+
 function fixesFor(name: AddonName, failures: string[]): string[] {
+  const root = packageRoot();
+  const dev = isDevCheckout(root);
+  const build = buildCommand(name, root);
   const fixes: string[] = [];
   const text = failures.join('\n');
   if (/libtorch|libc10|libgomp|libopenblas|libsentencepiece/.test(text)) {
+    if (name === 'torch') {
+      fixes.push(
+        dev
+          ? 'install libtorch: `bash scripts/setup.sh` (Debian/Ubuntu: libtorch-dev), or point LD_LIBRARY_PATH at your libtorch/lib'
+          : "install libtorch's shared libraries: `apt-get install libtorch1.13` (Debian 12; the prebuild links libtorch 1.13), or point LD_LIBRARY_PATH at your libtorch/lib",
+      );
+    } else {
+      fixes.push(
+        dev
+          ? 'install SentencePiece: `apt-get install libsentencepiece-dev` (or run `bash scripts/setup.sh`)'
+          : 'install SentencePiece: `apt-get install libsentencepiece0`',
+      );
+    }
+  }
+  if (build && /NODE_MODULE_VERSION|napi|invalid ELF|wrong ELF class/.test(text)) {
+    fixes.push(`rebuild for this Node/platform: \`${build}\``);
+  }
+  if (dev) {
+    fixes.push(`build from source: \`npm run build:native\` (or \`${build}\`)`);
+    fixes.push('on a fresh clone, `bash scripts/setup.sh` installs everything and builds');
+  } else {
+    if (build) {
+      fixes.push(
+        `build from source: \`${build}\` (it needs cmake, ninja, g++, pkg-config and the -dev packages; it names any that are missing: Debian/Ubuntu \`apt-get install libtorch-dev libsentencepiece-dev cmake ninja-build g++ pkg-config\`)`,
+      );
+    }
     fixes.push(
-      name === 'torch'
-        ? 'install libtorch: `bash scripts/setup.sh` (Debian/Ubuntu: libtorch-dev), or point LD_LIBRARY_PATH at your libtorch/lib'
-        : 'install SentencePiece: `apt-get install libsentencepiece-dev` (or run `bash scripts/setup.sh`)',
+      "if npm skipped ext5's install script (npm 11 asks first), run `npm install-scripts approve ext5` then `npm rebuild ext5`",
     );
   }
-  if (/NODE_MODULE_VERSION|napi|invalid ELF|wrong ELF class/.test(text)) {
-    fixes.push(`rebuild for this Node/platform: \`node scripts/build-native.js ${name}\``);
-  }
-  fixes.push(`build from source: \`npm run build:native\` (or \`node scripts/build-native.js ${name}\`)`);
-  fixes.push('on a fresh clone, `bash scripts/setup.sh` installs everything and builds');
-  fixes.push(
-    'if ext5 is a dependency and npm 11 blocked its install script, run `npm install-scripts approve ext5` and reinstall',
-  );
   return fixes;
 }
 

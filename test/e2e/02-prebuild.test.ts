@@ -54,10 +54,7 @@ test('a fresh install with matching prebuilds does not compile', () => {
   fs.rmSync(pkg, { recursive: true, force: true });
 });
 
-test('with no build and no prebuild, the loader lists what it tried and how to fix it', () => {
-  const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-nobuild-'));
-  for (const rel of ['package.json', 'dist']) copy(rel, pkg);
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
+function loaderError(pkg: string) {
   const probe = spawnSync(
     process.execPath,
     [
@@ -66,10 +63,61 @@ test('with no build and no prebuild, the loader lists what it tried and how to f
     ],
     { cwd: pkg, encoding: 'utf8' },
   );
-  const err = JSON.parse(probe.stdout);
+  return JSON.parse(probe.stdout);
+}
+
+test('with no build and no prebuild, the loader lists what it tried and how to fix it', () => {
+  // An installed package without a prebuild for this platform: only commands that exist there.
+  const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-nobuild-'));
+  for (const rel of ['package.json', 'dist', 'scripts']) copy(rel, pkg);
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
+  const err = loaderError(pkg);
   expect(err.code).toBe('EXT5_ADDON_NOT_FOUND');
   expect(err.message).toMatch(/local build .*not built/);
   expect(err.message).toMatch(/prebuild .*none for/);
-  expect(err.hint).toMatch(/build-native\.js torch/);
+  expect(err.hint).toMatch(/build-native\.js" torch/);
+  expect(err.hint).toContain(`node "${path.join(pkg, 'scripts', 'build-native.js')}" torch`);
+  expect(err.hint).toMatch(/npm install-scripts approve ext5/);
+  expect(err.hint).not.toMatch(/setup\.sh|npm run build:native/);
+
+  // The same copy as a git clone: the developer commands.
+  fs.mkdirSync(path.join(pkg, '.git'));
+  const dev = loaderError(pkg);
+  expect(dev.hint).toMatch(/npm run build:native/);
+  expect(dev.hint).toMatch(/node scripts\/build-native\.js torch/);
+  expect(dev.hint).toMatch(/bash scripts\/setup\.sh/);
   fs.rmSync(pkg, { recursive: true, force: true });
+});
+
+test('without a prebuild and without the build tools, install stops and names what to install', () => {
+  const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-notools-'));
+  for (const rel of [
+    'package.json',
+    'scripts',
+    'CMakeLists.txt',
+    'native/spm/CMakeLists.txt',
+    'native/spm/spm.cc',
+  ])
+    copy(rel, pkg);
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
+  // PATH with node only: no cmake, ninja, compiler or pkg-config.
+  const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-bare-path-'));
+  fs.symlinkSync(process.execPath, path.join(bare, 'node'));
+  const env = { ...process.env, PATH: bare };
+  const r = spawnSync(process.execPath, ['scripts/build-native.js', 'spm'], {
+    cwd: pkg,
+    env,
+    encoding: 'utf8',
+  });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(
+    /cannot build native\/spm: missing cmake, ninja, a C\+\+17 compiler \(c\+\+\/g\+\+\), pkg-config/,
+  );
+  expect(r.stderr).toMatch(
+    /apt-get install libtorch-dev libsentencepiece-dev .*cmake ninja-build g\+\+ pkg-config/,
+  );
+  expect(r.stderr).not.toMatch(/setup\.sh/);
+  expect(fs.existsSync(path.join(pkg, 'native', 'spm', 'build'))).toBe(false);
+  fs.rmSync(pkg, { recursive: true, force: true });
+  fs.rmSync(bare, { recursive: true, force: true });
 });

@@ -1,0 +1,291 @@
+// The release path end to end: prebuilds in the layout prebuildify writes, `npm pack` (its prepack
+// builds dist/ afresh), the exact file list of the tarball, `npm install <tgz>` into a fresh
+// project (dependencies from the npm registry) with every compiler on PATH replaced by a tripwire,
+// `npx ext5 doctor --json` there, and a strict TypeScript program compiled against the installed
+// declarations (no @types/node of its own) and run.
+//
+// The prebuilds come from `scripts/prebuildify.js --from-build`: prebuildify itself strips, names
+// and places the .node files, but the compile step is replaced by a copy of the local build
+// (native/<addon>/build, made by the same scripts/build-native.js), which saves minutes. The
+// compile path through prebuildify is tested by 02-prebuild.test.ts.
+//
+// Everything happens in copies under one temporary folder: the package is packed from a staging
+// copy of the working tree, so the repository's dist/, native/*/build and native/*/prebuilds are
+// never written. Steps share `ctx` and run in order; add later steps (Hub downloads, fine-tuning)
+// as further tests that use ctx.project.
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { root } from './helpers/cli';
+
+jest.setTimeout(300_000);
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-pack-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+const platform = `${process.platform}-${process.arch}`;
+const ctx: {
+  stage: string;
+  tarball?: string;
+  files?: string[];
+  project: string;
+  /** PATH entry whose cmake, ninja, compilers and make record that they ran, then fail. */
+  tripwires: string;
+  tripped: string;
+} = {
+  stage: path.join(work, 'stage'),
+  project: path.join(work, 'app'),
+  tripwires: path.join(work, 'tripwires'),
+  tripped: path.join(work, 'tripped.log'),
+};
+
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv },
+): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+    timeout: 280_000,
+  });
+  if (r.error) throw r.error;
+  return r;
+}
+
+function ok(r: SpawnSyncReturns<string>, what: string): SpawnSyncReturns<string> {
+  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+/** The PATH of the install and run steps: tripwires first, so any build attempt is recorded. */
+function guardedEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, PATH: `${ctx.tripwires}${path.delimiter}${process.env.PATH ?? ''}` };
+}
+
+/** Files of `dir` (recursive, without nested node_modules), relative, with '/' separators. */
+function walk(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    if (e.name === 'node_modules') continue;
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...walk(dir, r));
+    else out.push(r);
+  }
+  return out;
+}
+
+test('npm pack ships exactly the runtime, the types, docs, LICENSE, prebuilds and native sources', () => {
+  // A staging copy of the working tree as git sees it (tracked and untracked, not ignored), minus
+  // native/*/build and prebuilds: no build output of the repository reaches the tarball.
+  const listed = ok(run('git', ['ls-files', '-co', '--exclude-standard'], { cwd: root }), 'git ls-files');
+  const tree = listed.stdout
+    .split('\n')
+    .filter(
+      (f) => f && !/^native\/[^/]+\/(build|prebuilds)(\/|$)/.test(f) && fs.existsSync(path.join(root, f)),
+    );
+  for (const f of tree) {
+    fs.mkdirSync(path.dirname(path.join(ctx.stage, f)), { recursive: true });
+    fs.copyFileSync(path.join(root, f), path.join(ctx.stage, f));
+  }
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(ctx.stage, 'node_modules'));
+
+  ok(
+    run(
+      process.execPath,
+      [path.join(root, 'scripts', 'prebuildify.js'), '--from-build', '--out', ctx.stage],
+      { cwd: root },
+    ),
+    'prebuildify --from-build',
+  );
+  const packed = ok(
+    run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ctx.stage }),
+    'npm pack',
+  );
+  // prepack's output (tsc) may precede the JSON on stdout.
+  const info = JSON.parse(packed.stdout.slice(packed.stdout.search(/^\[/m)))[0] as {
+    filename: string;
+    size: number;
+    unpackedSize: number;
+    entryCount: number;
+    files: { path: string }[];
+  };
+  ctx.tarball = path.join(work, info.filename);
+  ctx.files = info.files.map((f) => f.path).sort();
+  console.log(
+    `[pack] ${info.filename}: ${(info.size / 2 ** 20).toFixed(2)} MiB packed, ` +
+      `${(info.unpackedSize / 2 ** 20).toFixed(2)} MiB unpacked, ${info.entryCount} files`,
+  );
+
+  // What should ship, derived from the sources rather than from dist/, so that a stale compiled
+  // file or a stray output would show up as unexpected.
+  const tracked = tree.filter(
+    (f) =>
+      /^(docs|assets)\//.test(f) ||
+      /^native\/[^/]+\/([^/]+\.(cc|h)|CMakeLists\.txt)$/.test(f) ||
+      ['CMakeLists.txt', 'README.md', 'LICENSE', 'package.json'].includes(f),
+  );
+  const compiled = tree
+    .filter((f) => /^(lib|bin)\/.*\.ts$/.test(f) && !f.endsWith('.d.ts'))
+    .flatMap((f) => [`dist/${f.replace(/\.ts$/, '.js')}`, `dist/${f.replace(/\.ts$/, '.d.ts')}`]);
+  const expected = [
+    ...tracked,
+    ...compiled,
+    `native/torch/prebuilds/${platform}/ext5_torch.glibc.node`,
+    `native/spm/prebuilds/${platform}/ext5_spm.glibc.node`,
+    'scripts/install.js',
+    'scripts/build-native.js',
+    'scripts/build-env.js',
+    'scripts/libtorch.js',
+  ].sort();
+  expect(ctx.files).toEqual(expected);
+
+  // The same facts spelled out, so that a failure reads as the problem it is.
+  const files = ctx.files;
+  expect(files.filter((f) => f.endsWith('.node'))).toHaveLength(2);
+  expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'docs/install.md']));
+  expect(
+    files.filter((f) => /^(test|bench|dist\/bench)\/|\.map$|^scripts\/(setup|test)\.sh$/.test(f)),
+  ).toEqual([]);
+  expect(fs.readFileSync(path.join(ctx.stage, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0/);
+  // Every docs/ page the README links to ships, and every script the install step requires.
+  const readme = fs.readFileSync(path.join(ctx.stage, 'README.md'), 'utf8');
+  for (const m of readme.matchAll(/\]\((docs\/[^)#]+)/g)) expect(files).toContain(m[1]);
+  for (const script of files.filter((f) => f.startsWith('scripts/'))) {
+    const src = fs.readFileSync(path.join(ctx.stage, script), 'utf8');
+    for (const m of src.matchAll(/require\('\.\/([^']+)'\)/g)) expect(files).toContain(`scripts/${m[1]}.js`);
+  }
+});
+
+test('installing the tarball uses the prebuilds and compiles nothing', () => {
+  expect(ctx.tarball).toBeDefined();
+  fs.mkdirSync(ctx.tripwires);
+  for (const tool of ['cmake', 'ninja', 'make', 'c++', 'g++', 'gcc', 'cc', 'clang++', 'clang']) {
+    const file = path.join(ctx.tripwires, tool);
+    fs.writeFileSync(file, `#!/bin/sh\necho "${tool} $*" >> "${ctx.tripped}"\nexit 1\n`);
+    fs.chmodSync(file, 0o755);
+  }
+  fs.mkdirSync(ctx.project);
+  fs.writeFileSync(
+    path.join(ctx.project, 'package.json'),
+    // allowScripts: npm 11 skips dependencies' install scripts unless the project approved them
+    // (what `npm install-scripts approve ext5` writes); approve ext5's, so that its choice
+    // (prebuild, no compiler) is what is tested.
+    `${JSON.stringify({ name: 'ext5-pack-app', version: '1.0.0', private: true, allowScripts: { ext5: true } }, null, 2)}\n`,
+  );
+  const start = Date.now();
+  const install = ok(
+    run(
+      'npm',
+      ['install', ctx.tarball!, '--foreground-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
+      { cwd: ctx.project, env: guardedEnv() },
+    ),
+    'npm install <tarball>',
+  );
+  console.log(`[pack] npm install <tarball> with prebuilds: ${((Date.now() - start) / 1000).toFixed(1)} s`);
+  const out = install.stdout + install.stderr;
+  expect(out).toMatch(/using the prebuilt torch addon/);
+  expect(out).toMatch(/using the prebuilt spm addon/);
+  expect(fs.existsSync(ctx.tripped) ? fs.readFileSync(ctx.tripped, 'utf8') : '').toBe('');
+  const installed = path.join(ctx.project, 'node_modules', 'ext5');
+  const builds = ['build', 'native/torch/build', 'native/spm/build'].filter((d) =>
+    fs.existsSync(path.join(installed, d)),
+  );
+  expect(builds).toEqual([]);
+  // What landed on disk is what was packed.
+  expect(walk(installed).sort()).toEqual(ctx.files);
+  // @types/node came with ext5 (a dependency), not from the project.
+  const app = JSON.parse(fs.readFileSync(path.join(ctx.project, 'package.json'), 'utf8'));
+  expect(Object.keys(app.dependencies)).toEqual(['ext5']);
+  expect(fs.existsSync(path.join(ctx.project, 'node_modules', '@types', 'node', 'package.json'))).toBe(true);
+});
+
+test('npx ext5 doctor in the installed project loads both prebuilds', () => {
+  const r = ok(
+    run('npx', ['--no', 'ext5', 'doctor', '--json'], { cwd: ctx.project, env: guardedEnv() }),
+    'npx ext5 doctor --json',
+  );
+  const report = JSON.parse(r.stdout);
+  const prebuilds = path.join(ctx.project, 'node_modules', 'ext5', 'native');
+  expect(report.torch.addon).toEqual({
+    how: 'prebuild',
+    path: path.join(prebuilds, 'torch', 'prebuilds', platform, 'ext5_torch.glibc.node'),
+  });
+  expect(report.spm.addon).toEqual({
+    how: 'prebuild',
+    path: path.join(prebuilds, 'spm', 'prebuilds', platform, 'ext5_spm.glibc.node'),
+  });
+  expect(report.torch.version).toMatch(/^\d+\.\d+/);
+  expect(report.problems.filter((p: { problem: string }) => /addon/.test(p.problem))).toEqual([]);
+});
+
+test('`npm rebuild ext5`, the fix the loader names, reruns the install step', () => {
+  const r = ok(
+    run('npm', ['rebuild', 'ext5', '--foreground-scripts', '--loglevel=error'], {
+      cwd: ctx.project,
+      env: guardedEnv(),
+    }),
+    'npm rebuild ext5',
+  );
+  expect(r.stdout + r.stderr).toMatch(/using the prebuilt torch addon/);
+  expect(fs.existsSync(ctx.tripped) ? fs.readFileSync(ctx.tripped, 'utf8') : '').toBe('');
+});
+
+const program = `import { addonOrigin, preset, T5ForConditionalGeneration, tensor, type T5Config } from 'ext5';
+
+const t = tensor([
+  [1, 2, 3],
+  [4, 5, 6],
+]);
+const shape: number[] = t.shape;
+t.dispose();
+const config: T5Config = preset('t5-tiny');
+const model = new T5ForConditionalGeneration(config);
+const out = model.forward({ inputIds: [[5, 6, 7, 1]], labels: [[8, 9, 1]] });
+const first: number | undefined = shape[0];
+console.log(JSON.stringify({ shape, first, loss: out.loss, how: addonOrigin('torch')?.how }));
+model.dispose();
+`;
+
+test('a strict TypeScript program type-checks against the installed types and runs', () => {
+  fs.writeFileSync(path.join(ctx.project, 'main.ts'), program);
+  const strict = {
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    skipLibCheck: false,
+    target: 'ES2022',
+    lib: ['ES2022'],
+    module: 'commonjs',
+    moduleResolution: 'node10',
+    outDir: 'out',
+  };
+  // The default `types` (every @types package in node_modules) and an explicit empty list (the
+  // declarations then bring @types/node in through their own reference).
+  const configs = {
+    'tsconfig.json': { compilerOptions: strict, files: ['main.ts'] },
+    'tsconfig.notypes.json': { compilerOptions: { ...strict, types: [], noEmit: true }, files: ['main.ts'] },
+  };
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  for (const [name, config] of Object.entries(configs)) {
+    fs.writeFileSync(path.join(ctx.project, name), JSON.stringify(config, null, 2));
+    const r = run(process.execPath, [tsc, '-p', name], { cwd: ctx.project });
+    expect({ config: name, output: r.stdout + r.stderr, status: r.status }).toEqual({
+      config: name,
+      output: '',
+      status: 0,
+    });
+  }
+  const r = ok(
+    run(process.execPath, [path.join('out', 'main.js')], { cwd: ctx.project, env: guardedEnv() }),
+    'the compiled program',
+  );
+  const result = JSON.parse(r.stdout);
+  expect(result.shape).toEqual([2, 3]);
+  expect(result.first).toBe(2);
+  expect(result.loss).toBeGreaterThan(0);
+  expect(Number.isFinite(result.loss)).toBe(true);
+  expect(result.how).toBe('prebuild');
+});
