@@ -121,7 +121,7 @@ function toRemote(repo: string, revision: string, e: TreeEntry, opts: HubOptions
   };
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const byPath = (a: { path: string }, b: { path: string }) =>
   a.path.localeCompare(b.path, 'en', { numeric: true });
 
@@ -147,8 +147,8 @@ export async function listParquetExport(
   const entries = (await listTree(repo, commit, config, opts)).filter(
     (e) => e.type === 'file' && e.path.endsWith('.parquet'),
   );
-  const c = escape(config);
-  const s = escape(split);
+  const c = reEscape(config);
+  const s = reEscape(split);
   const whole = new RegExp(`^${c}/${s}(-part\\d+)?/[^/]+\\.parquet$`);
   const partial = new RegExp(`^${c}/partial-${s}(-part\\d+)?/[^/]+\\.parquet$`);
   const old = new RegExp(`^${c}/[^/]*-${s}(-\\d{5}-of-\\d{5})?\\.parquet$`);
