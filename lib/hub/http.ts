@@ -161,7 +161,11 @@ export async function hubRequest(url: string, opts: RequestOptions = {}): Promis
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
       if (timer) clearTimeout(timer);
-      timer = setTimeout(() => ctrl.abort(new Error(`no answer for ${timeoutMs / 1000} s`)), timeoutMs);
+      // unref: a caller that reads `res` itself (not chunks()) leaves it armed; that must not hold the process.
+      timer = setTimeout(
+        () => ctrl.abort(new Error(`no answer for ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      ).unref();
     };
     const disarm = () => {
       if (timer) clearTimeout(timer);

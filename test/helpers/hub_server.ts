@@ -170,7 +170,8 @@ export class LocalHub {
   ): Promise<Fault | undefined> {
     const f = this.fault(on, url);
     if (!f) return undefined;
-    if (f.stallMs) await new Promise((r) => setTimeout(r, f.stallMs));
+    // unref: a stalled answer must not keep the test process alive after close().
+    if (f.stallMs) await new Promise((r) => setTimeout(r, f.stallMs).unref());
     if (f.status) {
       if (f.retryAfter !== undefined) res.setHeader('retry-after', f.retryAfter);
       res.statusCode = f.status;
