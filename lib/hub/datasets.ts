@@ -144,9 +144,12 @@ export async function listParquetExport(
   opts: ListOptions = {},
 ): Promise<ParquetExport> {
   const commit = await resolveCommit(repo, PARQUET_REVISION, opts);
-  const entries = (await listTree(repo, commit, config, opts)).filter(
-    (e) => e.type === 'file' && e.path.endsWith('.parquet'),
-  );
+  // No folder for the config is no export of it (the caller says so, naming config and split).
+  const listed = await listTree(repo, commit, config, opts).catch((e: unknown) => {
+    if (e instanceof Ext5Error && e.code === 'HUB_ENTRY_NOT_FOUND') return [];
+    throw e;
+  });
+  const entries = listed.filter((e) => e.type === 'file' && e.path.endsWith('.parquet'));
   const c = reEscape(config);
   const s = reEscape(split);
   const whole = new RegExp(`^${c}/${s}(-part\\d+)?/[^/]+\\.parquet$`);
