@@ -303,7 +303,9 @@ export class Task {
     if (found.length === 0) {
       const how = this.source.manual
         ? `this dataset needs a manual download: ${this.source.manual} Put the files (${DATA_EXTENSIONS.join(', ')}) in ${dir}`
-        : `run \`ext5 data download ${this.name} --data-dir ${dataDir}\` (or put ${DATA_EXTENSIONS.join('/')} files there yourself)`;
+        : this.benchmark
+          ? `run \`ext5 data download --benchmark ${this.benchmark} --data-dir ${dataDir}\` for the whole benchmark, or \`ext5 data download ${this.name} --data-dir ${dataDir}\` for this task (or put ${DATA_EXTENSIONS.join('/')} files there yourself)`
+          : `run \`ext5 data download ${this.name} --data-dir ${dataDir}\` (or put ${DATA_EXTENSIONS.join('/')} files there yourself)`;
       throw new Ext5Error(
         'MISSING_DATA',
         `no data files for task ${this.name} split ${split} in ${dir}`,

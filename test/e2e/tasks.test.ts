@@ -1,11 +1,9 @@
 // `ext5 tasks`, `ext5 mixtures` and `ext5 data download` as a user runs them (dist/ must be built).
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { LocalHub } from '../helpers/hub_server';
 import { writeParquet } from '../unit/data/sources/parquet_writer';
 
 const BIN = path.join(__dirname, '..', '..', 'dist', 'bin', 'ext5.js');
@@ -99,8 +97,7 @@ describe('ext5 tasks / mixtures', () => {
 });
 
 describe('ext5 data download', () => {
-  let server: http.Server;
-  let endpoint = '';
+  let hub: LocalHub;
   // A real Parquet file in super_glue/cb's layout (INT64 label, as the Hub export has it).
   const body = writeParquet(
     [
@@ -111,43 +108,31 @@ describe('ext5 data download', () => {
     ],
     [{ premise: 'It rained all day.', hypothesis: 'It was dry.', idx: 0, label: 1 }],
   );
-  const sha = createHash('sha256').update(body).digest('hex');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-e2e-data-'));
+  // No token of the machine running the tests reaches the local Hub.
+  const env = (extra: Record<string, string> = {}) => ({
+    HF_ENDPOINT: hub.endpoint,
+    HF_HOME: path.join(dir, 'hf-home'),
+    HF_TOKEN: '',
+    HUGGING_FACE_HUB_TOKEN: '',
+    ...extra,
+  });
 
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      const url = decodeURIComponent(req.url ?? '');
-      if (url.startsWith('/api/datasets/aps/super_glue/tree/refs/convert/parquet/cb')) {
-        res.setHeader('content-type', 'application/json');
-        res.end(
-          JSON.stringify([
-            {
-              type: 'file',
-              path: 'cb/validation/0000.parquet',
-              size: 130,
-              lfs: { oid: sha, size: body.length },
-            },
-          ]),
-        );
-      } else if (url === '/datasets/aps/super_glue/resolve/refs/convert/parquet/cb/validation/0000.parquet') {
-        res.end(body);
-      } else {
-        res.statusCode = 404;
-        res.end();
-      }
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    hub = await LocalHub.start();
+    hub.setFiles('dataset', 'aps/super_glue', 'refs/convert/parquet', [
+      { path: 'cb/validation/0000.parquet', body },
+    ]);
   });
   afterAll(async () => {
-    await new Promise((r) => server.close(r));
+    await hub.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('downloads a split into <data-dir>/<id>/<config>/<split>/ from HF_ENDPOINT', async () => {
     const r = await ext5(
       ['data', 'download', 'super_glue_cb', '--split', 'validation', '--data-dir', dir, '--json'],
-      { HF_ENDPOINT: endpoint },
+      env(),
     );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -173,14 +158,76 @@ describe('ext5 data download', () => {
     });
   });
 
-  it('reports a missing dataset (404) and a manual-download dataset clearly', async () => {
-    const nf = await ext5(['data', 'download', 'super_glue_rte', '--data-dir', dir], {
-      HF_ENDPOINT: endpoint,
-    });
+  it('reports a missing export, a missing repository and a manual-download dataset clearly', async () => {
+    const nf = await ext5(['data', 'download', 'super_glue_rte', '--data-dir', dir], env());
     expect(nf.code).toBe(1);
-    expect(nf.stderr).toMatch(/HUB_NOT_FOUND.*not found on the Hub/);
+    expect(nf.stderr).toMatch(/HUB_NO_FILES.*lists no Parquet export for aps\/super_glue config rte/);
+    const repo = await ext5(['data', 'download', 'gem_dart', '--data-dir', dir], env());
+    expect(repo.code).toBe(1);
+    expect(repo.stderr).toMatch(/HUB_REPO_NOT_FOUND.*repository not found on the Hub \(401/);
     const manual = await ext5(['data', 'download', 'cogs', '--data-dir', dir]);
     expect(manual.code).toBe(1);
     expect(manual.stderr).toMatch(/MANUAL_DOWNLOAD[\s\S]*github.com\/najoungkim\/COGS[\s\S]*Target folder:/);
   });
+
+  it('downloads a whole benchmark (--benchmark superglue) with the total first, then works offline', async () => {
+    const configs = ['boolq', 'cb', 'copa', 'multirc', 'record', 'rte', 'wic', 'wsc.fixed'];
+    hub.setFiles(
+      'dataset',
+      'aps/super_glue',
+      'refs/convert/parquet',
+      configs.map((c, i) => ({
+        path: `${c}/validation/0000.parquet`,
+        body: Buffer.concat([body, Buffer.alloc(i)]),
+      })),
+    );
+    const bench = path.join(dir, 'bench');
+    const r = await ext5(
+      [
+        'data',
+        'download',
+        '--benchmark',
+        'superglue',
+        '--split',
+        'validation',
+        '--data-dir',
+        bench,
+        '--no-progress',
+      ],
+      env(),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr.split('\n')[0]).toMatch(/^8 files, .* in all, .* to download$/);
+    expect(r.stdout).toMatch(/^8 files \(\d+ bytes\)/m);
+    const off = await ext5(
+      [
+        'data',
+        'download',
+        '--benchmark',
+        'superglue',
+        '--split',
+        'validation',
+        '--data-dir',
+        bench,
+        '--json',
+      ],
+      env({ HF_HUB_OFFLINE: '1', HF_ENDPOINT: 'http://127.0.0.1:9' }),
+    );
+    expect(off.code).toBe(0);
+    const rep = JSON.parse(off.stdout);
+    expect(rep.files.map((f: { status: string }) => f.status)).toEqual(Array(8).fill('present'));
+    expect(rep.plan.every((p: { fromDisk: boolean }) => p.fromDisk)).toBe(true);
+    const bad = await ext5(['data', 'download', '--benchmark', 'superglu'], env());
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/E_UNKNOWN_BENCHMARK.*did you mean 'superglue'/);
+    // --mixture names a mixture only; one of <name>, --benchmark, --mixture.
+    const mix = await ext5(['data', 'download', '--mixture', 'mini_exmix', '--dry-run'], env());
+    expect(mix.code).toBe(0);
+    expect(mix.stderr).toMatch(/^0 files, 0 B in all/);
+    const notMix = await ext5(['data', 'download', '--mixture', 'super_glue_cb'], env());
+    expect(notMix.stderr).toMatch(/UNKNOWN_MIXTURE/);
+    const two = await ext5(['data', 'download', 'super_glue_cb', '--benchmark', 'superglue'], env());
+    expect(two.code).toBe(1);
+    expect(two.stderr).toMatch(/E_ARG.*only one of/);
+  }, 30_000);
 });

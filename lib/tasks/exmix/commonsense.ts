@@ -209,7 +209,7 @@ export const COMMONSENSE_TASKS: TaskOptions[] = [
   exmixTask('commonsense', {
     name: 'quarel',
     description: 'QuaRel: qualitative relations, answer A or B.',
-    hf: 'allenai/quarel',
+    hf: 'community-datasets/quarel',
     splits: { train: 'train', validation: 'validation', test: 'test' },
     n: 1941,
     inPaper: 'likely',

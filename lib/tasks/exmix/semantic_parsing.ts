@@ -124,6 +124,8 @@ export const SEMANTIC_PARSING_TASKS: TaskOptions[] = [
     splits: { train: 'train', test: 'test' },
     n: 16728,
     inPaper: 'likely',
+    manual:
+      'The Hub copy (scan-tasks/scan-tasks) is a loading script with no Parquet view. Get simple_split/tasks_train_simple.txt and simple_split/tasks_test_simple.txt from https://github.com/brendenlake/SCAN; each line reads "IN: <commands> OUT: <actions>". Write each as a .tsv with the header line "commands\\tactions" and one tab-separated row per line, and put them in train/ and test/.',
     pre: keyedFields({ prefix: 'scan', fields: ['commands'], target: 'actions' }),
     metrics: ['sequence_accuracy'],
     sample: { commands: 'jump twice', actions: 'I_JUMP I_JUMP' },

@@ -1,5 +1,6 @@
-// The downloader against a local Hub-like HTTP server (127.0.0.1, random port): listing, Range resume after a
-// cut connection, size/sha256 verification, 401/404, offline, and the on-disk layout tasks read from.
+// The downloader against the local Hub (test/helpers/hub_server.ts: 127.0.0.1, random ports, a CDN on a second
+// port): listing, Range resume after a cut connection, size/sha256 verification, 401/404, offline, and the
+// on-disk layout tasks read from.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -8,24 +9,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { downloadFile, downloadProvider } from '../../../lib/data/download';
-import { listParquetFiles, listRepoFiles, resolveUrl } from '../../../lib/data/hub';
+import { listParquetFiles, listRepoFiles, resolveUrl } from '../../../lib/hub';
 import { TaskRegistry } from '../../../lib/tasks';
 import { Task } from '../../../lib/tasks/task';
+import { LocalHub } from '../../helpers/hub_server';
 // The sources area's test-only Parquet writer (hand-coded from the format spec, independent of hyparquet).
 import { writeParquet } from './sources/parquet_writer';
 
-interface Served {
-  body: Buffer;
-  /** Cut the connection after this many bytes on the first N requests. */
-  cutAfter?: number;
-  cuts?: number;
-  status?: number;
-}
-
-const files = new Map<string, Served>();
-const trees = new Map<string, unknown[][]>();
-const log: Array<{ url: string; range?: string; auth?: string }> = [];
-let server: http.Server;
+let hub: LocalHub;
 let endpoint = '';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-dl-'));
 
@@ -41,98 +32,48 @@ function bytes(n: number, seed: number): Buffer {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    const url = decodeURIComponent(req.url ?? '');
-    log.push({ url, range: req.headers.range, auth: req.headers.authorization });
-    const tree = [...trees.entries()].find(([k]) => url.startsWith(k));
-    if (url.startsWith('/api/') && tree) {
-      const page = Number(new URL(req.url ?? '', 'http://x').searchParams.get('page') ?? '0');
-      const pages = tree[1];
-      if (page + 1 < pages.length)
-        res.setHeader('link', `<${endpoint}${req.url?.split('&page=')[0]}&page=${page + 1}>; rel="next"`);
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(pages[page]));
-      return;
-    }
-    const f = files.get(url.split('?')[0]!);
-    if (!f) {
-      res.statusCode = 404;
-      res.end('not found');
-      return;
-    }
-    if (f.status) {
-      res.statusCode = f.status;
-      res.end('no');
-      return;
-    }
-    let start = 0;
-    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    if (m) {
-      start = Number(m[1]);
-      res.statusCode = 206;
-      res.setHeader('content-range', `bytes ${start}-${f.body.length - 1}/${f.body.length}`);
-    }
-    const body = f.body.subarray(start);
-    res.setHeader('content-length', String(body.length));
-    if (f.cuts && f.cuts > 0 && f.cutAfter !== undefined) {
-      f.cuts--;
-      res.write(body.subarray(0, f.cutAfter), () => setTimeout(() => res.socket?.destroy(), 20));
-      return;
-    }
-    res.end(body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  hub = await LocalHub.start();
+  endpoint = hub.endpoint;
 });
 afterAll(async () => {
-  await new Promise((r) => server.close(r));
+  await hub.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 const quiet = { progress: 'silent' as const, retryDelayMs: 5 };
 
-function serveParquet(
-  repo: string,
-  config: string,
-  split: string,
-  name: string,
-  body: Buffer,
-  extra: Partial<Served> = {},
-  listedSize?: number,
-  listedSha?: string,
-) {
-  const p = `${config}/${split}/${name}`;
-  files.set(`/datasets/${repo}/resolve/refs/convert/parquet/${p}`, { body, ...extra });
-  const key = `/api/datasets/${repo}/tree/refs/convert/parquet/${config}`;
-  const entry = {
-    type: 'file',
-    path: p,
-    size: 130,
-    oid: 'gitoid',
-    lfs: { oid: listedSha ?? sha(body), size: listedSize ?? body.length, pointerSize: 130 },
-  };
-  const pages = trees.get(key) ?? [[{ type: 'directory', path: `${config}/${split}` }]];
-  pages[0]!.push(entry);
-  trees.set(key, pages);
-  return entry;
+/** One Parquet file as the only file of `repo`'s refs/convert/parquet branch (config/split/name). */
+function serveParquet(repo: string, config: string, split: string, name: string, body: Buffer): string {
+  return hub.setFiles('dataset', repo, 'refs/convert/parquet', [
+    { path: `${config}/${split}/${name}`, body },
+  ]);
 }
 
 describe('Hub listing', () => {
   it('lists the Parquet export of a config/split, with sizes and sha256, over paginated answers', async () => {
     const a = bytes(1000, 1);
-    serveParquet('org/listing', 'default', 'train', '0000.parquet', a);
-    trees.get('/api/datasets/org/listing/tree/refs/convert/parquet/default')!.push([
-      { type: 'file', path: 'default/train/0001.parquet', size: 5, lfs: { oid: 'ab', size: 5 } },
-      { type: 'file', path: 'default/test/0000.parquet', size: 5 },
+    const commit = hub.setFiles('dataset', 'org/listing', 'refs/convert/parquet', [
+      { path: 'default/train/0000.parquet', body: a },
+      { path: 'default/train/0001.parquet', body: bytes(5, 9) },
+      { path: 'default/test/0000.parquet', body: bytes(5, 8) },
     ]);
-    const list = await listParquetFiles('org/listing', 'default', 'train', { endpoint });
+    hub.pageSize = 2;
+    const before = hub.log.length;
+    let list: Awaited<ReturnType<typeof listParquetFiles>>;
+    try {
+      list = await listParquetFiles('org/listing', 'default', 'train', { endpoint });
+    } finally {
+      hub.pageSize = 1000;
+    }
+    expect(hub.log.slice(before).filter((l) => l.url.includes('/tree/')).length).toBeGreaterThan(1);
     expect(list.map((f) => [f.path, f.size])).toEqual([
       ['default/train/0000.parquet', 1000],
       ['default/train/0001.parquet', 5],
     ]);
     expect(list[0]!.sha256).toBe(sha(a));
+    // Pinned: the URL names the commit refs/convert/parquet pointed to, not the moving branch.
     expect(list[0]!.url).toBe(
-      `${endpoint}/datasets/org/listing/resolve/refs%2Fconvert%2Fparquet/default/train/0000.parquet`,
+      `${endpoint}/datasets/org/listing/resolve/${commit}/default/train/0000.parquet`,
     );
   });
 
@@ -142,7 +83,7 @@ describe('Hub listing', () => {
     try {
       expect(resolveUrl('a/b', 'main', 'x y.json')).toBe(`${endpoint}/datasets/a/b/resolve/main/x%20y.json`);
       await listParquetFiles('org/listing', 'default', 'train');
-      expect(log.at(-1)?.auth).toBe('Bearer hf_test');
+      expect(hub.log.at(-1)?.auth).toBe('Bearer hf_test');
     } finally {
       delete process.env.HF_ENDPOINT;
       delete process.env.HF_TOKEN;
@@ -150,12 +91,10 @@ describe('Hub listing', () => {
   });
 
   it('matches repo files by glob (the C4 layout)', async () => {
-    trees.set('/api/datasets/allenai/c4like/tree/main/en', [
-      [
-        { type: 'file', path: 'en/c4-train.00000-of-01024.json.gz', size: 3 },
-        { type: 'file', path: 'en/c4-train.00001-of-01024.json.gz', size: 3 },
-        { type: 'file', path: 'en/c4-validation.00000-of-00008.json.gz', size: 3 },
-      ],
+    hub.setFiles('dataset', 'allenai/c4like', 'main', [
+      { path: 'en/c4-train.00000-of-01024.json.gz', body: bytes(3, 1) },
+      { path: 'en/c4-train.00001-of-01024.json.gz', body: bytes(3, 2) },
+      { path: 'en/c4-validation.00000-of-00008.json.gz', body: bytes(3, 3) },
     ]);
     const list = await listRepoFiles('allenai/c4like', 'en/c4-train.*-of-01024.json.gz', { endpoint });
     expect(list.map((f) => f.path)).toEqual([
@@ -168,26 +107,26 @@ describe('Hub listing', () => {
 describe('downloadFile', () => {
   it('resumes with an HTTP Range request after the connection is cut mid-file, then verifies', async () => {
     const body = bytes(200_000, 2);
-    const entry = serveParquet('org/cut', 'default', 'train', '0000.parquet', body, {
-      cutAfter: 70_000,
-      cuts: 1,
-    });
+    serveParquet('org/cut', 'default', 'train', '0000.parquet', body);
+    hub.faults.push({ on: 'cdn', match: `/blob/${sha(body)}`, cutAfter: 70_000 });
     const [remote] = await listParquetFiles('org/cut', 'default', 'train', { endpoint });
     const dest = path.join(tmp, 'cut', '0000.parquet');
-    const before = log.length;
+    const before = hub.log.length;
     const r = await downloadFile(remote!, dest, { ...quiet, endpoint });
     expect(fs.readFileSync(dest).equals(body)).toBe(true);
     expect(fs.existsSync(`${dest}.partial`)).toBe(false);
-    const gets = log.slice(before).filter((l) => l.url.includes('/resolve/'));
+    const gets = hub.log.slice(before).filter((l) => l.on === 'cdn');
     expect(gets).toHaveLength(2);
     expect(gets[0]!.range).toBeUndefined();
     expect(gets[1]!.range).toMatch(/^bytes=\d+-$/);
     expect(Number(gets[1]!.range!.slice(6, -1))).toBeGreaterThan(0);
     expect(r.bytes).toBe(200_000);
-    expect(entry.lfs.oid).toBe(sha(body));
+    expect(remote!.sha256).toBe(sha(body));
     // A second run finds the finished file and fetches nothing.
+    const n = hub.log.length;
     const again = await downloadFile(remote!, dest, { ...quiet, endpoint });
     expect(again.status).toBe('present');
+    expect(hub.log.length).toBe(n);
   });
 
   it('continues a .partial left by an earlier run', async () => {
@@ -199,39 +138,40 @@ describe('downloadFile', () => {
     fs.writeFileSync(`${dest}.partial`, body.subarray(0, 12_345));
     const r = await downloadFile(remote!, dest, { ...quiet, endpoint });
     expect(r.status).toBe('resumed');
-    expect(log.at(-1)?.range).toBe('bytes=12345-');
+    expect(hub.log.at(-1)?.range).toBe('bytes=12345-');
     expect(fs.readFileSync(dest).equals(body)).toBe(true);
   });
 
   it('rejects a size mismatch and a sha256 mismatch, leaving no file behind', async () => {
     const body = bytes(3000, 4);
-    serveParquet('org/size', 'default', 'train', '0000.parquet', body, {}, 3001);
-    const [sized] = await listParquetFiles('org/size', 'default', 'train', { endpoint });
+    serveParquet('org/size', 'default', 'train', '0000.parquet', body);
+    const [listed] = await listParquetFiles('org/size', 'default', 'train', { endpoint });
     const d1 = path.join(tmp, 'size', '0000.parquet');
-    await expect(downloadFile(sized!, d1, { ...quiet, endpoint, retries: 0 })).rejects.toThrow(
-      'got 3000 bytes, the Hub lists 3001',
-    );
+    await expect(
+      downloadFile({ ...listed!, size: 3001 }, d1, { ...quiet, endpoint, retries: 0 }),
+    ).rejects.toThrow('got 3000 bytes, the Hub lists 3001');
     expect(fs.existsSync(d1)).toBe(false);
 
-    serveParquet('org/hash', 'default', 'train', '0000.parquet', body, {}, undefined, 'f'.repeat(64));
-    const [hashed] = await listParquetFiles('org/hash', 'default', 'train', { endpoint });
     const d2 = path.join(tmp, 'hash', '0000.parquet');
-    await expect(downloadFile(hashed!, d2, { ...quiet, endpoint })).rejects.toThrow(
-      `does not match the Hub's ${'f'.repeat(64)}`,
-    );
+    await expect(
+      downloadFile({ ...listed!, sha256: 'f'.repeat(64) }, d2, { ...quiet, endpoint }),
+    ).rejects.toThrow(`does not match the Hub's ${'f'.repeat(64)}`);
     expect(fs.existsSync(d2)).toBe(false);
     expect(fs.existsSync(`${d2}.partial`)).toBe(false);
   });
 
   it('explains 401 (token / gated) and 404', async () => {
-    serveParquet('org/gated', 'default', 'train', '0000.parquet', bytes(10, 5), { status: 401 });
+    serveParquet('org/gated', 'default', 'train', '0000.parquet', bytes(10, 5));
     const [gated] = await listParquetFiles('org/gated', 'default', 'train', { endpoint });
+    // A bare 401 (no X-Error-Code, as a proxy may answer): a token problem.
+    hub.faults.push({ match: '/datasets/org/gated/resolve/', status: 401 });
     const err = await downloadFile(gated!, path.join(tmp, 'gated', 'x.parquet'), {
       ...quiet,
       endpoint,
     }).catch((e) => e);
     expect(err.code).toBe('HUB_AUTH');
     expect(err.hint).toMatch(/HF_TOKEN/);
+    hub.faults.push({ match: '/api/datasets/org/none/', status: 404 });
     const missing = await listParquetFiles('org/none', 'default', 'train', { endpoint }).catch((e) => e);
     expect(missing.code).toBe('HUB_NOT_FOUND');
     expect(missing.message).toMatch(/not found on the Hub \(404/);
@@ -259,13 +199,9 @@ describe('downloadProvider', () => {
       { text: 'Second document.', url: 'u2' },
     ];
     const gz = zlib.gzipSync(Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n'));
-    files.set('/datasets/org/corpus/resolve/main/en/c4-train.00000-of-00002.json.gz', { body: gz });
-    files.set('/datasets/org/corpus/resolve/main/en/c4-train.00001-of-00002.json.gz', { body: gz });
-    trees.set('/api/datasets/org/corpus/tree/main/en', [
-      [
-        { type: 'file', path: 'en/c4-train.00000-of-00002.json.gz', size: gz.length },
-        { type: 'file', path: 'en/c4-train.00001-of-00002.json.gz', size: gz.length },
-      ],
+    hub.setFiles('dataset', 'org/corpus', 'main', [
+      { path: 'en/c4-train.00000-of-00002.json.gz', body: gz },
+      { path: 'en/c4-train.00001-of-00002.json.gz', body: gz },
     ]);
     const task = new Task({
       name: 'corpus_test',

@@ -1,0 +1,291 @@
+/**
+ * One HTTP request to the Hub, the way huggingface_hub makes it (utils/_http.py http_backoff and
+ * hf_raise_for_status; file_download.py for redirects and headers):
+ * - 429 and 5xx answers and cut connections are retried with exponential backoff (1 s doubling to 8 s,
+ *   5 retries), honouring `Retry-After`;
+ * - every request has a timeout: no answer (or no next body bytes) within it aborts the attempt;
+ * - redirects are followed by hand so that the first answer's `X-Repo-Commit`, `X-Linked-Etag`/`ETag` and
+ *   `X-Linked-Size` are kept, and the token is not sent on to another host (the CDN);
+ * - a failed answer becomes a clear error from its `X-Error-Code` (RepoNotFound, RevisionNotFound,
+ *   EntryNotFound, GatedRepo) and `X-Error-Message`: the Hub answers 401 for a repo that does not exist too.
+ */
+import { Ext5Error } from '../util/errors';
+import { etagTimeoutMs, type HubOptions, hubHeaders, isOffline } from './config';
+
+/** A successful answer, with what the Hub said before any redirect. */
+export interface HubResponse {
+  res: Response;
+  /** The commit the revision resolved to (`X-Repo-Commit` of the first answer), when sent. */
+  commit?: string;
+  /** `X-Linked-Etag` (LFS files: their sha256), else `ETag`, without quotes. */
+  etag?: string;
+  /** `X-Linked-Size`, else Content-Length of the first answer. */
+  size?: number;
+  /** The body's chunks; each one resets the stall timer. */
+  chunks(): AsyncIterable<Uint8Array>;
+  json(): Promise<unknown>;
+  /** Drops the body (and the timer). */
+  cancel(): Promise<void>;
+}
+
+export interface RequestOptions extends HubOptions {
+  method?: 'GET' | 'HEAD';
+  headers?: Record<string, string>;
+  /** Stall timeout in ms (default: etagTimeoutMs()). */
+  timeoutMs?: number;
+  /** Appended to error hints (e.g. where to put the files by hand). */
+  manualHint?: string;
+  /** What the request is for, in error messages (e.g. "listing org/x@main"). */
+  what?: string;
+  /** Don't retry a cut connection (the caller resumes instead). */
+  noNetworkRetry?: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The wait a Retry-After header asks for (seconds or an HTTP date), in ms. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const s = Number(header.trim());
+  if (Number.isFinite(s) && s >= 0) return s * 1000;
+  const t = Date.parse(header);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+function stripEtag(v: string | null): string | undefined {
+  if (!v) return undefined;
+  return v.replace(/^W\//, '').replace(/^"|"$/g, '') || undefined;
+}
+
+/** Turns a fetch failure (no HTTP answer) into a clear "offline" error. */
+export function networkError(err: unknown, url: string, hint: string): Ext5Error {
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  const detail = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return new Ext5Error('OFFLINE', `cannot reach ${url} (${detail})`, hint);
+}
+
+/** The error HF_HUB_OFFLINE gives when something is not on disk. */
+export function offlineModeError(what: string, hint = ''): Ext5Error {
+  return new Ext5Error(
+    'HUB_OFFLINE_MODE',
+    `${what}: HF_HUB_OFFLINE is set and it is not on disk`,
+    `unset HF_HUB_OFFLINE (or pass offline: false) to fetch it${hint ? `. ${hint}` : ''}`,
+  );
+}
+
+/**
+ * Maps a failed HTTP answer to a clear error. `errorCode`/`errorMessage` are the Hub's X-Error-Code and
+ * X-Error-Message headers (absent on older servers and proxies).
+ */
+export function httpError(
+  status: number,
+  url: string,
+  what: string,
+  manualHint: string,
+  errorCode?: string | null,
+  errorMessage?: string | null,
+): Ext5Error {
+  const said = errorMessage ? `: ${errorMessage}` : '';
+  const tail = manualHint ? ` ${manualHint}` : '';
+  if (
+    errorCode === 'RepoNotFound' ||
+    (status === 401 && !errorCode && /not found/i.test(errorMessage ?? ''))
+  ) {
+    return new Ext5Error(
+      'HUB_REPO_NOT_FOUND',
+      `${what}: repository not found on the Hub (${status} for ${url})${said}`,
+      `check the id (org/name). A private repo needs a token that can read it (HF_TOKEN or \`huggingface-cli login\`).${tail}`,
+    );
+  }
+  if (errorCode === 'RevisionNotFound') {
+    return new Ext5Error(
+      'HUB_REVISION_NOT_FOUND',
+      `${what}: revision not found on the Hub (${status} for ${url})${said}`,
+      `check the branch, tag or commit.${tail}`,
+    );
+  }
+  if (errorCode === 'EntryNotFound') {
+    return new Ext5Error(
+      'HUB_ENTRY_NOT_FOUND',
+      `${what}: file not found in the repository (${status} for ${url})${said}`,
+      `check the file name and the revision.${tail}`,
+    );
+  }
+  if (errorCode === 'GatedRepo') {
+    return new Ext5Error(
+      'HUB_GATED',
+      `${what}: the repository is gated (${status} for ${url})${said}`,
+      `accept its terms on its Hub page, then set HF_TOKEN (or run \`huggingface-cli login\`) with a token of that account.${tail}`,
+    );
+  }
+  if (status === 401 || status === 403) {
+    return new Ext5Error(
+      'HUB_AUTH',
+      `${what}: the Hub answered ${status} for ${url}${said}`,
+      `the token is missing, invalid or lacks access (the dataset may be gated or private): set HF_TOKEN (or run \`huggingface-cli login\`) with a token that can read it.${tail}`,
+    );
+  }
+  if (status === 404) {
+    return new Ext5Error(
+      'HUB_NOT_FOUND',
+      `${what}: not found on the Hub (404 for ${url})${said}`,
+      `check the id, config and split.${tail}`,
+    );
+  }
+  return new Ext5Error(
+    'HUB_HTTP',
+    `${what}: the Hub answered ${status} for ${url}${said}`,
+    `try again later.${tail}`,
+  );
+}
+
+const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
+
+/**
+ * GET (or HEAD) `url` with the Hub's headers, retries, timeouts and redirects; throws a clear Ext5Error
+ * for anything but a 2xx (or a 416 to a Range request, returned so that the caller can judge its file).
+ * @example
+ * const r = await hubRequest(`${hubEndpoint()}/api/models/org/name/revision/main`, { what: 'model info' });
+ */
+export async function hubRequest(url: string, opts: RequestOptions = {}): Promise<HubResponse> {
+  const what = opts.what ?? 'request';
+  const hint = opts.manualHint ?? '';
+  if (isOffline(opts)) throw offlineModeError(`${what} (${url})`, hint);
+  const maxRetries = opts.maxRetries ?? 5;
+  const maxRetryAfter = opts.maxRetryAfterMs ?? 60_000;
+  const timeoutMs = opts.timeoutMs ?? etagTimeoutMs(opts);
+  let delay = opts.retryDelayMs ?? 1000;
+  const baseHeaders = { ...hubHeaders(opts), ...(opts.headers ?? {}) };
+  for (let attempt = 0; ; attempt++) {
+    const ctrl = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      if (timer) clearTimeout(timer);
+      // unref: a caller that reads `res` itself (not chunks()) leaves it armed; that must not hold the process.
+      timer = setTimeout(
+        () => ctrl.abort(new Error(`no answer for ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      ).unref();
+    };
+    const disarm = () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    };
+    const backoff = async (wait?: number) => {
+      await sleep(wait ?? delay);
+      delay = Math.min(delay * 2, 8000);
+    };
+    let current = url;
+    let headers: Record<string, string> = baseHeaders;
+    let first: Response | undefined;
+    let res: Response;
+    try {
+      for (let hop = 0; ; hop++) {
+        arm();
+        res = await fetch(current, {
+          method: opts.method ?? 'GET',
+          headers,
+          redirect: 'manual',
+          signal: ctrl.signal,
+        });
+        first ??= res;
+        const loc = res.headers.get('location');
+        if (res.status >= 300 && res.status < 400 && loc && hop < 10) {
+          await res.body?.cancel();
+          const next = new URL(loc, current);
+          // The token is for the Hub; a CDN on another host gets the request without it.
+          if (next.origin !== new URL(current).origin) {
+            const { authorization: _drop, ...rest } = headers;
+            headers = rest;
+          }
+          current = next.toString();
+          continue;
+        }
+        break;
+      }
+    } catch (err) {
+      disarm();
+      // No server or no name (refused, unknown host) will not change in seconds; a reset or a stall may.
+      const code = (err as { cause?: { code?: string } })?.cause?.code ?? '';
+      const hopeless = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(code);
+      if (attempt < maxRetries && !opts.noNetworkRetry && !hopeless) {
+        await backoff();
+        continue;
+      }
+      const timedOut = ctrl.signal.aborted;
+      throw timedOut
+        ? new Ext5Error(
+            'HUB_TIMEOUT',
+            `${what}: no answer from ${current} within ${timeoutMs / 1000} s`,
+            `raise HF_HUB_ETAG_TIMEOUT / HF_HUB_DOWNLOAD_TIMEOUT (seconds) on a slow network.${hint ? ` ${hint}` : ''}`,
+          )
+        : networkError(
+            err,
+            current,
+            `check the network (or HF_ENDPOINT); offline, set HF_HUB_OFFLINE=1 to use what is on disk. ${hint}`,
+          );
+    }
+    if (RETRY_STATUS.has(res.status) && attempt < maxRetries) {
+      disarm();
+      await res.body?.cancel();
+      const wait = retryAfterMs(res.headers.get('retry-after'));
+      if (wait !== undefined && wait > maxRetryAfter) {
+        throw new Ext5Error(
+          'HUB_RATE_LIMITED',
+          `${what}: the Hub asks to wait ${Math.round(wait / 1000)} s before retrying (${res.status} for ${current})`,
+          `run the command again later; a token (HF_TOKEN) gets higher rate limits.${hint ? ` ${hint}` : ''}`,
+        );
+      }
+      await backoff(wait);
+      continue;
+    }
+    if (!res.ok && res.status !== 416) {
+      disarm();
+      await res.body?.cancel();
+      throw httpError(
+        res.status,
+        current,
+        what,
+        hint,
+        res.headers.get('x-error-code') ?? first?.headers.get('x-error-code'),
+        res.headers.get('x-error-message') ?? first?.headers.get('x-error-message'),
+      );
+    }
+    const f = first ?? res;
+    const size = Number(f.headers.get('x-linked-size') ?? res.headers.get('content-length') ?? Number.NaN);
+    const body = res.body;
+    const out: HubResponse = {
+      res,
+      ...(f.headers.get('x-repo-commit') ? { commit: f.headers.get('x-repo-commit')! } : {}),
+      ...(stripEtag(f.headers.get('x-linked-etag') ?? f.headers.get('etag')) !== undefined
+        ? { etag: stripEtag(f.headers.get('x-linked-etag') ?? f.headers.get('etag'))! }
+        : {}),
+      ...(Number.isFinite(size) ? { size } : {}),
+      async *chunks() {
+        try {
+          if (!body) return;
+          for await (const c of body as unknown as AsyncIterable<Uint8Array>) {
+            arm();
+            yield c;
+          }
+        } finally {
+          disarm();
+        }
+      },
+      async json() {
+        const parts: Uint8Array[] = [];
+        for await (const c of out.chunks()) parts.push(c);
+        try {
+          return JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown;
+        } catch {
+          throw new Ext5Error('HUB_BAD_ANSWER', `${what}: ${current} did not answer JSON`);
+        }
+      },
+      async cancel() {
+        disarm();
+        await body?.cancel();
+      },
+    };
+    return out;
+  }
+}
