@@ -124,7 +124,9 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
           running.delete(c.id);
           if (!bar) return;
           if (how === 'failed')
-            process.stderr.write(`\n[experiment] cell ${c.id} failed: see ${exp.expPaths.log(dir, c.id)}\n`);
+            process.stderr.write(
+              `\n[experiment] cell ${c.id} failed: see ${path.join(exp.cellRunDir(dir, c), 'worker.log')}\n`,
+            );
           bar.suffix = running.size ? `running ${[...running].join(', ')}` : '';
           bar.tick();
         },

@@ -26,6 +26,8 @@ export interface CellSpec {
   mixtures?: MixtureSpec[];
   /** A short label for progress lines. */
   label: string;
+  /** The run directory relative to the experiment directory (default cells/<id>). */
+  dir?: string;
 }
 
 /** What a finished cell recorded. */
@@ -47,10 +49,14 @@ export const expPaths = {
   plan: (dir: string) => path.join(dir, 'plan.json'),
   cellDir: (dir: string, id: string) => path.join(dir, 'cells', id),
   result: (dir: string, id: string) => path.join(dir, 'results', `${id}.json`),
-  log: (dir: string, id: string) => path.join(dir, 'cells', id, 'worker.log'),
   results: (dir: string) => path.join(dir, 'results.json'),
   report: (dir: string) => path.join(dir, 'report.html'),
 };
+
+/** Where a cell's run lives. */
+export function cellRunDir(dir: string, cell: Pick<CellSpec, 'id' | 'dir'>): string {
+  return cell.dir ? path.join(dir, cell.dir) : expPaths.cellDir(dir, cell.id);
+}
 
 /** `<run>/checkpoints/step-00000100`, the trainer's checkpoint layout. */
 export function checkpointPath(runDir: string, step: number): string {

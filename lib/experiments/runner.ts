@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Ext5Error } from '../util/errors';
-import { type CellSpec, expPaths, readCellResult, topoOrder, writeFileAtomic } from './cell';
+import { type CellSpec, cellRunDir, expPaths, readCellResult, topoOrder, writeFileAtomic } from './cell';
 
 /** How one cell ended. */
 export type CellOutcome = 'done' | 'stopped' | 'failed';
@@ -71,7 +71,7 @@ export function preparePlan(opts: Pick<SweepOptions, 'dir' | 'header' | 'cells'>
       const prev = before.get(c.id);
       if (prev !== undefined && prev !== JSON.stringify(c)) {
         fs.rmSync(expPaths.result(opts.dir, c.id), { force: true });
-        fs.rmSync(expPaths.cellDir(opts.dir, c.id), { recursive: true, force: true });
+        fs.rmSync(cellRunDir(opts.dir, c), { recursive: true, force: true });
       }
     }
   }
@@ -99,7 +99,7 @@ export function childRunner(dir: string): CellRunner {
   const script = workerScript();
   return (cell, threads) =>
     new Promise((resolve) => {
-      const log = expPaths.log(dir, cell.id);
+      const log = path.join(cellRunDir(dir, cell), 'worker.log');
       fs.mkdirSync(path.dirname(log), { recursive: true });
       const fd = fs.openSync(log, 'a');
       const child = spawn(process.execPath, [script, dir, cell.id, String(threads)], {

@@ -151,7 +151,7 @@ function evalSets(p: StudyParams, tasks: readonly string[], steps: number): stri
 }
 
 /** The pre-training mixture: C4 at R per pool example + the given tasks (examples-proportional). */
-function pretrainData(
+export function pretrainData(
   p: StudyParams,
   name: string,
   tasks: readonly string[],
@@ -175,13 +175,18 @@ function pretrainData(
   };
 }
 
-function pretrainCell(
+export function pretrainCell(
   p: StudyParams,
   id: string,
   label: string,
   data: { data: string; mixtures: MixtureSpec[] },
   seed: number,
-  opts: { steps?: number; checkpointEvery?: number; from?: { dep: string; dir: string } } = {},
+  opts: {
+    steps?: number;
+    checkpointEvery?: number;
+    evalEvery?: number;
+    from?: { dep: string; dir: string };
+  } = {},
 ): CellSpec {
   const steps = opts.steps ?? p.pretrainSteps;
   return {
@@ -197,7 +202,7 @@ function pretrainCell(
       `training.seed=${seed}`,
       `checkpoint.every=${opts.checkpointEvery ?? steps}`,
       'checkpoint.keepLast=0',
-      `eval.every=${steps}`,
+      `eval.every=${opts.evalEvery ?? steps}`,
       `eval.lossBatches=${p.lossBatches}`,
       'eval.tasks=[]',
       ...(opts.from ? [`model.checkpoint=${opts.from.dir}`] : []),
@@ -205,7 +210,7 @@ function pretrainCell(
   };
 }
 
-function finetuneCell(
+export function finetuneCell(
   p: StudyParams,
   id: string,
   label: string,

@@ -10,7 +10,14 @@
 import * as fs from 'node:fs';
 import { loadReportRun } from '../report/runs';
 import { Ext5Error } from '../util/errors';
-import { type CellResult, type CellSpec, expPaths, type MixtureSpec, writeFileAtomic } from './cell';
+import {
+  type CellResult,
+  type CellSpec,
+  cellRunDir,
+  expPaths,
+  type MixtureSpec,
+  writeFileAtomic,
+} from './cell';
 
 /** Registers a cell's mixtures (idempotent within a process: a name already registered is kept). */
 export function registerCellMixtures(specs: readonly MixtureSpec[] | undefined): void {
@@ -42,7 +49,7 @@ export async function runCell(dir: string, cell: CellSpec, threads: number): Pro
   registerCellMixtures(cell.mixtures);
   const { loadRunConfig } = require('../run/run_config') as typeof import('../run/run_config');
   const { train } = require('../train/trainer') as typeof import('../train/trainer');
-  const runDir = expPaths.cellDir(dir, cell.id);
+  const runDir = cellRunDir(dir, cell);
   const config = loadRunConfig({
     preset: cell.preset,
     set: [

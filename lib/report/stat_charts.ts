@@ -71,8 +71,9 @@ function frame(
   top: number,
   yLabel: string,
   xLabel: string,
+  bottom = 48,
 ): { out: string[]; M: { left: number; right: number; top: number; bottom: number } } {
-  const M = { left: 66, right: 20, top, bottom: 48 };
+  const M = { left: 66, right: 20, top, bottom };
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${FONT}" role="img" aria-label="${escapeXml(title)}" data-chart="${escapeXml(id)}">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
@@ -210,10 +211,15 @@ export function renderHeatmap(spec: HeatmapSpec): string {
   const labelW = 16 + Math.max(...spec.rows.map((r) => r.length), 4) * 7;
   const colLabelH = 16 + Math.max(...spec.cols.map((c) => c.length), 4) * 5.2;
   const top = 44 + colLabelH;
-  const W = Math.max(420, labelW + spec.cols.length * cell + 120);
+  // Wide enough for the title (about 8.5 px per character at 15 px bold) and the colour legend.
+  const W = Math.max(
+    420,
+    24 + spec.title.length * 8.5,
+    labelW + spec.cols.length * cell + 40 + spec.unit.length * 6,
+  );
   const H = top + spec.rows.length * cell + 56;
   const finite = spec.values.flat().filter((v): v is number => v !== null && Number.isFinite(v));
-  const scale = finite.length ? Math.max(...finite.map(Math.abs)) : 1;
+  const scale = finite.length ? Math.max(...finite.map(Math.abs)) || 1 : 1;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${FONT}" role="img" aria-label="${escapeXml(spec.title)}" data-chart="${escapeXml(spec.id)}">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
@@ -266,7 +272,10 @@ export function renderHeatmap(spec: HeatmapSpec): string {
 export function renderBarChart(spec: BarSpec): string {
   const W = spec.width ?? 560;
   const H = spec.height ?? 340;
-  const { out, M } = frame(spec.id, spec.title, W, H, 44, spec.yLabel, '');
+  // Many bars: slanted labels, with room for the longest under the plot.
+  const slant = spec.bars.length > 5;
+  const longest = Math.max(...spec.bars.map((b) => b.label.length));
+  const { out, M } = frame(spec.id, spec.title, W, H, 44, spec.yLabel, '', slant ? 20 + longest * 5 : 48);
   const ok = spec.bars.filter((b) => Number.isFinite(b.mean));
   if (ok.length === 0) {
     out.push(
@@ -275,7 +284,9 @@ export function renderBarChart(spec: BarSpec): string {
     return out.join('\n');
   }
   const vals = ok.flatMap((b) => [b.mean, b.lo, b.hi]).filter(Number.isFinite);
-  const yt = niceTicks(Math.min(0, ...vals), Math.max(0, ...vals), 6);
+  // From zero; all-zero bars get a unit range rather than one centred on 0.
+  const top = Math.max(0, ...vals);
+  const yt = niceTicks(Math.min(0, ...vals), top === 0 && Math.min(0, ...vals) === 0 ? 1 : top, 6);
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const sy = (v: number) => M.top + ph - ((v - yt.lo) / (yt.hi - yt.lo || 1)) * ph;
@@ -292,7 +303,9 @@ export function renderBarChart(spec: BarSpec): string {
   spec.bars.forEach((b, i) => {
     const cx = M.left + slot * (i + 0.5);
     out.push(
-      `<text x="${f1(cx)}" y="${M.top + ph + 18}" font-size="12" fill="#3e4c59" text-anchor="middle">${escapeXml(b.label)}</text>`,
+      slant
+        ? `<text transform="translate(${f1(cx + 3)} ${M.top + ph + 12}) rotate(-40)" font-size="11" fill="#3e4c59" text-anchor="end">${escapeXml(b.label)}</text>`
+        : `<text x="${f1(cx)}" y="${M.top + ph + 18}" font-size="12" fill="#3e4c59" text-anchor="middle">${escapeXml(b.label)}</text>`,
     );
     if (!Number.isFinite(b.mean)) return;
     const y0 = sy(Math.max(yt.lo, 0));
