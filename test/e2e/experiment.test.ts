@@ -1,10 +1,12 @@
 // `ext5 experiment <study>` end to end on the mini preset, each study in a short variant (a few
 // steps per cell, one held-out task): cells run as child processes two at a time, results.json and
 // report.html are written, and a rerun redoes only the cell whose result was lost.
+
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCli } from './helpers/cli';
+import { cliPath, root, runCli } from './helpers/cli';
 
 jest.setTimeout(600_000);
 
@@ -31,7 +33,12 @@ const SHORT = [
 
 function experiment(study: string, extra: string[]) {
   const out = path.join(tmp, study);
-  const r = runCli(['experiment', study, ...SHORT, '--out', out, ...extra]);
+  // A sweep runs several trainings: more than runCli's 120 s on a loaded machine.
+  const r = spawnSync(process.execPath, [cliPath, 'experiment', study, ...SHORT, '--out', out, ...extra], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 540_000,
+  });
   if (r.status !== 0) throw new Error(`experiment ${study} failed (${r.status}): ${r.stderr}`);
   const j = JSON.parse(r.stdout);
   expect(j.complete.done).toBe(j.complete.total);
