@@ -8,6 +8,7 @@ import { dataCommand } from './data';
 import { demoCommand } from './demo';
 import { doctorCommand } from './doctor';
 import { evalCommand } from './eval';
+import { experimentCommand } from './experiment';
 import { finetuneCommand } from './finetune';
 import { distSelftestCommand, launchCommand } from './launch';
 import { mixturesCommand } from './mixtures';
@@ -21,6 +22,7 @@ import { vocabCommand } from './vocab';
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argument types.
 export const commands: CommandModule<any, any>[] = [
   demoCommand,
+  experimentCommand,
   pretrainCommand,
   finetuneCommand,
   evalCommand,

@@ -15,6 +15,12 @@ export {
   renderChart,
 } from './chart';
 export {
+  type PageChart,
+  type PageSpec,
+  type PageTable,
+  renderExperimentPage,
+} from './experiment_page';
+export {
   chartGroups,
   PALETTE,
   type ReportOptions,
@@ -30,4 +36,15 @@ export {
   type ReportRun,
   toSeries,
 } from './runs';
+export {
+  type BarSpec,
+  divergingColor,
+  type HeatmapSpec,
+  type IntervalChartSpec,
+  type IntervalPoint,
+  type IntervalSeries,
+  renderBarChart,
+  renderHeatmap,
+  renderIntervalChart,
+} from './stat_charts';
 export { bestDirection, type MetricSummary, type RunSummary, smoothEma, summarizeRun } from './summary';

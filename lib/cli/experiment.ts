@@ -1,0 +1,172 @@
+/**
+ * `ext5 experiment <study>`: the analyses of the ExT5 paper as resumable sweeps of training runs —
+ * transfer, scaling, mix, efficiency, prefinetune (docs/experiments.md).
+ */
+import * as path from 'node:path';
+import type { CommandModule } from 'yargs';
+
+interface ExperimentArgs {
+  study: string;
+  preset: string;
+  out?: string;
+  jobs: number;
+  threads?: number;
+  seeds?: number;
+  'pretrain-steps'?: number;
+  'finetune-steps'?: number;
+  'eval-examples'?: number;
+  'held-out'?: string[];
+  families?: string[];
+  points?: number[];
+  sweep?: string;
+  values?: number[];
+  checkpoints?: number;
+  R?: number;
+  'dry-run': boolean;
+  progress: boolean;
+  json: boolean;
+}
+
+export const experimentCommand: CommandModule<object, ExperimentArgs> = {
+  command: 'experiment <study>',
+  describe:
+    'Run one of the paper’s analyses as a resumable sweep: transfer, scaling, mix, efficiency, prefinetune',
+  builder: (y) =>
+    y
+      .positional('study', {
+        type: 'string',
+        choices: ['transfer', 'scaling', 'mix', 'efficiency', 'prefinetune'],
+        demandOption: true,
+      })
+      .option('preset', {
+        type: 'string',
+        default: 'mini',
+        describe: 'mini (built-in data, minutes on a CPU), small or base (ExMix + C4, for a GPU)',
+      })
+      .option('out', {
+        type: 'string',
+        describe: 'Experiment directory (default runs/experiment-<study>-<time>); rerun to resume',
+      })
+      .option('jobs', { type: 'number', default: 1, describe: 'Cells run at once, each in a child process' })
+      .option('threads', { type: 'number', describe: 'libtorch threads per cell (default cores / jobs)' })
+      .option('seeds', { type: 'number', describe: 'Seeds per point (intervals need at least 2)' })
+      .option('pretrain-steps', { type: 'number', describe: 'Pre-training steps per pre-training cell' })
+      .option('finetune-steps', { type: 'number', describe: 'Steps per fine-tuning or co-training cell' })
+      .option('eval-examples', { type: 'number', describe: 'Validation examples per task and evaluation' })
+      .option('held-out', {
+        type: 'string',
+        array: true,
+        describe: 'Downstream tasks (kept out of pre-training)',
+      })
+      .option('families', { type: 'string', array: true, describe: 'transfer: the families to cross' })
+      .option('points', { type: 'number', array: true, describe: 'scaling: numbers of pre-training tasks' })
+      .option('sweep', {
+        type: 'string',
+        choices: ['R', 'K', 'temperature'],
+        describe: 'mix: the knob to sweep',
+      })
+      .option('values', { type: 'number', array: true, describe: 'mix: the values of the swept knob' })
+      .option('checkpoints', {
+        type: 'number',
+        describe: 'efficiency: checkpoints along pre-training to fine-tune',
+      })
+      .option('R', { type: 'number', describe: 'C4 examples per pool example in pre-training mixtures' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'Print the cells and exit' })
+      .option('progress', { type: 'boolean', default: true, describe: 'Progress bar (--no-progress: none)' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the outcome as JSON' })
+      .example('$0 experiment scaling --jobs 2', 'Task scaling on the mini data, two cells at a time')
+      .example('$0 experiment transfer --out runs/transfer', 'Run again with the same --out to resume')
+      .example('$0 experiment mix --sweep R --values 1 2 4 8 16 --preset small', 'The R sweep on a GPU'),
+  handler: async (args) => {
+    const exp = require('../experiments') as typeof import('../experiments');
+    const { runStamp } = require('../run/run_dir') as typeof import('../run/run_dir');
+    const { Progress } = require('../util/progress') as typeof import('../util/progress');
+    const study = exp.studyName(args.study);
+    const dir = args.out ?? path.join('runs', `experiment-${study}-${runStamp()}`);
+    const overrides: Partial<import('../experiments').StudyParams> = {
+      seeds: args.seeds,
+      pretrainSteps: args['pretrain-steps'],
+      finetuneSteps: args['finetune-steps'],
+      evalExamples: args['eval-examples'],
+      heldOut: args['held-out'],
+      families: args.families,
+      points: args.points,
+      sweep: args.sweep as 'R' | 'K' | 'temperature' | undefined,
+      values: args.values,
+      checkpoints: args.checkpoints,
+      R: args.R,
+    };
+    const quiet = args.json || !args.progress;
+    let bar: InstanceType<typeof Progress> | undefined;
+    const running = new Set<string>();
+    const outcome = await exp.runExperiment({
+      study,
+      preset: args.preset,
+      dir,
+      overrides,
+      jobs: args.jobs,
+      threads: args.threads,
+      dryRun: args['dry-run'],
+      events: {
+        begin: (toRun, reused) => {
+          if (quiet) return;
+          if (reused > 0)
+            process.stderr.write(`[experiment] ${reused} cells finished before; running ${toRun}\n`);
+          bar = new Progress({ label: `experiment ${study}`, total: toRun, unitName: 'cells' });
+        },
+        start: (c) => {
+          if (!bar) return;
+          running.add(c.id);
+          bar.suffix = `running ${[...running].join(', ')}`;
+          bar.update(bar.value);
+        },
+        end: (c, how) => {
+          running.delete(c.id);
+          if (!bar) return;
+          if (how === 'failed')
+            process.stderr.write(
+              `\n[experiment] cell ${c.id} failed: see ${path.join(exp.cellRunDir(dir, c), 'worker.log')}\n`,
+            );
+          bar.suffix = running.size ? `running ${[...running].join(', ')}` : '';
+          bar.tick();
+        },
+      },
+    });
+    bar?.done();
+    if (args.json) {
+      const { cells, ...rest } = outcome;
+      process.stdout.write(
+        `${JSON.stringify({ ...rest, cells: cells.map((c) => ({ id: c.id, label: c.label, deps: c.deps })) }, null, 2)}\n`,
+      );
+    } else if (args['dry-run']) {
+      const lines = [`${outcome.cells.length} cells for ${study} (preset ${args.preset}) in ${dir}:`];
+      for (const c of outcome.cells)
+        lines.push(`  ${c.id.padEnd(36)} ${c.label}${c.deps.length ? `  (after ${c.deps.join(', ')})` : ''}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    } else {
+      const a = outcome.analysis!;
+      const s = outcome.sweep!;
+      const lines = [
+        '',
+        `ext5 experiment ${study} (preset ${args.preset}): ${outcome.complete.done}/${outcome.complete.total} cells finished (${s.ran.length} run now, ${s.reused.length} from before${s.failed.length ? `, ${s.failed.length} failed` : ''}${s.skipped.length ? `, ${s.skipped.length} not run` : ''})`,
+        '',
+      ];
+      for (const t of a.tables) {
+        lines.push(t.title);
+        const w = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? '').length)));
+        lines.push(`  ${t.head.map((h, i) => h.padEnd(w[i]!)).join('  ')}`);
+        for (const r of t.rows) lines.push(`  ${r.map((v, i) => v.padEnd(w[i]!)).join('  ')}`);
+        lines.push('');
+      }
+      lines.push(
+        ...a.verdicts.map((v) => `* ${v}`),
+        '',
+        `Results ${outcome.resultsFile}`,
+        `Report  ${outcome.reportFile}`,
+      );
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    if (outcome.sweep?.stopped) process.exitCode = 130;
+    else if (outcome.sweep && outcome.sweep.failed.length > 0) process.exitCode = 1;
+  },
+};

@@ -1,0 +1,137 @@
+/**
+ * `ext5 experiment <study>` as a library: resolve the study's parameters, plan its cells, run the
+ * unfinished ones (resumable, in parallel child processes), analyse whatever results exist, and write
+ * results.json and report.html into the experiment directory.
+ * @example
+ * const out = await runExperiment({ study: 'scaling', preset: 'mini', dir: 'runs/scaling', jobs: 2 });
+ * console.log(out.analysis.verdicts.join('\n'));
+ */
+import * as os from 'node:os';
+import { renderExperimentPage } from '../report/experiment_page';
+import { Ext5Error } from '../util/errors';
+import { analyzeStudy, type StudyAnalysis } from './analysis';
+import { type CellResult, type CellSpec, expPaths, readCellResult, writeFileAtomic } from './cell';
+import { runSweep, type SweepEvents, type SweepSummary } from './runner';
+import { planStudy, STUDIES, STUDY_PRESETS, type StudyName, type StudyParams } from './studies';
+
+export * from './analysis';
+export * from './cell';
+export * from './runner';
+export * from './stats';
+export * from './studies';
+
+/** Checks a study name. */
+export function studyName(s: string): StudyName {
+  if (!(STUDIES as readonly string[]).includes(s)) {
+    throw new Ext5Error('E_EXPERIMENT', `unknown study '${s}'`, `studies: ${STUDIES.join(', ')}`);
+  }
+  return s as StudyName;
+}
+
+/** A preset's parameters with the given overrides applied. */
+export function studyParams(preset: string, overrides: Partial<StudyParams> = {}): StudyParams {
+  const base = STUDY_PRESETS[preset];
+  if (!base) {
+    throw new Ext5Error(
+      'E_EXPERIMENT',
+      `unknown experiment preset '${preset}'`,
+      `presets: ${Object.keys(STUDY_PRESETS).join(', ')}`,
+    );
+  }
+  const clean = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return { ...base.params, ...clean };
+}
+
+export interface ExperimentOptions {
+  study: StudyName;
+  preset: string;
+  dir: string;
+  overrides?: Partial<StudyParams>;
+  jobs?: number;
+  /** libtorch threads per cell (default: the cores shared out among the jobs). */
+  threads?: number;
+  /** Plan only: write nothing, run nothing. */
+  dryRun?: boolean;
+  events?: SweepEvents;
+}
+
+export interface ExperimentOutcome {
+  study: StudyName;
+  preset: string;
+  dir: string;
+  params: StudyParams;
+  cells: CellSpec[];
+  sweep: SweepSummary | null;
+  analysis: StudyAnalysis | null;
+  /** Finished cells / all cells. */
+  complete: { done: number; total: number };
+  resultsFile: string | null;
+  reportFile: string | null;
+}
+
+const TITLES: Record<StudyName, string> = {
+  transfer: 'Co-training transfer between task families',
+  scaling: 'Downstream quality vs number of pre-training tasks',
+  mix: 'Mixing C4 and ExMix',
+  efficiency: 'Sample efficiency along pre-training: ExT5 vs T5',
+  prefinetune: 'Multi-task pre-training vs pre-finetuning',
+};
+
+/** Runs (or plans) an experiment and writes its results and report. */
+export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOutcome> {
+  require('../tasks');
+  const params = studyParams(o.preset, o.overrides);
+  const cells = planStudy(o.study, params, o.dir);
+  const base = { study: o.study, preset: o.preset, dir: o.dir, params, cells };
+  if (o.dryRun) {
+    return {
+      ...base,
+      sweep: null,
+      analysis: null,
+      complete: { done: 0, total: cells.length },
+      resultsFile: null,
+      reportFile: null,
+    };
+  }
+  const jobs = o.jobs ?? 1;
+  const threads = o.threads ?? Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, jobs)));
+  const sweep = await runSweep({
+    dir: o.dir,
+    header: { study: o.study, preset: o.preset, params },
+    cells,
+    jobs,
+    threads,
+    events: o.events,
+  });
+  const results = new Map<string, CellResult>();
+  for (const c of cells) {
+    const r = readCellResult(o.dir, c.id);
+    if (r) results.set(c.id, r);
+  }
+  const analysis = analyzeStudy(o.study, params, results);
+  const complete = { done: results.size, total: cells.length };
+  const resultsFile = expPaths.results(o.dir);
+  writeFileAtomic(
+    resultsFile,
+    `${JSON.stringify({ study: o.study, preset: o.preset, params, complete, verdicts: analysis.verdicts, numbers: analysis.numbers, cells: Object.fromEntries(results) }, null, 2)}\n`,
+  );
+  const reportFile = expPaths.report(o.dir);
+  const cellSeconds = [...results.values()].reduce((a, r) => a + r.seconds, 0);
+  writeFileAtomic(
+    reportFile,
+    renderExperimentPage({
+      title: `ext5 experiment ${o.study}: ${TITLES[o.study]}`,
+      subtitle: `preset ${o.preset} · ${params.seeds} seed${params.seeds > 1 ? 's' : ''} · ${complete.done}/${complete.total} cells finished · ${Math.round(cellSeconds)} s of training`,
+      verdicts: analysis.verdicts,
+      tables: analysis.tables,
+      charts: analysis.charts,
+      notes: [
+        `Parameters: ${JSON.stringify(params)}`,
+        complete.done < complete.total
+          ? `Incomplete: ${complete.total - complete.done} cells have no result; run the same command again to finish them.`
+          : 'All cells finished.',
+      ],
+    }),
+  );
+  return { ...base, sweep, analysis, complete, resultsFile, reportFile };
+}
