@@ -3,7 +3,7 @@
 // checkpoints) and creates nothing, a damaged newest checkpoint makes resume fall back to an older
 // one (saying so), and checkpoints of an earlier start are never deleted. The summary reports the
 // loss the progress bar showed last, how to resume a stopped run, and where a resumed run resumed.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -242,4 +242,40 @@ test('SIGTERM: the summary shows the last loss and how to resume; the resumed ru
   expect(r.status).toBe(0);
   expect(r.stderr).toMatch(new RegExp(`resumed from step ${step} `));
   expect(r.stdout).toMatch(new RegExp(`resumed from +step ${step} `));
+});
+
+test('a full disk while appending metrics (no save in progress) is the one coded disk-full error naming the file', () => {
+  const mnt = path.join(tmp, 'full-metrics');
+  fs.mkdirSync(mnt);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]).status === 0;
+  if (!mounted) {
+    // Only root can mount; test/unit/io/durable.test.ts maps injected ENOSPC errors for every writer.
+    process.stderr.write('full-disk metrics e2e: cannot mount a tmpfs here (not root)\n');
+    return;
+  }
+  try {
+    for (const [tb, file] of [
+      ['false', /metrics\.jsonl/],
+      ['true', /metrics\.jsonl|events\.out\.tfevents/],
+    ] as const) {
+      const dir = path.join(mnt, `run-${tb}`);
+      const r = runCli([
+        'pretrain',
+        ...BASE,
+        '--steps',
+        '1000000',
+        '--run-dir',
+        dir,
+        ...set('checkpoint.every=0', 'logging.every=1', `logging.tensorboard=${tb}`),
+      ]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/error \[EXT5_DISK_FULL\]: no space left on the device while writing /);
+      expect(r.stderr).toMatch(file);
+      expect(r.stderr).toMatch(/hint: free disk space/);
+      expect(r.stderr).not.toMatch(/ENOSPC/);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  } finally {
+    spawnSync('umount', [mnt]);
+  }
 });
