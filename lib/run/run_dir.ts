@@ -13,6 +13,10 @@
  * TensorBoard names a run after the directory that holds its event files, so `tensorboard --logdir runs/`
  * lists each run directory under its own name.
  *
+ * One rule for every run: the directory, config.json and env.json are written only once the run has
+ * started, after everything it needs has loaded (lib/train/setup.ts, lib/run/resume.ts); a start
+ * that fails or is refused before that leaves no trace, one that fails later keeps them.
+ *
  * @example
  * const cfg = loadRunConfig({ preset: 'tiny-demo' });
  * const run = createRunDir(defaultRunDirPath(cfg), cfg, { libtorchVersion: '1.13.1', threads: 2 });
