@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import type { SmoothMethod } from '../eval/metrics/bleu';
 import { pyRstrip } from '../eval/metrics/pytext';
+import { decodeUtf8 } from '../io/text_check';
 import { didYouMean, Ext5Error } from '../util/errors';
 
 interface ScoreArgs {
@@ -45,10 +46,11 @@ function readText(file: string, what: string): string {
         'pipe the predictions in, e.g. `cat hyp.txt | ext5 score -p - -r ref.txt`.',
       );
     }
-    return fs.readFileSync(0, 'utf8');
+    return decodeUtf8(fs.readFileSync(0), `${what} on standard input`, 'E_SCORE_INPUT');
   }
+  let bytes: Buffer;
   try {
-    return fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new Ext5Error(
@@ -57,6 +59,7 @@ function readText(file: string, what: string): string {
       'check the path (relative paths are from the current directory).',
     );
   }
+  return decodeUtf8(bytes, `${what} file '${file}'`, 'E_SCORE_INPUT');
 }
 
 /** Reads one references file: plain text (one reference per line) or JSONL (a string or list of strings per line). */

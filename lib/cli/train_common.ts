@@ -79,7 +79,7 @@ export async function runTraining(
     set: flagSets(args, extra),
   });
   const dir = defaultRunDirPath(config);
-  const { train } = require('../train/trainer') as typeof import('../train/trainer');
+  const { train, formatLoss } = require('../train/trainer') as typeof import('../train/trainer');
   if (!args.json) process.stderr.write(`ext5 ${kind}: run directory ${dir}\n`);
   const result = await train(config, dir);
   if (args.json) {
@@ -88,9 +88,13 @@ export async function runTraining(
     const lines = [
       `${result.stoppedBy === 'signal' ? 'stopped' : 'finished'} at step ${result.step}`,
       `  run directory   ${result.runDir}`,
-      `  last loss       ${result.lastLoss === null ? '-' : result.lastLoss.toFixed(4)}`,
-      `  checkpoint      ${result.lastCheckpoint ?? '-'}`,
     ];
+    if (result.resumedFrom)
+      lines.push(`  resumed from    step ${result.resumedFrom.step} (${result.resumedFrom.checkpoint})`);
+    lines.push(
+      `  last loss       ${result.lastLoss === null ? '-' : formatLoss(result.lastLoss)}`,
+      `  checkpoint      ${result.lastCheckpoint ?? '-'}`,
+    );
     for (const [task, m] of Object.entries(result.evals)) {
       lines.push(
         `  ${task.padEnd(15)} ${Object.entries(m)
@@ -99,7 +103,33 @@ export async function runTraining(
       );
     }
     lines.push(`  report          ext5 report ${result.runDir}`);
+    if (result.stoppedBy === 'signal') lines.push(`  resume          ${resumeCommand(kind, result.runDir)}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   if (result.stoppedBy === 'signal') process.exitCode = 130;
+}
+
+/**
+ * The command that continues a stopped run: this command line with its run directory (and the
+ * default `--resume auto`) in place of any --run-dir / --resume it had.
+ */
+export function resumeCommand(kind: string, runDir: string, argv: readonly string[] = process.argv): string {
+  const i = argv.indexOf(kind);
+  const rest = i >= 0 ? argv.slice(i + 1) : [];
+  const kept: string[] = [];
+  for (let k = 0; k < rest.length; k++) {
+    const a = rest[k]!;
+    if (a === '--run-dir' || a === '--resume') {
+      k++; // and its value
+      continue;
+    }
+    if (a.startsWith('--run-dir=') || a.startsWith('--resume=')) continue;
+    if (a === '--set' && /^(run\.dir|checkpoint\.resume)=/.test(rest[k + 1] ?? '')) {
+      k++;
+      continue;
+    }
+    kept.push(a);
+  }
+  const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+  return ['ext5', kind, ...kept, '--run-dir', runDir].map(quote).join(' ');
 }

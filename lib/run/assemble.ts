@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EvalVocabulary } from '../eval/evaluator';
-import { fromPretrained, readCheckpointConfig } from '../model/hf_checkpoint';
+import { fromPretrained } from '../model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../model/t5';
 import { type T5Config, validateConfig } from '../model/t5_config';
 import { preset, presetNames } from '../model/t5_presets';
@@ -119,8 +119,8 @@ export function buildModel(c: RunConfig, vocabSize: number): T5ForConditionalGen
 }
 
 /**
- * The model a run trains: the checkpoint it resumes from (after checking that it has the size the
- * config asks for), else the model of the config.
+ * The model a run trains: the checkpoint it resumes from (lib/run/resume.ts has checked that it is
+ * the model the config asks for), else the model of the config.
  */
 export function runModel(
   c: RunConfig,
@@ -128,37 +128,5 @@ export function runModel(
   resumeFrom: string | undefined,
 ): T5ForConditionalGeneration {
   if (!resumeFrom) return buildModel(c, vocabSize);
-  if (!c.model.checkpoint) checkSameModel(c, resumeFrom);
   return fromPretrained(resumeFrom, { device: c.training.device, computeDtype: c.training.dtype });
-}
-
-const SHAPE_KEYS = [
-  'd_model',
-  'd_kv',
-  'd_ff',
-  'num_layers',
-  'num_decoder_layers',
-  'num_heads',
-  'vocab_size',
-] as const;
-
-/** Refuses to resume a checkpoint whose model differs in size from what the config asks for. */
-export function checkSameModel(c: RunConfig, checkpoint: string): void {
-  const want: Partial<Record<(typeof SHAPE_KEYS)[number], number>> = {
-    ...resolveModelConfig(c.model.config),
-  };
-  if (c.model.vocabSize !== null) want.vocab_size = c.model.vocabSize;
-  const have = readCheckpointConfig(checkpoint);
-  const diffs = SHAPE_KEYS.filter(
-    (k) => want[k] !== undefined && have[k] !== undefined && want[k] !== have[k],
-  );
-  if (diffs.length > 0) {
-    throw new Ext5Error(
-      'EXT5_CHECKPOINT_MISMATCH',
-      `the checkpoint ${checkpoint} holds a model of another size than the config asks for (${diffs
-        .map((k) => `${k}: checkpoint ${have[k]}, config ${want[k]}`)
-        .join('; ')})`,
-      'resume with the config the run started with (its run directory keeps it in config.json), or start a new run directory',
-    );
-  }
 }

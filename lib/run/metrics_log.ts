@@ -20,7 +20,7 @@
  * readMetrics('runs/x/metrics.jsonl').records[0]; // { step: 100, time: ..., split: 'train', values: {...} }
  */
 import * as fs from 'node:fs';
-import { fsyncQuietly, writeFileDurable, writeSyncMapped } from '../io/durable';
+import { asWriteError, fsyncQuietly, isDiskFull, writeFileDurable, writeSyncMapped } from '../io/durable';
 import { Ext5Error } from '../util/errors';
 import { TensorBoardWriter } from './tensorboard';
 
@@ -112,6 +112,7 @@ export class MetricsWriter {
     try {
       fd = fs.openSync(file, 'a');
     } catch (err) {
+      if (isDiskFull(err)) throw asWriteError(err, file);
       throw new Ext5Error(
         'EXT5_RUN_DIR',
         `cannot open metrics file '${file}' for appending: ${(err as Error).message}`,

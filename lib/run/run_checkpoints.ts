@@ -4,11 +4,11 @@
  * trainer_state.json (step, data-pipeline position, RNG, counters). Each is written to a
  * temporary directory and renamed into place (lib/model/hf_checkpoint.ts), so a crash or a kill in
  * the middle of a save never leaves a half checkpoint; keep-last-K pruning runs only after a
- * save succeeded.
+ * save succeeded, and only over checkpoints the same invocation wrote.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { recoverInterruptedSave, writeFileDurable } from '../io/durable';
+import { asWriteError, recoverInterruptedSave, writeFileDurable } from '../io/durable';
 import { CONFIG_FILE, savePretrained } from '../model/hf_checkpoint';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import type { Adafactor } from '../optim/adafactor';
@@ -81,51 +81,48 @@ export function readTrainerState(dir: string): TrainerState {
   return state;
 }
 
-/** Saves a checkpoint for `state.step` and prunes all but the newest `keepLast`. */
+/**
+ * Saves a checkpoint for `state.step` and prunes all but the newest `keepLast` of those this
+ * invocation wrote (`written`, which this adds to). A checkpoint of an earlier start is never
+ * deleted: one already at the new step's name (a damaged checkpoint that resume passed over, or a
+ * later one after resuming an older checkpoint) is renamed to `<name>.superseded-<time>` first.
+ */
 export async function saveCheckpoint(
   checkpointsDir: string,
   model: T5ForConditionalGeneration,
   optimizer: Adafactor,
   state: TrainerState,
   keepLast: number,
+  written: Set<string>,
 ): Promise<string> {
-  fs.mkdirSync(checkpointsDir, { recursive: true });
-  const dir = path.join(checkpointsDir, checkpointName(state.step));
+  try {
+    fs.mkdirSync(checkpointsDir, { recursive: true });
+  } catch (e) {
+    throw asWriteError(e, checkpointsDir);
+  }
+  const dir = path.resolve(checkpointsDir, checkpointName(state.step));
+  if (fs.existsSync(dir) && !written.has(dir)) {
+    const aside = `${dir}.superseded-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}`;
+    try {
+      fs.renameSync(dir, aside);
+    } catch (e) {
+      throw asWriteError(e, aside);
+    }
+    process.stderr.write(`ext5: kept the earlier ${path.basename(dir)} as ${path.basename(aside)}\n`);
+  }
   await savePretrained(model, dir, {
     optimizer,
     extra: (tmp) => writeFileDurable(path.join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state)}\n`),
   });
+  written.add(dir);
   if (keepLast > 0) {
-    const all = listCheckpoints(checkpointsDir);
-    for (const old of all.slice(0, Math.max(0, all.length - keepLast))) {
+    const mine = listCheckpoints(checkpointsDir).filter((k) => written.has(path.resolve(k.dir)));
+    for (const old of mine.slice(0, Math.max(0, mine.length - keepLast))) {
       fs.rmSync(old.dir, { recursive: true, force: true });
+      written.delete(path.resolve(old.dir));
     }
   }
   return dir;
-}
-
-/**
- * The checkpoint to resume from: 'auto' → the newest complete one (or none), 'none' → none,
- * otherwise a checkpoint directory (or a run directory, meaning its newest).
- */
-export function resolveResume(resume: string, checkpointsDir: string): string | undefined {
-  if (resume === 'none') return undefined;
-  if (resume === 'auto') return listCheckpoints(checkpointsDir).at(-1)?.dir;
-  const asRun = path.join(resume, 'checkpoints');
-  if (fs.existsSync(asRun)) {
-    const latest = listCheckpoints(asRun).at(-1);
-    if (!latest)
-      throw new Ext5Error('EXT5_CHECKPOINT', `${resume} has no complete checkpoint to resume from`);
-    return latest.dir;
-  }
-  if (!fs.existsSync(path.join(resume, TRAINER_STATE_FILE))) {
-    throw new Ext5Error(
-      'EXT5_CHECKPOINT',
-      `${resume} is not a training checkpoint (no ${TRAINER_STATE_FILE})`,
-      'pass a checkpoints/step-… directory or a run directory, or --resume auto',
-    );
-  }
-  return resume;
 }
 
 /** True when `dir` holds model weights (model.safetensors or a sharded index). */

@@ -256,12 +256,41 @@ export function parseSetArg(arg: string): { path: string; value: unknown } {
   return { path: dotted, value };
 }
 
-/** Reads a JSON or YAML config file (by extension; other extensions are tried as YAML, a superset of JSON). */
+/** The largest config file read (a run config is a few KiB; anything near this is not one). */
+export const MAX_CONFIG_FILE_BYTES = 1 << 20;
+/**
+ * The most values a config file may hold once its YAML aliases are expanded. Aliases share their
+ * target, so a few lines of nested aliases (a "billion laughs" document) stand for billions of
+ * values that every later step (validation, copying, printing) would walk.
+ */
+export const MAX_CONFIG_VALUES = 100_000;
+
+/**
+ * Reads a JSON or YAML config file (by extension; other extensions are tried as YAML, a superset of
+ * JSON). An empty file, a file over {@link MAX_CONFIG_FILE_BYTES}, and a document that expands to
+ * more than {@link MAX_CONFIG_VALUES} values are refused, naming the file.
+ */
 export function readConfigFile(file: string): unknown {
   let text: string;
   try {
+    const st = fs.statSync(file);
+    if (!st.isFile()) {
+      throw new Ext5Error(
+        'EXT5_CONFIG',
+        `config file '${file}' is not a regular file`,
+        'pass a .yaml or .json file.',
+      );
+    }
+    if (st.size > MAX_CONFIG_FILE_BYTES) {
+      throw new Ext5Error(
+        'EXT5_CONFIG',
+        `config file '${file}' is ${st.size} bytes, more than a run config can be (${MAX_CONFIG_FILE_BYTES})`,
+        'pass the run configuration file (a few keys per section; see docs/configuration.md).',
+      );
+    }
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof Ext5Error) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new Ext5Error(
       code === 'ENOENT' ? 'EXT5_FILE_NOT_FOUND' : 'EXT5_CONFIG',
@@ -269,7 +298,21 @@ export function readConfigFile(file: string): unknown {
       'check the path (relative paths are from the current directory), or use --preset NAME.',
     );
   }
+  const value = parseConfigText(file, text);
+  if (value === null || value === undefined) {
+    throw new Ext5Error(
+      'EXT5_CONFIG',
+      `config file '${file}' is empty (it holds no keys)`,
+      'write the keys to change (e.g. `training: {steps: 1000}`), or leave out --config.',
+    );
+  }
+  checkValueCount(value, file);
+  return value;
+}
+
+function parseConfigText(file: string, text: string): unknown {
   if (/\.json$/i.test(file)) {
+    if (text.trim() === '') return null;
     try {
       return JSON.parse(text);
     } catch (err) {
@@ -285,7 +328,7 @@ export function readConfigFile(file: string): unknown {
     }
   }
   try {
-    return yaml.load(text, { filename: file }) ?? {};
+    return yaml.load(text, { filename: file });
   } catch (err) {
     const e = err as { reason?: string; mark?: { line: number; column: number }; message: string };
     const where = e.mark ? `${file}:${e.mark.line + 1}:${e.mark.column + 1}` : file;
@@ -294,6 +337,25 @@ export function readConfigFile(file: string): unknown {
       `${where}: not valid YAML (${e.reason ?? e.message})`,
       'check indentation (spaces, not tabs) and that every key is followed by ": ".',
     );
+  }
+}
+
+/** Counts the values of a parsed document as its readers will walk them (shared aliases once per use), up to the limit. */
+function checkValueCount(root: unknown, file: string): void {
+  let count = 0;
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (++count > MAX_CONFIG_VALUES) {
+      throw new Ext5Error(
+        'EXT5_CONFIG',
+        `${file}: the document expands to more than ${MAX_CONFIG_VALUES} values (YAML aliases repeat what they point to)`,
+        'write a run config with plain keys; aliases (*name) that nest other aliases multiply its size.',
+      );
+    }
+    if (v !== null && typeof v === 'object') {
+      for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push(x);
+    }
   }
 }
 

@@ -13,6 +13,10 @@
  * TensorBoard names a run after the directory that holds its event files, so `tensorboard --logdir runs/`
  * lists each run directory under its own name.
  *
+ * One rule for every run: the directory, config.json and env.json are written only once the run has
+ * started, after everything it needs has loaded (lib/train/setup.ts, lib/run/resume.ts); a start
+ * that fails or is refused before that leaves no trace, one that fails later keeps them.
+ *
  * @example
  * const cfg = loadRunConfig({ preset: 'tiny-demo' });
  * const run = createRunDir(defaultRunDirPath(cfg), cfg, { libtorchVersion: '1.13.1', threads: 2 });
@@ -22,7 +26,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileDurable } from '../io/durable';
+import { asWriteError, isDiskFull, writeFileDurable } from '../io/durable';
 import { Ext5Error } from '../util/errors';
 import { type RunConfig, serializeRunConfig, validateRunConfig } from './run_config';
 
@@ -237,6 +241,8 @@ export function createRunDir(dir: string, config: RunConfig, opts: CreateRunDirO
     writeFileDurable(p.configPath, serializeRunConfig(config));
     writeFileDurable(p.envPath, `${JSON.stringify(envFile, null, 2)}\n`);
   } catch (err) {
+    if (err instanceof Ext5Error && err.code === 'EXT5_DISK_FULL') throw err;
+    if (isDiskFull(err)) throw asWriteError(err, p.root);
     throw new Ext5Error(
       'EXT5_RUN_DIR',
       `cannot write the run directory '${p.root}': ${(err as Error).message}`,

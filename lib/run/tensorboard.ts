@@ -22,7 +22,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fsyncQuietly, writeSyncMapped } from '../io/durable';
+import { asWriteError, fsyncQuietly, isDiskFull, writeSyncMapped } from '../io/durable';
 import { Ext5Error } from '../util/errors';
 
 // ---------------------------------------------------------------------------------------------- CRC32C
@@ -184,6 +184,7 @@ export class TensorBoardWriter {
       this.file = file;
       this.fd = fs.openSync(file, 'wx');
     } catch (err) {
+      if (isDiskFull(err)) throw asWriteError(err, dir);
       throw new Ext5Error(
         'EXT5_RUN_DIR',
         `cannot create a TensorBoard event file in '${dir}': ${(err as Error).message}`,

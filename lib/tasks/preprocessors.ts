@@ -42,18 +42,28 @@ export type Labels = readonly string[] | Readonly<Record<string, string>>;
 export function labelText(value: unknown, labels?: Labels, where = ''): string {
   if (labels === undefined) return asText(value);
   if (Array.isArray(labels)) {
-    const i = Number(value);
+    // An index: an integer, or its decimal text (CSV/TSV fields are text). Booleans, fractions,
+    // null and other types are wrong, not coerced (Number(true) would be class 1).
+    const i =
+      typeof value === 'number'
+        ? value
+        : typeof value === 'bigint'
+          ? Number(value)
+          : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)
+            ? Number(value)
+            : Number.NaN;
     if (i === -1) return '<unk>';
-    const name = Number.isInteger(i) ? labels[i] : undefined;
+    const name = Number.isInteger(i) && i >= 0 ? labels[i] : undefined;
     if (name === undefined) {
       throw new Ext5Error(
         'BAD_LABEL',
-        `label ${toJson(value)}${where} is not an index into [${labels.join(', ')}]`,
+        `label ${toJson(value)}${where} is not an index into [${labels.join(', ')}] (0 to ${labels.length - 1}, or -1 for none)`,
       );
     }
     return name;
   }
-  const name = (labels as Record<string, string>)[asText(value)];
+  const key = asText(value);
+  const name = Object.hasOwn(labels, key) ? (labels as Record<string, string>)[key] : undefined;
   if (name === undefined) {
     throw new Ext5Error(
       'BAD_LABEL',

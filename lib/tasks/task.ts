@@ -315,8 +315,21 @@ export class Task {
     return found;
   }
 
-  /** The raw records of `split` (after slicing), with the column check on each file's first record. */
+  /** The raw records of `split` (after slicing), with the column checks of {@link located}. */
   async *records(split: string, opts: ReadOptions = {}): AsyncGenerator<DataRecord> {
+    for await (const r of this.located(split, opts)) yield r.record;
+  }
+
+  /**
+   * The records of `split` with the file and place each came from. Every record must hold each of
+   * the task's columns with a value (not null): the first record of a file missing one says the
+   * file has another layout; a later one, or a null, names the record (skipMalformed skips it).
+   * A split whose files hold no record at all is an error naming them.
+   */
+  private async *located(
+    split: string,
+    opts: ReadOptions,
+  ): AsyncGenerator<{ record: DataRecord; file: string; where: string }> {
     const spec = this.splitSpec(split);
     const files = this.files(split, opts.dataDir);
     // Loaded on first read so that listing and inspecting tasks never pay for the readers (hyparquet).
@@ -325,20 +338,43 @@ export class Task {
     const end = spec.end ?? Number.POSITIVE_INFINITY;
     const shard = opts.shard ? shardFor(opts.shard.rank, opts.shard.worldSize) : undefined;
     let index = 0;
+    let malformed = 0;
     for (const file of files) {
       let first = true;
       // Slicing is over the unsharded split, so shards are taken after slicing here.
-      for await (const rec of readRecords(file, { skipMalformed: opts.skipMalformed })) {
+      const src = readRecords(file, { skipMalformed: opts.skipMalformed });
+      for await (const rec of src) {
+        const where = src.lastWhere() ?? 'a record';
         if (first) {
           this.checkColumns(rec, file);
           first = false;
+        }
+        const bad = this.source.columns.find((col) => getField(rec, col) == null);
+        if (bad !== undefined) {
+          if (opts.skipMalformed) {
+            malformed++;
+            continue;
+          }
+          throw new Ext5Error(
+            'BAD_RECORD',
+            `${file}, ${where}: task ${this.name}: column '${bad}' is ${getField(rec, bad) === null ? 'null' : 'missing'}`,
+            'fix or delete that record, or skip such records (skipMalformed / --skip-malformed)',
+          );
         }
         const i = index++;
         if (i < start) continue;
         if (i >= end) return;
         if (shard && !shard.owns(i - start)) continue;
-        yield rec;
+        yield { record: rec, file, where };
       }
+      malformed += src.stats().malformed;
+    }
+    if (index === 0) {
+      throw new Ext5Error(
+        'EMPTY_DATA',
+        `task ${this.name} split ${split}: its data file${files.length === 1 ? '' : 's'} ${files.join(', ')} hold${files.length === 1 ? 's' : ''} no records${malformed > 0 ? ` (${malformed} malformed skipped)` : ''}`,
+        "the file is empty or blank: download it again, or put the split's records there",
+      );
     }
   }
 
@@ -372,8 +408,17 @@ export class Task {
     return list;
   }
 
-  /** The text-to-text examples of `split`. */
+  /** The text-to-text examples of `split`; an error in one record's preprocessing names its file and place. */
   async *examples(split: string, opts: ReadOptions = {}): AsyncGenerator<Example> {
-    for await (const rec of this.records(split, opts)) yield* this.preprocess(rec, split);
+    for await (const { record, file, where } of this.located(split, opts)) {
+      let out: Example[];
+      try {
+        out = this.preprocess(record, split);
+      } catch (e) {
+        if (e instanceof Ext5Error) throw new Ext5Error(e.code, `${file}, ${where}: ${e.message}`, e.hint);
+        throw e;
+      }
+      yield* out;
+    }
   }
 }

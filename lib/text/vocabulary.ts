@@ -11,6 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { checkTextCorpus } from '../io/text_check';
 import { Ext5Error } from '../util/errors';
 import { type FlatEncoding, type NativeSpmModel, spmAddon } from './spm_addon';
 
@@ -299,6 +300,7 @@ export async function trainVocabulary(
     }
     if (!fs.existsSync(f))
       throw new Ext5Error('E_DATA_NOT_FOUND', `training input not found: ${f}`, 'check the path');
+    checkTextCorpus(f); // before SentencePiece, whose own message names neither the file nor the fix
   }
   if (!Number.isInteger(opts.vocabSize) || opts.vocabSize < 4) {
     throw new Ext5Error('E_ARG', `vocabSize must be an integer ≥ 4, got ${opts.vocabSize}`);

@@ -4,18 +4,18 @@
  * the metric writers. The loop in lib/train/trainer.ts only uses them.
  */
 import * as path from 'node:path';
-import { broadcastParameters, checkSameWorldSize } from '../ddp/data_parallel';
+import { broadcastParameters } from '../ddp/data_parallel';
 import type { ProcessGroup } from '../ddp/process_group';
-import { loadOptimizerState } from '../model/hf_checkpoint';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import { torch } from '../native/torch';
-import { Adafactor } from '../optim/adafactor';
+import type { Adafactor } from '../optim/adafactor';
 import { makeSchedule, type Schedule } from '../optim/schedules';
-import { loadRunVocabulary, type RunVocabulary, runModel } from '../run/assemble';
+import { loadRunVocabulary, type RunVocabulary } from '../run/assemble';
 import type { RunConfig } from '../run/config_keys';
-import { adafactorOptions, pipelineOptions, rankRows, scheduleSpec } from '../run/derive';
+import { pipelineOptions, rankRows, scheduleSpec } from '../run/derive';
 import { MetricsWriter } from '../run/metrics_log';
-import { readTrainerState, resolveResume, type TrainerState } from '../run/run_checkpoints';
+import { checkRunDirReuse, loadStartingPoint, resumeCandidates, type SkippedCheckpoint } from '../run/resume';
+import type { TrainerState } from '../run/run_checkpoints';
 import { createRunDir, type RunDir, runDirPaths } from '../run/run_dir';
 import { TensorBoardWriter } from '../run/tensorboard';
 import { rngStateFromBase64 } from '../tensor/rng_state';
@@ -40,6 +40,8 @@ export interface TrainingSetup {
   /** The checkpoint resumed from, and its trainer state. */
   resumeFrom: string | undefined;
   resumed: TrainerState | undefined;
+  /** Newer checkpoints that resume passed over because they could not be loaded. */
+  skipped: SkippedCheckpoint[];
   model: T5ForConditionalGeneration;
   optimizer: Adafactor;
   schedule: Schedule;
@@ -69,33 +71,45 @@ export async function setUpTraining(
   try {
     const vocab = loadRunVocabulary(c);
     disposers.push(() => vocab.dispose());
-    const dirs: RunDir = lead
-      ? createRunDir(runDirPath, c, {
-          ifExists: 'resume',
-          libtorchVersion: t.info().torchVersion,
-          threads: t.getNumThreads(),
-        })
-      : runDirPaths(runDirPath);
-    const resumeFrom = resolveResume(c.checkpoint.resume, dirs.checkpointsDir);
-    const resumed = resumeFrom ? readTrainerState(resumeFrom) : undefined;
-    if (resumed && pg) checkSameWorldSize(resumed.worldSize, world);
-    else if (resumed && resumed.worldSize > 1) checkSameWorldSize(resumed.worldSize, 1);
-    const model = runModel(c, vocab.vocabSize, resumeFrom);
+    // Nothing in the run directory changes until everything the run needs has loaded: a refused
+    // or failed start leaves it (config.json, env.json, checkpoints) as it was, or uncreated.
+    const paths = runDirPaths(runDirPath);
+    const candidates = resumeCandidates(c.checkpoint.resume, paths.checkpointsDir);
+    const { resumeFrom, resumed, skipped, model, optimizer } = loadStartingPoint(
+      c,
+      candidates,
+      vocab.vocabSize,
+      world,
+      pg !== null,
+    );
     disposers.push(() => model.dispose());
+    disposers.push(() => optimizer.dispose());
     model.train();
     if (pg) {
       const ps = model.parameters();
       await broadcastParameters(pg, ps);
       for (const p of ps) p.dispose();
     }
-    const optimizer = new Adafactor(model, adafactorOptions(c));
-    disposers.push(() => optimizer.dispose());
-    if (resumeFrom) loadOptimizerState(resumeFrom, optimizer);
     const mine =
       resumed?.ranks?.[rank] ?? (resumed ? { pipeline: resumed.pipeline, rng: resumed.rng } : undefined);
     if (mine) rngStateFromBase64(mine.rng);
     const pipeline = new TrainingPipeline(pipelineOptions(c, 'train', { vocab, shard }));
     if (mine) pipeline.setState(mine.pipeline);
+    if (lead) checkRunDirReuse(c, paths, resumed?.step ?? 0, resumeFrom);
+    // The run has started: from here on its directory is written.
+    const dirs: RunDir = lead
+      ? createRunDir(runDirPath, c, {
+          ifExists: 'resume',
+          libtorchVersion: t.info().torchVersion,
+          threads: t.getNumThreads(),
+        })
+      : paths;
+    if (lead) {
+      for (const s of skipped)
+        process.stderr.write(`ext5: passed over the damaged checkpoint ${s.dir}: ${s.reason}\n`);
+      if (resumeFrom && resumed)
+        process.stderr.write(`ext5: resumed from step ${resumed.step} (${resumeFrom})\n`);
+    }
     const metrics = lead
       ? MetricsWriter.open(dirs.metricsPath, { resumeStep: resumed?.step ?? 0 })
       : undefined;
@@ -121,6 +135,7 @@ export async function setUpTraining(
       dirs,
       resumeFrom,
       resumed,
+      skipped,
       model,
       optimizer,
       schedule: makeSchedule(scheduleSpec(c), 'optimizer.schedule'),

@@ -38,7 +38,12 @@ export interface TrainResult {
   runDir: string;
   step: number;
   stoppedBy: 'done' | 'signal';
+  /** The loss of the last step trained (what the progress bar showed last), or the resumed run's. */
   lastLoss: number | null;
+  /** The step and checkpoint this run resumed from, when it did. */
+  resumedFrom: { step: number; checkpoint: string } | null;
+  /** Newer checkpoints that resume passed over because they could not be loaded. */
+  skippedCheckpoints: { dir: string; reason: string }[];
   lastCheckpoint: string | undefined;
   evals: Record<string, Record<string, number>>;
 }
@@ -106,6 +111,10 @@ class TrainingLoop {
   private pipelineState: PipelineState;
   private lastCheckpoint: string | undefined;
   private lastLoss: number | null;
+  /** The loss of the last step trained, as the progress bar shows it. */
+  private lastStepLoss: number | null;
+  /** Checkpoint directories this invocation wrote: the only ones pruning may delete. */
+  private readonly written = new Set<string>();
   private stopRequested = false;
   private stopAgreed = false;
   private interval = emptyInterval();
@@ -122,6 +131,7 @@ class TrainingLoop {
     this.tokens = r?.tokens ?? 0;
     this.examples = r?.examples ?? 0;
     this.lastLoss = r?.lastLoss ?? null;
+    this.lastStepLoss = this.lastLoss;
     this.lastCheckpoint = s.resumeFrom;
     this.pipelineState = s.pipelineState;
     this.params = s.pg ? s.model.parameters() : [];
@@ -154,7 +164,8 @@ class TrainingLoop {
         this.interval.loss += loss;
         this.interval.steps += 1;
         this.interval.seconds += dt;
-        progress.suffix = `loss ${loss.toFixed(3)}  lr ${lr.toExponential(1)}`;
+        this.lastStepLoss = loss;
+        progress.suffix = `loss ${formatLoss(loss)}  lr ${lr.toExponential(1)}`;
         progress.update(this.step);
         this.maybeLog(lr, norm);
         await this.maybeEvaluate();
@@ -169,8 +180,13 @@ class TrainingLoop {
         runDir: dirs.root,
         step: this.step,
         stoppedBy: this.stopAgreed ? 'signal' : 'done',
-        lastLoss: this.lastLoss,
+        lastLoss: this.lastStepLoss,
         lastCheckpoint: this.lastCheckpoint,
+        resumedFrom:
+          this.s.resumed && this.s.resumeFrom
+            ? { step: this.s.resumed.step, checkpoint: this.s.resumeFrom }
+            : null,
+        skippedCheckpoints: this.s.skipped,
         evals: this.evals,
       };
     } finally {
@@ -293,6 +309,7 @@ class TrainingLoop {
         this.s.optimizer,
         st,
         c.checkpoint.keepLast,
+        this.written,
       );
     await pg?.barrier();
     if (!lead) this.lastCheckpoint = path.join(dirs.checkpointsDir, checkpointName(this.step));
@@ -339,6 +356,11 @@ class Prefetch {
     }
     return out;
   }
+}
+
+/** A loss as the progress bar and the summary both print it. */
+export function formatLoss(loss: number): string {
+  return loss.toFixed(4);
 }
 
 function nonFinite(step: number, loss: number, norm: number, lastCheckpoint: string | undefined): Ext5Error {

@@ -171,6 +171,26 @@ describe('bad input', () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain("predictions file 'empty.txt' is empty");
   });
+
+  test('a predictions or references file that is not UTF-8 is refused, naming the file and line', () => {
+    // Latin-1 "café" on line 2, as a file saved in another encoding.
+    fs.writeFileSync(path.join(dir, 'latin1.txt'), Buffer.from('the cat\ncaf\xe9 au lait\n', 'latin1'));
+    const r = run(['-p', 'latin1.txt', '-r', 'ref1.txt']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('E_SCORE_INPUT');
+    expect(r.err).toContain(
+      "predictions file 'latin1.txt' is not UTF-8 text: invalid byte 0xe9 at line 2 (byte offset 11)",
+    );
+    const refs = run(['-p', 'hyp.txt', '-r', 'latin1.txt']);
+    expect(refs.code).toBe(1);
+    expect(refs.err).toContain("references file 'latin1.txt' is not UTF-8 text");
+    // A UTF-8 file with a byte-order mark still reads as before.
+    fs.writeFileSync(
+      path.join(dir, 'bom.txt'),
+      `\ufeff${fs.readFileSync(path.join(dir, 'hyp.txt'), 'utf8')}`,
+    );
+    expect(run(['-p', 'bom.txt', '-r', 'ref1.txt']).code).toBe(0);
+  });
 });
 
 test('--metric choices, help and numbers come from the metric registry', () => {

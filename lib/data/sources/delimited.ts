@@ -4,7 +4,7 @@
  * over text chunks with a small state machine so a quoted field may span chunks and lines.
  * Quoting can be turned off for TSV files whose quotes are plain text (GLUE-style files).
  */
-import { textChunks } from './lines';
+import { maxRecordChars, recordTooLarge, textChunks } from './lines';
 import { type DataRecord, type FileReader, MalformedRecord, type RawItem } from './types';
 
 /** Options of the delimited reader. */
@@ -35,6 +35,7 @@ export async function* parseDelimited(
   chunks: AsyncIterable<string>,
   delimiter: string,
   quoting: boolean,
+  maxRowChars = Number.POSITIVE_INFINITY,
 ): AsyncGenerator<DelimitedRow> {
   if (delimiter.length !== 1) throw new Error(`delimiter must be one character, got '${delimiter}'`);
   const delim = delimiter.charCodeAt(0);
@@ -47,8 +48,12 @@ export async function* parseDelimited(
   let state = 0;
   let rowHasContent = false;
   let pendingCR = false;
+  // Characters of the current row held so far (its finished fields and the open one).
+  let rowChars = 0;
 
   const endRow = (): DelimitedRow | undefined => {
+    if (rowChars + field.length > maxRowChars) throw new RowTooLarge(rowLine);
+    rowChars = 0;
     fields.push(field);
     field = '';
     const row: DelimitedRow | undefined =
@@ -99,6 +104,7 @@ export async function* parseDelimited(
       }
       if (c === delim) {
         field += text.slice(segStart, i);
+        rowChars += field.length + 1;
         fields.push(field);
         field = '';
         state = 0;
@@ -126,10 +132,18 @@ export async function* parseDelimited(
       }
     }
     if (state !== 3) field += text.slice(segStart, n);
+    if (rowChars + field.length > maxRowChars) throw new RowTooLarge(rowLine);
   }
   if (state === 2) error ??= 'unterminated quoted field (a quote opened here is never closed)';
   const row = endRow();
   if (row) yield row;
+}
+
+/** Thrown by {@link parseDelimited} for a row over its limit; the reader adds the file. */
+export class RowTooLarge extends Error {
+  constructor(readonly line: number) {
+    super(`the row starting at line ${line} is too large`);
+  }
 }
 
 /** Builds a CSV (`,`) or TSV (tab) file reader. Raw items are rows; the index counts data rows. */
@@ -139,18 +153,24 @@ export function delimitedReader(opts: DelimitedOptions): FileReader {
     async *items(file: string, start: number): AsyncGenerator<RawItem> {
       header = opts.header;
       let index = 0;
-      for await (const row of parseDelimited(textChunks(file), opts.delimiter, opts.quoting)) {
-        if (header === undefined) {
-          if (row.error) throw new MalformedRecord(`header row (line ${row.line}): ${row.error}`);
-          checkHeader(row.fields, row.line);
-          header = row.fields;
-          continue;
+      const limit = maxRecordChars();
+      try {
+        for await (const row of parseDelimited(textChunks(file), opts.delimiter, opts.quoting, limit)) {
+          if (header === undefined) {
+            if (row.error) throw new MalformedRecord(`header row (line ${row.line}): ${row.error}`);
+            checkHeader(row.fields, row.line);
+            header = row.fields;
+            continue;
+          }
+          const i = index++;
+          if (i < start) continue;
+          const item: RawItem = { index: i, where: `line ${row.line}`, raw: row.fields };
+          if (row.error) item.error = row.error;
+          yield item;
         }
-        const i = index++;
-        if (i < start) continue;
-        const item: RawItem = { index: i, where: `line ${row.line}`, raw: row.fields };
-        if (row.error) item.error = row.error;
-        yield item;
+      } catch (err) {
+        if (err instanceof RowTooLarge) throw recordTooLarge(file, `line ${err.line}`, limit);
+        throw err;
       }
     },
     decode(raw: unknown): DataRecord {

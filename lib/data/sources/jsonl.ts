@@ -6,7 +6,7 @@
  * records are named by their element index.
  */
 import { Ext5Error } from '../../util/errors';
-import { textChunks, textLines } from './lines';
+import { maxRecordChars, recordTooLarge, textChunks, textLines } from './lines';
 import { type DataRecord, type FileReader, MalformedRecord, type RawItem } from './types';
 
 /** Parses one JSONL line into a record, or throws MalformedRecord saying what is wrong. */
@@ -66,9 +66,12 @@ async function* arrayItems(file: string, start: number): AsyncGenerator<RawItem>
     );
   }
   const arr = value as unknown[];
+  const limit = maxRecordChars();
   for (let i = start; i < arr.length; i++) {
     const el = arr[i];
     // Re-serialising keeps one decode path (parseJsonLine) for both layouts.
-    yield { index: i, where: `element ${i}`, raw: JSON.stringify(el) ?? 'undefined' };
+    const raw = JSON.stringify(el) ?? 'undefined';
+    if (raw.length > limit) throw recordTooLarge(file, `element ${i}`, limit);
+    yield { index: i, where: `element ${i}`, raw };
   }
 }

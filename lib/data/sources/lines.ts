@@ -69,9 +69,41 @@ export async function* textChunks(file: string): AsyncGenerator<string> {
   }
 }
 
-/** Yields the lines of a text file without their `\n` / `\r\n` terminators. */
-export async function* textLines(file: string): AsyncGenerator<string> {
+/**
+ * The most characters one record (a line, a CSV row) may hold: 1 Mi unless EXT5_MAX_RECORD_CHARS
+ * says otherwise. Training and evaluation examples are at most a few thousand tokens; a record far
+ * larger is a broken file (a missing line break, a whole dump on one line) whose reading,
+ * tokenizing and decoding would cost memory in proportion, so it is refused before it is held.
+ */
+export function maxRecordChars(): number {
+  const env = process.env.EXT5_MAX_RECORD_CHARS;
+  if (env === undefined || env === '') return 1 << 20;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Ext5Error(
+      'E_DATA_LIMIT',
+      `EXT5_MAX_RECORD_CHARS must be a positive integer, got ${JSON.stringify(env)}`,
+    );
+  }
+  return n;
+}
+
+/** The error for a record over {@link maxRecordChars}, naming the file and where the record starts. */
+export function recordTooLarge(file: string, where: string, limit: number): Ext5Error {
+  return new Ext5Error(
+    'E_RECORD_TOO_LARGE',
+    `${file}, ${where}: one record holds more than ${limit} characters`,
+    'check the file for a missing line break or an unterminated quote; a record that large is refused (raise the limit with EXT5_MAX_RECORD_CHARS=N if it is meant)',
+  );
+}
+
+/**
+ * Yields the lines of a text file without their `\n` / `\r\n` terminators.
+ * @throws Ext5Error E_RECORD_TOO_LARGE for a line over `maxChars`, before it is held whole.
+ */
+export async function* textLines(file: string, maxChars = maxRecordChars()): AsyncGenerator<string> {
   let carry = '';
+  let line = 1;
   for await (const chunk of textChunks(file)) {
     let text = carry.length > 0 ? carry + chunk : chunk;
     let start = 0;
@@ -79,11 +111,14 @@ export async function* textLines(file: string): AsyncGenerator<string> {
       const nl = text.indexOf('\n', start);
       if (nl < 0) break;
       const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      if (end - start > maxChars) throw recordTooLarge(file, `line ${line}`, maxChars);
       yield text.slice(start, end);
+      line++;
       start = nl + 1;
     }
     carry = text.slice(start);
     text = '';
+    if (carry.length > maxChars + 1) throw recordTooLarge(file, `line ${line}`, maxChars);
   }
   if (carry.length > 0) yield carry.endsWith('\r') ? carry.slice(0, -1) : carry;
 }

@@ -47,6 +47,7 @@ export class RecordSource implements AsyncIterable<DataRecord> {
   private pos: SourcePosition;
   private counters: SourceStats = { records: 0, malformed: 0, filesOpened: 0 };
   private started = false;
+  private where: string | undefined;
 
   constructor(source: string | readonly string[], opts: ReadRecordsOptions = {}) {
     this.opts = opts;
@@ -92,6 +93,11 @@ export class RecordSource implements AsyncIterable<DataRecord> {
   /** Where the next record will come from; save it and pass it as `resumeFrom` to continue. */
   position(): SourcePosition {
     return { ...this.pos };
+  }
+
+  /** Where the record handed out last came from (`line 17`, `element 3`), or undefined before the first. */
+  lastWhere(): string | undefined {
+    return this.where;
   }
 
   /** Records handed out, malformed records skipped, files opened. */
@@ -140,6 +146,7 @@ export class RecordSource implements AsyncIterable<DataRecord> {
             continue;
           }
           this.counters.records++;
+          this.where = item.where;
           yield record;
         }
       } catch (err) {

@@ -10,6 +10,8 @@ import {
   describeType,
   getPath,
   loadRunConfig,
+  MAX_CONFIG_FILE_BYTES,
+  MAX_CONFIG_VALUES,
   parseSetArg,
   type RunConfig,
   renderConfigYaml,
@@ -189,8 +191,8 @@ describe('loading', () => {
     });
   });
 
-  test('an empty YAML file is the defaults', () => {
-    expect(loadRunConfig({ file: write('empty.yml', '') })).toEqual({
+  test('an explicitly empty YAML mapping is the defaults (an empty file is refused: see bad input)', () => {
+    expect(loadRunConfig({ file: write('empty.yml', '{}\n') })).toEqual({
       ...FULL,
       run: { ...FULL.run, name: 'empty' },
     });
@@ -296,6 +298,52 @@ describe('presets', () => {
 });
 
 describe('bad input', () => {
+  test('an empty config file (or one of comments only) is refused, naming it', () => {
+    for (const [name, text] of [
+      ['empty.yaml', ''],
+      ['blank.yaml', '\n  \n'],
+      ['comments.yaml', '# nothing here\n'],
+      ['empty.json', ''],
+      ['null.yaml', '~\n'],
+    ] as const) {
+      const f = write(name, text);
+      const e = errorOf(() => loadRunConfig({ file: f }));
+      expect(e.code).toBe('EXT5_CONFIG');
+      expect(e.message).toBe(`config file '${f}' is empty (it holds no keys)`);
+    }
+  });
+
+  test('a YAML alias bomb is refused quickly, naming the file', () => {
+    const lines = ['training:', '  steps:', `    - &a0 [${Array(9).fill('"lol"').join(', ')}]`];
+    for (let i = 1; i < 10; i++)
+      lines.push(
+        `    - &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    const f = write('bomb.yaml', `${lines.join('\n')}\n`);
+    const t0 = performance.now();
+    const e = errorOf(() => loadRunConfig({ file: f }));
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(e.code).toBe('EXT5_CONFIG');
+    expect(e.message).toBe(
+      `${f}: the document expands to more than ${MAX_CONFIG_VALUES} values (YAML aliases repeat what they point to)`,
+    );
+    // Aliases that do not multiply are fine.
+    const ok = write('alias.yaml', 'eval:\n  tasks: &t [mini_nli_places]\n');
+    expect(loadRunConfig({ file: ok }).eval.tasks).toEqual(['mini_nli_places']);
+  });
+
+  test('a config file too large to be one, or not a regular file, is refused', () => {
+    const big = write('big.yaml', `# ${'x'.repeat(MAX_CONFIG_FILE_BYTES)}\ntraining: {steps: 3}\n`);
+    expect(errorOf(() => loadRunConfig({ file: big })).message).toMatch(
+      /is \d+ bytes, more than a run config/,
+    );
+    expect(errorOf(() => loadRunConfig({ file: dir })).message).toBe(
+      `config file '${dir}' is not a regular file`,
+    );
+  });
+
   test('unknown key with a suggestion, in a file and in --set', () => {
     const f = write('typo.yaml', 'training:\n  step: 10\n');
     const e = errorOf(() => loadRunConfig({ file: f }));

@@ -133,6 +133,78 @@ describe('bad input', () => {
     );
   });
 
+  it('a null or missing field in any record is an error naming the file and line (skipMalformed skips it)', async () => {
+    const root = path.join(dataDir, 'nulls');
+    const good = { premise: 'P.', hypothesis: 'H.', idx: 0, label: 0 };
+    const f = writeFixture(t(), 'validation', [good, { ...good, premise: null }], 'part-0.jsonl', root);
+    await expect(collect(t(), 'validation', root)).rejects.toThrow(
+      `${f}, line 2: task super_glue_cb: column 'premise' is null`,
+    );
+    const { premise: _, ...noPremise } = good;
+    writeFixture(t(), 'validation', [good, good, noPremise], 'part-0.jsonl', root);
+    await expect(collect(t(), 'validation', root)).rejects.toThrow(
+      `${f}, line 3: task super_glue_cb: column 'premise' is missing`,
+    );
+    const kept = [];
+    for await (const ex of t().examples('validation', { dataDir: root, skipMalformed: true })) kept.push(ex);
+    expect(kept.length).toBe(2);
+  });
+
+  it('an empty or blank-only split names its files', async () => {
+    for (const [name, text] of [
+      ['empty', ''],
+      ['blank', '\n   \n\t\n'],
+    ] as const) {
+      const root = path.join(dataDir, `split-${name}`);
+      const dir = t().splitDir('validation', root);
+      fs.mkdirSync(dir, { recursive: true });
+      const f = path.join(dir, 'part-0.jsonl');
+      fs.writeFileSync(f, text);
+      const err = await collect(t(), 'validation', root).then(
+        () => undefined,
+        (e: unknown) => e as { code: string; message: string },
+      );
+      expect(err?.code).toBe('EMPTY_DATA');
+      expect(err?.message).toBe(`task super_glue_cb split validation: its data file ${f} holds no records`);
+    }
+    const csvTask = TaskRegistry.values().find((x) => !x.source.builtin && x.source.columns.length > 0)!;
+    const root = path.join(dataDir, 'split-csv');
+    const dir = csvTask.splitDir('train', root);
+    fs.mkdirSync(dir, { recursive: true });
+    const f = path.join(dir, 'data.csv');
+    fs.writeFileSync(f, `${csvTask.source.columns.join(',')}\n\n`);
+    await expect(collect(csvTask, 'train', root)).rejects.toThrow(`its data file ${f} holds no records`);
+  });
+
+  it('a label out of range or of the wrong type names the file and line', async () => {
+    const root = path.join(dataDir, 'labels');
+    const good = { premise: 'P.', hypothesis: 'H.', idx: 0, label: 0 };
+    for (const [label, shown] of [
+      [3, '3'],
+      [true, 'true'],
+      [1.5, '1.5'],
+      ['one', '"one"'],
+      [-2, '-2'],
+    ] as const) {
+      const f = writeFixture(t(), 'validation', [good, good, { ...good, label }], 'part-0.jsonl', root);
+      await expect(collect(t(), 'validation', root)).rejects.toThrow(
+        `${f}, line 3: label ${shown} (in cb) is not an index into [entailment, contradiction, neutral] (0 to 2, or -1 for none)`,
+      );
+    }
+    // The decimal text of an index (as CSV/TSV files hold it) and -1 (no label) are fine.
+    writeFixture(
+      t(),
+      'validation',
+      [
+        { ...good, label: '2' },
+        { ...good, label: -1 },
+      ],
+      'part-0.jsonl',
+      root,
+    );
+    expect((await collect(t(), 'validation', root)).map((e) => e.targets)).toEqual(['neutral', '<unk>']);
+  });
+
   it('an unknown split lists the splits', () => {
     expect(() => t().splitSpec('dev')).toThrow("task super_glue_cb has no split 'dev'");
   });

@@ -1,0 +1,257 @@
+/**
+ * Where a training run starts, decided before anything in its run directory changes: which
+ * checkpoint to resume from (falling back past damaged ones, and saying so), whether the run
+ * directory may be used at all (never for another model, never over checkpoints of an earlier run
+ * that this run would overwrite or prune), and the model and optimizer loaded from it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { checkSameWorldSize } from '../ddp/data_parallel';
+import { loadOptimizerState, readCheckpointConfig } from '../model/hf_checkpoint';
+import type { T5ForConditionalGeneration } from '../model/t5';
+import type { T5Config } from '../model/t5_config';
+import { Adafactor } from '../optim/adafactor';
+import { Ext5Error } from '../util/errors';
+import { buildModel, resolveModelConfig, runModel } from './assemble';
+import type { RunConfig } from './config_keys';
+import { adafactorOptions } from './derive';
+import { listCheckpoints, readTrainerState, TRAINER_STATE_FILE, type TrainerState } from './run_checkpoints';
+import { validateRunConfig } from './run_config';
+import { RUN_FILES, type RunDir } from './run_dir';
+
+/** The config.json keys that make two T5 models different models (sizes and the kind of layers). */
+export const ARCHITECTURE_KEYS = [
+  'd_model',
+  'd_kv',
+  'd_ff',
+  'num_layers',
+  'num_decoder_layers',
+  'num_heads',
+  'vocab_size',
+  'feed_forward_proj',
+  'tie_word_embeddings',
+  'relative_attention_num_buckets',
+  'relative_attention_max_distance',
+] as const;
+
+type Architecture = Partial<Pick<T5Config, (typeof ARCHITECTURE_KEYS)[number]>>;
+
+/** The architecture a run config asks for (its checkpoint's, or its preset / config.json with model.vocabSize). */
+export function modelArchitecture(c: RunConfig): Architecture {
+  const base: Record<string, unknown> = c.model.checkpoint
+    ? readCheckpointConfig(c.model.checkpoint)
+    : { ...resolveModelConfig(c.model.config) };
+  if (!c.model.checkpoint && c.model.vocabSize !== null) base.vocab_size = c.model.vocabSize;
+  if (base.num_decoder_layers === undefined) base.num_decoder_layers = base.num_layers;
+  return Object.fromEntries(ARCHITECTURE_KEYS.map((k) => [k, base[k]])) as Architecture;
+}
+
+/** The keys where two architectures differ, as `key: a, b` strings. */
+function architectureDiffs(a: Architecture, b: Architecture, aName: string, bName: string): string[] {
+  return ARCHITECTURE_KEYS.filter((k) => a[k] !== undefined && b[k] !== undefined && a[k] !== b[k]).map(
+    (k) => `${k}: ${aName} ${JSON.stringify(a[k])}, ${bName} ${JSON.stringify(b[k])}`,
+  );
+}
+
+/**
+ * Refuses to resume a checkpoint whose model differs from what the config asks for: in size, or in
+ * the kind of layers (relu vs gated-gelu, tied vs untied embeddings).
+ * @throws Ext5Error EXT5_CHECKPOINT_MISMATCH naming each differing key.
+ */
+export function checkSameModel(c: RunConfig, checkpoint: string): void {
+  if (c.model.checkpoint) return; // the run's model is that checkpoint's, whatever it is
+  const raw = readCheckpointConfig(checkpoint) as Record<string, unknown>;
+  const have = Object.fromEntries(
+    ARCHITECTURE_KEYS.map((k) => [k, k === 'num_decoder_layers' ? (raw[k] ?? raw.num_layers) : raw[k]]),
+  ) as Architecture;
+  const diffs = architectureDiffs(have, modelArchitecture(c), 'checkpoint', 'config');
+  if (diffs.length > 0) {
+    throw new Ext5Error(
+      'EXT5_CHECKPOINT_MISMATCH',
+      `the checkpoint ${checkpoint} holds another model than the config asks for (${diffs.join('; ')})`,
+      'resume with the config the run started with (its run directory keeps it in config.json), or start a new run directory',
+    );
+  }
+}
+
+/** The checkpoints a `checkpoint.resume` value names, newest first, and whether it named one exactly. */
+export interface ResumeCandidates {
+  dirs: string[];
+  /** True when the user named one checkpoint: it is used or the run fails, with no fallback. */
+  exact: boolean;
+  /** What to call the place the candidates come from in messages. */
+  source: string;
+}
+
+/**
+ * The checkpoints to try, newest first: 'auto' → this run directory's, 'none' → none, a run
+ * directory → its checkpoints, a checkpoint directory → that one only.
+ * @throws Ext5Error EXT5_CHECKPOINT when the path names neither (nothing is created).
+ */
+export function resumeCandidates(resume: string, checkpointsDir: string): ResumeCandidates {
+  if (resume === 'none') return { dirs: [], exact: false, source: 'none' };
+  if (resume === 'auto') {
+    return {
+      dirs: listCheckpoints(checkpointsDir)
+        .map((k) => k.dir)
+        .reverse(),
+      exact: false,
+      source: checkpointsDir,
+    };
+  }
+  if (!fs.existsSync(resume)) {
+    throw new Ext5Error(
+      'EXT5_CHECKPOINT',
+      `--resume ${resume}: no such checkpoint or run directory`,
+      'pass a checkpoints/step-… directory or a run directory, or --resume auto',
+    );
+  }
+  const asRun = path.join(resume, RUN_FILES.checkpoints);
+  if (fs.existsSync(asRun)) {
+    const dirs = listCheckpoints(asRun)
+      .map((k) => k.dir)
+      .reverse();
+    if (dirs.length === 0)
+      throw new Ext5Error('EXT5_CHECKPOINT', `${resume} has no complete checkpoint to resume from`);
+    return { dirs, exact: false, source: asRun };
+  }
+  if (!fs.existsSync(path.join(resume, TRAINER_STATE_FILE))) {
+    throw new Ext5Error(
+      'EXT5_CHECKPOINT',
+      `${resume} is not a training checkpoint (no ${TRAINER_STATE_FILE})`,
+      'pass a checkpoints/step-… directory or a run directory, or --resume auto',
+    );
+  }
+  return { dirs: [resume], exact: true, source: resume };
+}
+
+/** Errors that say the config does not fit the checkpoint (no older checkpoint fits better). */
+const MISMATCH_CODES = new Set(['EXT5_CHECKPOINT_MISMATCH', 'EXT5_DIST_WORLD_SIZE']);
+
+/** A checkpoint passed over because it could not be loaded. */
+export interface SkippedCheckpoint {
+  dir: string;
+  reason: string;
+}
+
+/** The model and optimizer a run starts with, and the checkpoint they came from. */
+export interface StartingPoint {
+  resumeFrom: string | undefined;
+  resumed: TrainerState | undefined;
+  /** Newer checkpoints that were damaged (newest first). */
+  skipped: SkippedCheckpoint[];
+  model: T5ForConditionalGeneration;
+  optimizer: Adafactor;
+}
+
+function loadCheckpoint(c: RunConfig, dir: string, vocabSize: number, world: number, distributed: boolean) {
+  const resumed = readTrainerState(dir);
+  if (distributed || resumed.worldSize > 1) checkSameWorldSize(resumed.worldSize, world);
+  checkSameModel(c, dir);
+  const model = runModel(c, vocabSize, dir);
+  try {
+    const optimizer = new Adafactor(model, adafactorOptions(c));
+    try {
+      loadOptimizerState(dir, optimizer);
+    } catch (e) {
+      optimizer.dispose();
+      throw e;
+    }
+    return { resumed, model, optimizer };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Loads what a run starts from: the newest checkpoint among the candidates that loads whole
+ * (trainer state, weights, optimizer state), passing over damaged newer ones; or a fresh model.
+ * A config that does not fit the checkpoint (another model, another world size) is an error, not
+ * a reason to fall back.
+ * @throws Ext5Error EXT5_CHECKPOINT when no candidate loads (each one's reason is listed).
+ */
+export function loadStartingPoint(
+  c: RunConfig,
+  candidates: ResumeCandidates,
+  vocabSize: number,
+  world: number,
+  distributed: boolean,
+): StartingPoint {
+  const skipped: SkippedCheckpoint[] = [];
+  for (const dir of candidates.dirs) {
+    try {
+      const got = loadCheckpoint(c, dir, vocabSize, world, distributed);
+      return { resumeFrom: dir, skipped, ...got };
+    } catch (e) {
+      if (candidates.exact || (e instanceof Ext5Error && MISMATCH_CODES.has(e.code))) throw e;
+      skipped.push({ dir, reason: (e as Error).message });
+    }
+  }
+  if (skipped.length > 0) {
+    throw new Ext5Error(
+      'EXT5_CHECKPOINT',
+      `no checkpoint in ${candidates.source} can be loaded:\n${skipped.map((s) => `  ${path.basename(s.dir)}: ${s.reason}`).join('\n')}`,
+      'restore a checkpoint from a backup, or start afresh in a new run directory (--run-dir NEW --resume none)',
+    );
+  }
+  const model = buildModel(c, vocabSize);
+  try {
+    return {
+      resumeFrom: undefined,
+      resumed: undefined,
+      skipped,
+      model,
+      optimizer: new Adafactor(model, adafactorOptions(c)),
+    };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Refuses to use a run directory that holds an earlier run this start would damage: one of another
+ * model (its config.json), or checkpoints newer than the step this run starts from (a save would
+ * replace them, or pruning remove them).
+ * @throws Ext5Error EXT5_RUN_DIR saying what is there and what to do.
+ */
+export function checkRunDirReuse(c: RunConfig, dirs: RunDir, startStep: number, resumeFrom?: string): void {
+  if (fs.existsSync(dirs.configPath)) {
+    let old: RunConfig | undefined;
+    try {
+      old = validateRunConfig(JSON.parse(fs.readFileSync(dirs.configPath, 'utf8')), dirs.configPath);
+    } catch {
+      old = undefined; // written by another ext5 version, or damaged: the checkpoints below still guard it
+    }
+    if (old) {
+      let diffs: string[];
+      try {
+        diffs = architectureDiffs(modelArchitecture(old), modelArchitecture(c), 'run', 'now');
+      } catch {
+        // The earlier run's model cannot be resolved any more (a checkpoint moved): compare what it named.
+        const a = JSON.stringify(old.model);
+        const b = JSON.stringify(c.model);
+        diffs = a === b ? [] : [`model: run ${a}, now ${b}`];
+      }
+      if (diffs.length > 0) {
+        throw new Ext5Error(
+          'EXT5_RUN_DIR',
+          `${dirs.root} holds a run of another model (${diffs.join('; ')}); a run directory is never reused for a different model`,
+          'choose a new run directory (--run-dir DIR), or resume this one with the config it started with (its config.json)',
+        );
+      }
+    }
+  }
+  // Resuming from this directory's own checkpoints (newest, or older past damaged ones) continues
+  // its run; saveCheckpoint sets aside, never replaces, a checkpoint this start did not write.
+  const ownRun = resumeFrom !== undefined && path.dirname(path.resolve(resumeFrom)) === dirs.checkpointsDir;
+  const newer = listCheckpoints(dirs.checkpointsDir).filter((k) => k.step > startStep);
+  if (newer.length > 0 && !ownRun) {
+    throw new Ext5Error(
+      'EXT5_RUN_DIR',
+      `${dirs.root} holds checkpoints of an earlier run up to ${path.basename(newer.at(-1)!.dir)}; this run starts at step ${startStep} and would overwrite or prune them`,
+      'resume that run (--resume auto), or train in a new run directory (--run-dir DIR; --resume may name a checkpoint of this one)',
+    );
+  }
+}
