@@ -81,10 +81,10 @@ step doctor 30 bash -c 'node dist/bin/ext5.js doctor --json >"$1/doctor.json"' _
 
 # ---- 2. native tests on the GPU ----------------------------------------------------------------
 step tests 120 env EXT5_TEST_DEVICE="$device" EXT5_TEST_PYTHON="$(command -v "$PY")" \
-  node node_modules/jest/bin/jest.js --ci --selectProjects native \
+  node node_modules/jest/bin/jest.js --ci \
   test/native/t5_sdpa.test.ts test/native/t5_model.test.ts test/native/adafactor.test.ts \
-  test/native/checkpoint.test.ts test/native/t5_decode.test.ts \
-  --json --outputFile="$OUT/jest-$device.json"
+  test/native/checkpoint.test.ts test/native/t5_decode.test.ts test/native/gpu_bench.test.ts \
+  --selectProjects native --json --outputFile="$OUT/jest-$device.json"
 
 # ---- 3. parity with transformers ---------------------------------------------------------------
 step parity-make 60 "$PY" bench/gpu/hf_side.py make-parity "$work/parity" "$device"
