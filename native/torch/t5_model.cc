@@ -29,6 +29,8 @@ at::Tensor Additive(const at::Tensor& allowed) {
 
 // libtorch 2.x has a fused at::scaled_dot_product_attention; EXT5_SDPA=0 keeps the explicit
 // matmul/softmax path (for side-by-side measurements and parity tests).
+// Measured on a CPU (libtorch 2.6, docs/gpu.md) the fused path was about 2x slower than the
+// explicit one, so by default it runs on CUDA only; EXT5_SDPA=1 forces it on the CPU too.
 bool SdpaWanted() {
 #if TORCH_VERSION_MAJOR >= 2
   const char* v = std::getenv("EXT5_SDPA");
@@ -36,6 +38,10 @@ bool SdpaWanted() {
 #else
   return false;
 #endif
+}
+bool SdpaOnCpu() {
+  const char* v = std::getenv("EXT5_SDPA");
+  return v != nullptr && std::strcmp(v, "1") == 0;
 }
 
 }  // namespace
@@ -101,7 +107,7 @@ at::Tensor& Model::add(const std::string& name, std::vector<int64_t> shape, doub
 }
 
 Model::Model(const Config& cfg, at::Device device, uint64_t seed)
-    : cfg_(cfg), device_(at::kCPU), sdpa_(SdpaWanted()) {
+    : cfg_(cfg), device_(at::kCPU), sdpa_(SdpaWanted()), sdpa_cpu_(SdpaOnCpu()) {
   at::NoGradGuard no_grad;
   // Initialisation as in HF T5PreTrainedModel._init_weights with factor 1.0, drawn on the CPU
   // from a per-model generator so a seed gives the same weights on every device.
@@ -270,7 +276,7 @@ at::Tensor Model::core(const at::Tensor& q, const at::Tensor& k, const at::Tenso
                        bool drop) const {
   // T5 folds the 1/sqrt(d_kv) scaling into the initialisation of q: no scaling here.
 #if TORCH_VERSION_MAJOR >= 2
-  if (sdpa_) {
+  if (sdpa_ && (q.is_cuda() || sdpa_cpu_)) {
     // The bias (relative positions + masks, float32, learnable through the position table) goes
     // in as the additive attn_mask, which SDPA wants in the query's dtype. A reduced-precision
     // copy clamps to that dtype's lowest finite value first: float32's lowest would round to

@@ -153,8 +153,8 @@ class Model {
   }
   void set_compute_dtype(std::optional<at::ScalarType> t) { compute_override_ = t; }
 
-  // Whether attention runs through libtorch 2.x's fused scaled_dot_product_attention (default
-  // there; EXT5_SDPA=0 at model creation, or set_sdpa(false), keeps the explicit path).
+  // Whether attention may run through libtorch 2.x's fused scaled_dot_product_attention (on CUDA
+  // by default, on the CPU with EXT5_SDPA=1; EXT5_SDPA=0 at model creation keeps the explicit path).
   bool sdpa() const { return sdpa_; }
   void set_sdpa(bool on) {
 #if TORCH_VERSION_MAJOR >= 2
@@ -208,6 +208,7 @@ class Model {
   at::Device device_;
   bool training_ = false;
   bool sdpa_ = false;
+  bool sdpa_cpu_ = false;  // EXT5_SDPA=1: the fused path on the CPU too
   std::optional<at::ScalarType> compute_override_;
   mutable bool cache_casts_ = false;
   mutable std::unordered_map<const void*, at::Tensor> cast_cache_;
