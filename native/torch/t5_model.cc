@@ -4,8 +4,11 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
+#include <torch/version.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 
@@ -22,6 +25,23 @@ at::Tensor Additive(const at::Tensor& allowed) {
   // allowed: bool, broadcastable to [B, H, Lq, Lk]
   return at::where(allowed, at::zeros({}, allowed.options().dtype(at::kFloat)),
                    at::full({}, kMaskValue, allowed.options().dtype(at::kFloat)));
+}
+
+// libtorch 2.x has a fused at::scaled_dot_product_attention; EXT5_SDPA=0 keeps the explicit
+// matmul/softmax path (for side-by-side measurements and parity tests).
+// Measured on a CPU (libtorch 2.6, docs/gpu.md) the fused path was about 2x slower than the
+// explicit one, so by default it runs on CUDA only; EXT5_SDPA=1 forces it on the CPU too.
+bool SdpaWanted() {
+#if TORCH_VERSION_MAJOR >= 2
+  const char* v = std::getenv("EXT5_SDPA");
+  return v == nullptr || std::strcmp(v, "0") != 0;
+#else
+  return false;
+#endif
+}
+bool SdpaOnCpu() {
+  const char* v = std::getenv("EXT5_SDPA");
+  return v != nullptr && std::strcmp(v, "1") == 0;
 }
 
 }  // namespace
@@ -86,7 +106,8 @@ at::Tensor& Model::add(const std::string& name, std::vector<int64_t> shape, doub
   return params_.back().second;
 }
 
-Model::Model(const Config& cfg, at::Device device, uint64_t seed) : cfg_(cfg), device_(at::kCPU) {
+Model::Model(const Config& cfg, at::Device device, uint64_t seed)
+    : cfg_(cfg), device_(at::kCPU), sdpa_(SdpaWanted()), sdpa_cpu_(SdpaOnCpu()) {
   at::NoGradGuard no_grad;
   // Initialisation as in HF T5PreTrainedModel._init_weights with factor 1.0, drawn on the CPU
   // from a per-model generator so a seed gives the same weights on every device.
@@ -251,6 +272,29 @@ at::Tensor Heads(const at::Tensor& x, int64_t H, int64_t dkv) {
 }
 }  // namespace
 
+at::Tensor Model::core(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
+                       bool drop) const {
+  // T5 folds the 1/sqrt(d_kv) scaling into the initialisation of q: no scaling here.
+#if TORCH_VERSION_MAJOR >= 2
+  if (sdpa_ && (q.is_cuda() || sdpa_cpu_)) {
+    // The bias (relative positions + masks, float32, learnable through the position table) goes
+    // in as the additive attn_mask, which SDPA wants in the query's dtype. A reduced-precision
+    // copy clamps to that dtype's lowest finite value first: float32's lowest would round to
+    // -inf and turn fully masked rows (padding queries) into NaN instead of a uniform softmax.
+    at::Tensor mask = bias;
+    if (q.scalar_type() != at::kFloat) {
+      const double lowest = q.scalar_type() == at::kHalf ? -65504.0 : -3.3895313892515355e38;
+      mask = bias.clamp_min(lowest).to(q.scalar_type());
+    }
+    const double p = drop && training_ ? cfg_.dropout_rate : 0.0;
+    return at::scaled_dot_product_attention(q, k, v, mask, p, /*is_causal=*/false, /*scale=*/1.0);
+  }
+#endif
+  at::Tensor scores = at::matmul(q, k.transpose(-1, -2)).to(at::kFloat) + bias;
+  at::Tensor probs = at::softmax(scores, -1).to(compute_dtype());
+  return at::matmul(drop ? dropout(probs) : probs, v);
+}
+
 at::Tensor Model::attend(const Attention& a, const at::Tensor& x, const at::Tensor& kv, const at::Tensor& bias) const {
   const int64_t H = cfg_.num_heads, dkv = cfg_.d_kv, inner = H * dkv;
   at::Tensor q, k, v;
@@ -267,10 +311,7 @@ at::Tensor Model::attend(const Attention& a, const at::Tensor& x, const at::Tens
   q = Heads(q, H, dkv);
   k = Heads(k, H, dkv);
   v = Heads(v, H, dkv);
-  // T5 folds the 1/sqrt(d_kv) scaling into the initialisation of q: no scaling here.
-  at::Tensor scores = at::matmul(q, k.transpose(-1, -2)).to(at::kFloat) + bias;
-  at::Tensor probs = dropout(at::softmax(scores, -1).to(compute_dtype()));
-  at::Tensor out = at::matmul(probs, v).transpose(1, 2).reshape({x.size(0), x.size(1), inner});
+  at::Tensor out = core(q, k, v, bias, /*drop=*/true).transpose(1, 2).reshape({x.size(0), x.size(1), inner});
   return at::linear(out, w(a.o));
 }
 
@@ -412,9 +453,7 @@ at::Tensor Model::decode_step(DecodeCache& c, const at::Tensor& ids) const {
   auto attend_cached = [&](const Attention& a, const at::Tensor& x, const at::Tensor& K, const at::Tensor& V,
                            const at::Tensor& bias) {
     at::Tensor q = Heads(at::linear(x, w(a.q)), H, dkv);  // [N, H, 1, dkv]
-    at::Tensor scores = at::matmul(q, K.transpose(-1, -2)).to(at::kFloat) + bias;
-    at::Tensor probs = at::softmax(scores, -1).to(compute_dtype());
-    at::Tensor out = at::matmul(probs, V).transpose(1, 2).reshape({N, 1, H * dkv});
+    at::Tensor out = core(q, K, V, bias, /*drop=*/false).transpose(1, 2).reshape({N, 1, H * dkv});
     return at::linear(out, w(a.o));
   };
   if (t >= c.max_len) throw std::out_of_range("decode_step past the cache length");

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <torch/version.h>
 
 #include <cstdint>
 #include <optional>
@@ -152,6 +153,17 @@ class Model {
   }
   void set_compute_dtype(std::optional<at::ScalarType> t) { compute_override_ = t; }
 
+  // Whether attention may run through libtorch 2.x's fused scaled_dot_product_attention (on CUDA
+  // by default, on the CPU with EXT5_SDPA=1; EXT5_SDPA=0 at model creation keeps the explicit path).
+  bool sdpa() const { return sdpa_; }
+  void set_sdpa(bool on) {
+#if TORCH_VERSION_MAJOR >= 2
+    sdpa_ = on;
+#else
+    sdpa_ = false;
+#endif
+  }
+
   // While alive, parameters cast to the compute dtype are kept and reused (decoding casts every
   // weight once per call instead of once per step). Only for no-grad work on a busy model.
   class CastCacheScope {
@@ -182,6 +194,10 @@ class Model {
   at::Tensor norm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor dropout(const at::Tensor& x) const;
   at::Tensor ffn(const Block& blk, const at::Tensor& x) const;
+  // softmax(q k^T + bias) v for q [B, H, Lq, dkv], k/v [B, H, Lk, dkv], bias float32 broadcastable
+  // to [B, H, Lq, Lk]; with `drop`, dropout on the probabilities while training.
+  at::Tensor core(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
+                  bool drop) const;
   at::Tensor attend(const Attention& a, const at::Tensor& x, const at::Tensor& kv, const at::Tensor& bias) const;
   at::Tensor position_bias(const at::Tensor& rel_weight, const at::Tensor& q_pos, const at::Tensor& k_pos,
                            bool bidirectional) const;
@@ -191,6 +207,8 @@ class Model {
   Config cfg_;
   at::Device device_;
   bool training_ = false;
+  bool sdpa_ = false;
+  bool sdpa_cpu_ = false;  // EXT5_SDPA=1: the fused path on the CPU too
   std::optional<at::ScalarType> compute_override_;
   mutable bool cache_casts_ = false;
   mutable std::unordered_map<const void*, at::Tensor> cast_cache_;

@@ -10,6 +10,7 @@ import {
   referenceForward,
   removeDir,
 } from '../reference/t5_exchange';
+import { testDevice } from './test_device';
 
 // Generous: these spawn Python or train, and the machine may be shared.
 jest.setTimeout(120_000);
@@ -156,7 +157,11 @@ maybe('T5 forward/backward vs the Python reference (float32)', () => {
   ];
 
   test.each(cases)('%s', (_name, config, make) => {
-    const model = T5ForConditionalGeneration.fromConfig(config, { seed: 7 });
+    const model = T5ForConditionalGeneration.fromConfig(config, {
+      seed: 7,
+      device: testDevice(),
+      computeDtype: 'float32',
+    });
     const dir = dumpModel(model);
     try {
       const batch = make(rng(11), config.vocab_size as number);
@@ -192,7 +197,11 @@ maybe('T5 forward/backward vs the Python reference (float32)', () => {
   });
 
   test('gradient accumulation: two forwardBackward calls add up, gradScale scales', () => {
-    const model = T5ForConditionalGeneration.fromConfig(V11, { seed: 3 });
+    const model = T5ForConditionalGeneration.fromConfig(V11, {
+      seed: 3,
+      device: testDevice(),
+      computeDtype: 'float32',
+    });
     const batch = padded(rng(5), V11.vocab_size);
     model.forwardBackward(batch);
     const [, p0] = model.namedParameters()[1] as [string, Tensor];

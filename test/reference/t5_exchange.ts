@@ -9,10 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { T5ForConditionalGeneration } from '../../lib/model/t5';
 
-export const PYTHON = '/usr/bin/python3';
+// EXT5_TEST_PYTHON: another interpreter with torch (bench/gpu/run.sh on a machine whose torch is
+// not Debian's).
+export const PYTHON = process.env.EXT5_TEST_PYTHON || '/usr/bin/python3';
 const SCRIPT = path.join(__dirname, 't5_reference.py');
 
-/** True when /usr/bin/python3 can import torch (the reference needs it). */
+/** True when PYTHON (default /usr/bin/python3) can import torch (the reference needs it). */
 export function havePythonTorch(): boolean {
   try {
     execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });

@@ -1,0 +1,245 @@
+"""The Hugging Face transformers half of bench/gpu/run.sh (the ext5 half is bench/gpu/ext5_side.ts).
+
+Subcommands, each writing one JSON file:
+  make-parity DIR DEVICE          random T5.1.1 (gated-GELU, untied) and T5 v1.0 (ReLU, tied)
+                                  models made by transformers, saved with save_pretrained
+                                  (safetensors) to DIR/<name>/, with a padded batch and
+                                  transformers' logits and loss in float32 and under bfloat16
+                                  autocast (expected.json)
+  check-saved DIR DEVICE OUT      loads DIR/<name>/ext5_saved (written by ext5) in transformers
+                                  and compares its float32 logits with ext5's (ext5_logits.json)
+  speed DIR DEVICE OUT            transformers' eager T5 on the weights and batch of ext5_side.ts
+                                  speed: training step (forward, backward, transformers' Adafactor)
+                                  under bfloat16 autocast, greedy model.generate, and the measured
+                                  bf16 matmul rate that MFU is relative to; with --compiled, only
+                                  the training step of torch.compile(model) (or why it failed)
+
+Attention is transformers' "eager" T5Attention: the reference implementation of
+src/transformers/models/t5/modeling_t5.py.
+"""
+
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+
+
+def _sync(device):
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _no_tf32():
+    # float32 parity must compare float32 matmuls, not TF32 ones.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+
+
+def _load(path, device):
+    from transformers import T5ForConditionalGeneration
+
+    try:
+        model = T5ForConditionalGeneration.from_pretrained(path, attn_implementation="eager")
+    except (TypeError, ValueError):
+        model = T5ForConditionalGeneration.from_pretrained(path)
+    return model.to(device).eval()
+
+
+CONFIGS = {
+    "t5_v1_1": dict(
+        vocab_size=384, d_model=64, d_kv=16, d_ff=96, num_layers=2, num_decoder_layers=3, num_heads=4,
+        relative_attention_num_buckets=32, relative_attention_max_distance=128, dropout_rate=0.0,
+        feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+    ),
+    "t5_v1_0": dict(
+        vocab_size=320, d_model=48, d_kv=12, d_ff=80, num_layers=3, num_decoder_layers=2, num_heads=4,
+        relative_attention_num_buckets=16, relative_attention_max_distance=32, dropout_rate=0.0,
+        feed_forward_proj="relu", tie_word_embeddings=True,
+    ),
+}
+
+
+def _batch(vocab, gen):
+    B, S, T = 3, 40, 9
+    ids = torch.randint(2, vocab, (B, S), generator=gen)
+    mask = torch.ones(B, S, dtype=torch.long)
+    for row, length in ((1, 23), (2, 7)):
+        mask[row, length:] = 0
+        ids[row, length:] = 0
+    labels = torch.randint(2, vocab, (B, T), generator=gen)
+    labels[1, 6:] = -100
+    labels[2, 3:] = -100
+    return ids, mask, labels
+
+
+def _forward(model, ids, mask, labels, device, bf16):
+    with torch.no_grad(), torch.autocast("cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16, enabled=bf16):
+        out = model(input_ids=ids.to(device), attention_mask=mask.to(device), labels=labels.to(device))
+    return out.logits.float().cpu(), float(out.loss)
+
+
+def make_parity(root, device):
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    _no_tf32()
+    os.makedirs(root, exist_ok=True)
+    for i, (name, kw) in enumerate(sorted(CONFIGS.items())):
+        torch.manual_seed(100 + i)
+        model = T5ForConditionalGeneration(T5Config(decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, **kw))
+        # transformers' init leaves some tables tiny; a wider spread makes the comparison bite.
+        with torch.no_grad():
+            for p in model.parameters():
+                p.normal_(0.0, 0.5 if p.dim() == 2 and p.shape[0] == kw["vocab_size"] else 0.2)
+        out_dir = os.path.join(root, name)
+        model.save_pretrained(out_dir, safe_serialization=True)
+        model = _load(out_dir, device)
+        gen = torch.Generator().manual_seed(7 + i)
+        ids, mask, labels = _batch(kw["vocab_size"], gen)
+        expected = dict(input_ids=ids.tolist(), attention_mask=mask.tolist(), labels=labels.tolist())
+        for key, bf16 in (("float32", False), ("bfloat16", True)):
+            logits, loss = _forward(model, ids, mask, labels, device, bf16)
+            expected[key] = dict(logits=logits.flatten().tolist(), loss=loss)
+        with open(os.path.join(out_dir, "expected.json"), "w") as f:
+            json.dump(expected, f)
+        print(f"[hf_side] saved {name} to {out_dir}")
+
+
+def check_saved(root, device, out):
+    _no_tf32()
+    models, ok = [], True
+    for name in sorted(CONFIGS):
+        d = os.path.join(root, name)
+        with open(os.path.join(d, "expected.json")) as f:
+            e = json.load(f)
+        with open(os.path.join(d, "ext5_logits.json")) as f:
+            ours = json.load(f)
+        model = _load(os.path.join(d, "ext5_saved"), device)
+        ids, mask, labels = (torch.tensor(e[k]) for k in ("input_ids", "attention_mask", "labels"))
+        logits, loss = _forward(model, ids, mask, labels, device, False)
+        theirs = torch.tensor(ours["logits"])
+        diff = float((logits.flatten() - theirs).abs().max())
+        scale = max(1.0, float(theirs.abs().max()))
+        loss_diff = abs(loss - ours["loss"])
+        passed = diff <= 1e-5 * scale and loss_diff <= 1e-5 * max(1.0, abs(loss))
+        ok = ok and passed
+        models.append({"name": name, "logitsMaxDiff": diff, "logitsScale": scale, "lossDiff": loss_diff, "pass": passed})
+    _write(out, dict(part="hf_parity_transformers_loads_ext5", device=device, ok=ok, models=models))
+
+
+def matmul_rate(device, n=8192, reps=20):
+    a = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    b = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    for _ in range(3):
+        a @ b
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    _sync(device)
+    return 2 * n**3 * reps / (time.perf_counter() - t0)
+
+
+def speed(root, device, out, steps, new_tokens, compiled):
+    from transformers.optimization import Adafactor
+
+    result = dict(part="speed_transformers", device=device, torch=torch.__version__)
+    try:
+        import transformers
+
+        result["transformers"] = transformers.__version__
+    except ImportError:
+        pass
+    result["bf16MatmulFlopsPerS"] = matmul_rate(device)
+    with open(os.path.join(root, "speed_batch.json")) as f:
+        b = json.load(f)
+    ids = torch.tensor(b["input_ids"], device=device)
+    labels = torch.tensor(b["labels"], device=device)
+    tokens = ids.numel() + labels.numel()
+    model = _load(os.path.join(root, "speed_model"), device)
+    n = sum(p.numel() for p in model.parameters())
+    result.update(parameters=n, batch=dict(B=ids.shape[0], input=ids.shape[1], target=labels.shape[1]))
+
+    def timed_steps(fwd, opt, count):
+        losses = []
+        for _ in range(2):
+            fwd_step(fwd, opt, losses)
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(count):
+            fwd_step(fwd, opt, losses)
+        _sync(device)
+        return (time.perf_counter() - t0) / count, losses
+
+    def fwd_step(fwd, opt, losses):
+        with torch.autocast("cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16):
+            loss = fwd(input_ids=ids, labels=labels).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(float(loss.detach()))
+
+    model.train()
+    # T5's usual Adafactor settings (constant lr, no parameter scaling), as in the ext5 defaults.
+    opt = Adafactor(model.parameters(), lr=1e-3, scale_parameter=False, relative_step=False, warmup_init=False)
+    if compiled:
+        # A separate run (its own time limit in run.sh): compilation may take minutes or fail.
+        t0 = time.perf_counter()
+        try:
+            sec, losses = timed_steps(torch.compile(model), opt, steps)
+            result["compiled"] = dict(
+                stepMs=sec * 1e3, tokensPerS=tokens / sec, flopsPerS=6 * n * tokens / sec,
+                compileAndRunS=time.perf_counter() - t0, losses=losses,
+            )
+        except Exception as e:  # torch.compile is optional: report why it did not run
+            result["compiled"] = dict(error=f"{type(e).__name__}: {str(e)[:500]}")
+        _write(out, result)
+        return
+    sec, losses = timed_steps(model, opt, steps)
+    result["eager"] = dict(stepMs=sec * 1e3, tokensPerS=tokens / sec, flopsPerS=6 * n * tokens / sec, losses=losses)
+
+    model.eval()
+    with torch.no_grad(), torch.autocast("cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16):
+        kw = dict(max_new_tokens=new_tokens, do_sample=False, num_beams=1)
+        model.generate(input_ids=ids, **kw)
+        _sync(device)
+        t0 = time.perf_counter()
+        seq = model.generate(input_ids=ids, **kw)
+        _sync(device)
+        sec = time.perf_counter() - t0
+    new = seq.shape[1] - 1
+    result["generate"] = dict(maxNewTokens=new_tokens, newTokens=new, sec=sec, tokensPerS=ids.shape[0] * new / sec)
+    _write(out, result)
+
+
+def _write(out, obj):
+    with open(out, "w") as f:
+        json.dump(obj, f, indent=2, default=lambda x: None if isinstance(x, float) and math.isnan(x) else str(x))
+    print(json.dumps(obj)[:2000])
+
+
+def _flag(args, name, default):
+    return type(default)(args[args.index(name) + 1]) if name in args else default
+
+
+def main(argv):
+    if len(argv) < 3:
+        sys.exit(__doc__)
+    cmd, root, device = argv[0], argv[1], argv[2]
+    if cmd == "make-parity":
+        make_parity(root, device)
+    elif cmd == "check-saved":
+        check_saved(root, device, argv[3])
+    elif cmd == "speed":
+        speed(
+            root, device, argv[3], _flag(argv, "--steps", 10), _flag(argv, "--new", 64),
+            "--compiled" in argv,
+        )
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Everything ext5 checks on a GPU machine, in one call of about 8 minutes. The machine has CUDA,
+# Python torch + transformers + safetensors, cmake, ninja and a compiler, but no Node and no
+# network: run `bash scripts/gpu-pack.sh` here first, which puts a Node binary, node_modules and
+# the compiled dist/ into the ignored .gpu/ folder, and send .gpu/ along with the checkout.
+#
+#   bash bench/gpu/run.sh            results in $OUT (default .gpu/out): one JSON per part and
+#                                    summary.json (bench/gpu/summary.py), plus run.log
+# Parts, each under its own time limit so that one failure still leaves the others' results:
+#   1. build the torch addon against the Python torch (torch.utils.cmake_prefix_path) and record
+#      `ext5 doctor --json` (CUDA devices);
+#   2. the native T5/Adafactor/checkpoint tests with EXT5_TEST_DEVICE=cuda;
+#   3. parity with transformers: random T5.1.1 and T5 v1.0 models saved by transformers, loaded
+#      by ext5 on CUDA (float32 and bfloat16 logits and loss), and ext5-saved models loaded back
+#      by transformers (float32 logits);
+#   4. training and generation speed, T5.1.1-base bfloat16, inputs 512 / targets 114: ext5's full
+#      step (forward, backward, Adafactor) against transformers' eager step with its Adafactor
+#      (and torch.compile when time is left), tokens/s and MFU against a measured bf16 matmul
+#      rate; greedy generation tokens/s against model.generate; the SDPA attention path A/B;
+#   5. a one-process NCCL group and a data-parallel step on one GPU.
+# Environment: EXT5_GPU_PYTHON (default python3), EXT5_GPU_DEVICE (default cuda),
+# EXT5_GPU_BUDGET_S (default 470: parts that no longer fit are skipped), EXT5_GPU_BATCH (32).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+repo="$PWD"
+OUT="${OUT:-$repo/.gpu/out}"
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/run.log") 2>&1
+start=$(date +%s)
+budget="${EXT5_GPU_BUDGET_S:-470}"
+device="${EXT5_GPU_DEVICE:-cuda}"
+PY="${EXT5_GPU_PYTHON:-python3}"
+batch="${EXT5_GPU_BATCH:-32}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/ext5-gpu.XXXXXX")"
+status_file="$OUT/steps.tsv"
+: >"$status_file"
+
+elapsed() { echo $(($(date +%s) - start)); }
+# step NAME LIMIT_S CMD...: runs CMD under `timeout` if LIMIT_S still fits the budget.
+step() {
+  local name="$1" limit="$2"
+  shift 2
+  local left=$((budget - $(elapsed)))
+  if [ "$left" -lt 15 ]; then
+    echo "=== $name: skipped (budget spent)"
+    printf '%s\tskipped\t0\n' "$name" >>"$status_file"
+    return 0
+  fi
+  [ "$limit" -gt "$left" ] && limit="$left"
+  echo "=== $name (limit ${limit}s, at $(elapsed)s)"
+  local t0 rc
+  t0=$(date +%s)
+  timeout --kill-after=10 "$limit" "$@"
+  rc=$?
+  echo "=== $name: rc=$rc in $(($(date +%s) - t0))s"
+  printf '%s\t%s\t%s\n' "$name" "$rc" "$(($(date +%s) - t0))" >>"$status_file"
+  return 0
+}
+
+# ---- Node, node_modules and dist/ from .gpu/ ------------------------------------------------
+if ! command -v node >/dev/null; then
+  if [ ! -f .gpu/node.xz ]; then
+    echo "no node and no .gpu/node.xz: run scripts/gpu-pack.sh before sending the checkout" >&2
+    exit 2
+  fi
+  mkdir -p .gpu/bin
+  [ -x .gpu/bin/node ] || { xz -dc .gpu/node.xz >.gpu/bin/node && chmod +x .gpu/bin/node; }
+  export PATH="$repo/.gpu/bin:$PATH"
+fi
+[ -d node_modules ] || tar -xJf .gpu/node_modules.tar.xz
+[ -f dist/bin/ext5.js ] || tar -xJf .gpu/dist.tar.xz
+node --version
+
+# ---- 1. build + doctor -------------------------------------------------------------------------
+prefix="$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+echo "torch cmake prefix: $prefix"
+export CMAKE_PREFIX_PATH="$prefix"
+export EXT5_BUILD_JOBS="${EXT5_BUILD_JOBS:-$(nproc)}"
+step build 240 node scripts/build-native.js torch
+step doctor 30 bash -c 'node dist/bin/ext5.js doctor --json >"$1/doctor.json"' _ "$OUT"
+
+# ---- 2. native tests on the GPU ----------------------------------------------------------------
+step tests 120 env EXT5_TEST_DEVICE="$device" EXT5_TEST_PYTHON="$(command -v "$PY")" \
+  node node_modules/jest/bin/jest.js --ci \
+  test/native/t5_sdpa.test.ts test/native/t5_model.test.ts test/native/adafactor.test.ts \
+  test/native/checkpoint.test.ts test/native/t5_decode.test.ts test/native/gpu_bench.test.ts \
+  --selectProjects native --json --outputFile="$OUT/jest-$device.json"
+
+# ---- 3. parity with transformers ---------------------------------------------------------------
+step parity-make 60 "$PY" bench/gpu/hf_side.py make-parity "$work/parity" "$device"
+step parity-ext5 60 node dist/bench/gpu/ext5_side.js parity "$work/parity" "$device" "$OUT/parity_ext5.json"
+step parity-hf 60 "$PY" bench/gpu/hf_side.py check-saved "$work/parity" "$device" "$OUT/parity_hf.json"
+
+# ---- 5. NCCL (cheap; before the long benchmarks) -----------------------------------------------
+step nccl 45 node dist/bench/gpu/ext5_side.js nccl "$device" "$OUT/nccl.json"
+
+# ---- 4. speed ----------------------------------------------------------------------------------
+step speed-ext5 90 node dist/bench/gpu/ext5_side.js speed "$work" "$device" "$OUT/speed_ext5.json" \
+  --config t5-v1_1-base --dtype bfloat16 --batch "$batch" --input 512 --target 114 --new 64 --steps 10
+step speed-hf 90 "$PY" bench/gpu/hf_side.py speed "$work" "$device" "$OUT/speed_hf.json" --steps 10 --new 64
+step attention-ab 60 node dist/bench/gpu/attention_ab.js --device "$device" --dtype bfloat16 \
+  --configs t5-v1_1-base --batch $((batch / 2)) --input 512 --target 114 --new 32 --steps 4 \
+  --out "$OUT/attention_ab.json"
+step speed-hf-compiled 150 "$PY" bench/gpu/hf_side.py speed "$work" "$device" "$OUT/speed_hf_compiled.json" \
+  --steps 10 --new 64 --compiled
+
+"$PY" bench/gpu/summary.py "$OUT" >"$OUT/summary.json" || echo '{"error":"summary failed"}' >"$OUT/summary.json"
+cat "$OUT/summary.json"
+rm -rf "$work"
+echo "total ${SECONDS}s"

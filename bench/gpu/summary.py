@@ -1,0 +1,108 @@
+"""Merges the JSON files that bench/gpu/run.sh leaves in OUT into one summary (printed).
+
+Usage: python3 bench/gpu/summary.py OUT
+MFU = achieved training FLOP/s (6 · parameters · tokens / step time) / the bf16 matmul rate that
+hf_side.py measured on the same GPU.
+"""
+
+import json
+import os
+import sys
+
+
+def _read(out, name):
+    path = os.path.join(out, name)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except ValueError as e:
+        return {"error": f"{name}: {e}"}
+
+
+def _jest(out):
+    for name in sorted(os.listdir(out)):
+        if name.startswith("jest-") and name.endswith(".json"):
+            r = _read(out, name) or {}
+            failed = [
+                t.get("fullName")
+                for f in r.get("testResults", [])
+                for t in f.get("assertionResults", [])
+                if t.get("status") == "failed"
+            ]
+            return {
+                "file": name,
+                "passed": r.get("numPassedTests"),
+                "failed": r.get("numFailedTests"),
+                "skipped": (r.get("numPendingTests") or 0) + (r.get("numTodoTests") or 0),
+                "failedTests": failed[:20],
+            }
+    return None
+
+
+def summarize(out):
+    steps = []
+    path = os.path.join(out, "steps.tsv")
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                name, rc, sec = (line.rstrip("\n").split("\t") + ["", "", ""])[:3]
+                steps.append({"step": name, "rc": rc, "seconds": sec})
+    doctor = _read(out, "doctor.json")
+    s = {"steps": steps, "tests": _jest(out)}
+    if isinstance(doctor, dict):
+        s["doctor"] = {k: v for k, v in doctor.items() if k in ("torch", "cuda", "addons", "node", "platform")} or doctor
+    for key, name in (
+        ("parityExt5LoadsTransformers", "parity_ext5.json"),
+        ("parityTransformersLoadsExt5", "parity_hf.json"),
+        ("nccl", "nccl.json"),
+        ("attentionAB", "attention_ab.json"),
+    ):
+        s[key] = _read(out, name)
+    ours = _read(out, "speed_ext5.json")
+    theirs = _read(out, "speed_hf.json")
+    compiled = _read(out, "speed_hf_compiled.json")
+    rate = None
+    for r in (theirs, compiled):
+        if isinstance(r, dict) and r.get("bf16MatmulFlopsPerS"):
+            rate = r["bf16MatmulFlopsPerS"]
+            break
+    speed = {"bf16MatmulTflops": rate / 1e12 if rate else None}
+
+    def row(r):
+        if not isinstance(r, dict) or "tokensPerS" not in r:
+            return r
+        return {
+            "stepMs": r["stepMs"],
+            "tokensPerS": r["tokensPerS"],
+            "mfu": r["flopsPerS"] / rate if rate else None,
+        }
+
+    if isinstance(ours, dict):
+        speed["config"] = {k: ours.get(k) for k in ("config", "dtype", "batch", "parameters")}
+        speed["ext5"] = row(ours)
+        speed["ext5Generate"] = ours.get("generate")
+    if isinstance(theirs, dict):
+        speed["transformersEager"] = row(theirs.get("eager"))
+        speed["transformersGenerate"] = theirs.get("generate")
+        speed["versions"] = {"torch": theirs.get("torch"), "transformers": theirs.get("transformers")}
+    if isinstance(compiled, dict):
+        speed["transformersCompiled"] = row(compiled.get("compiled"))
+    e, t = speed.get("ext5"), speed.get("transformersEager")
+    if isinstance(e, dict) and isinstance(t, dict):
+        speed["trainRatioVsEager"] = e["tokensPerS"] / t["tokensPerS"]
+    c = speed.get("transformersCompiled")
+    if isinstance(e, dict) and isinstance(c, dict) and "tokensPerS" in c:
+        speed["trainRatioVsCompiled"] = e["tokensPerS"] / c["tokensPerS"]
+    eg, tg = speed.get("ext5Generate"), speed.get("transformersGenerate")
+    if isinstance(eg, dict) and isinstance(tg, dict):
+        speed["generateRatio"] = eg["tokensPerS"] / tg["tokensPerS"]
+    s["speed"] = speed
+    return s
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    print(json.dumps(summarize(sys.argv[1]), indent=2))
