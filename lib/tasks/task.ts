@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { shardFor } from '../data/sources/shard';
-import { Ext5Error } from '../util/errors';
+import { listMetrics } from '../eval/metrics/registry';
+import { didYouMean, Ext5Error } from '../util/errors';
 import { packageRoot } from '../util/package_root';
 
 export { packageRoot };
@@ -102,7 +103,7 @@ export interface TaskOptions {
   outputFeatures?: Partial<OutputFeatures>;
   /** Name of a postprocessor in lib/eval (e.g. 'wsc_simple', 'qa', 'record', 'multirc'); undefined = identity. */
   postprocessor?: string;
-  /** Metric names implemented in lib/eval/metrics ('accuracy', 'f1_multiclass', 'squad', 'bleu', 'rouge', …). */
+  /** Metric names of the registry in lib/eval/metrics (`listMetrics()`: 'accuracy', 'squad', 'bleu', 'rouge', …). */
   metrics?: string[];
   /** Number of examples per split (train is needed for examples-proportional mixing), from the dataset cards. */
   numExamples?: Record<string, number>;
@@ -230,6 +231,17 @@ export class Task {
     }
     if (Object.keys(opts.source.splits).length === 0) {
       throw new Ext5Error('BAD_TASK', `task ${opts.name} declares no splits`);
+    }
+    // A metric name the registry does not know would only fail at evaluation; refuse it here.
+    const known = listMetrics();
+    for (const m of opts.metrics ?? []) {
+      if (!known.includes(m)) {
+        throw new Ext5Error(
+          'UNKNOWN_METRIC',
+          `task ${opts.name} names unknown metric '${m}'${didYouMean(m, known)}`,
+          `known metrics: ${known.join(', ')}`,
+        );
+      }
     }
     this.name = opts.name;
     this.source = opts.source;

@@ -166,8 +166,12 @@ export class EncDecPacker {
         'raise the sequence lengths or trim examples (overflow: "trim")',
       );
     }
-    const nIn = this.pack ? countNonPadding(ex.inputs, this.inputsLength) : Math.min(realIn, this.inputsLength);
-    const nTg = this.pack ? countNonPadding(ex.targets, this.targetsLength) : Math.min(realTg, this.targetsLength);
+    const nIn = this.pack
+      ? countNonPadding(ex.inputs, this.inputsLength)
+      : Math.min(realIn, this.inputsLength);
+    const nTg = this.pack
+      ? countNonPadding(ex.targets, this.targetsLength)
+      : Math.min(realTg, this.targetsLength);
     if (!this.pack) {
       this.writeExample(ex, nIn, nTg);
       this.closeRow();

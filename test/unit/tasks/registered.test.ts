@@ -4,9 +4,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { taskMetricNames } from '../../../lib/eval/evaluator';
+import { listMetrics } from '../../../lib/eval/metrics';
 import { EXMIX_TASK_OPTIONS, MINI_HELD_OUT, MixtureRegistry, TaskRegistry } from '../../../lib/tasks';
 import { familyCounts } from '../../../lib/tasks/exmix';
-import { FAMILIES, type Task } from '../../../lib/tasks/task';
+import { FAMILIES, Task } from '../../../lib/tasks/task';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-tasks-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -71,6 +73,38 @@ describe('ExMix registry', () => {
     const names = MixtureRegistry.get('mini_exmix').taskNames();
     expect(names).toHaveLength(14);
     for (const h of MINI_HELD_OUT) expect(names).not.toContain(h);
+  });
+});
+
+describe('task metrics', () => {
+  it('every task names only metrics listMetrics() knows, and benchmark tasks the ones they are scored with', () => {
+    const known = new Set(listMetrics());
+    for (const t of TaskRegistry.values()) {
+      for (const m of t.metrics)
+        expect(`${t.name}: ${m}`).toBe(`${t.name}: ${known.has(m) ? m : '(unknown)'}`);
+      if (t.metrics.length > 0) expect([t.name, t.metrics]).toEqual([t.name, taskMetricNames(t)]);
+    }
+    // google-research/text-to-text-transfer-transformer t5/data/glue_utils.py SUPERGLUE_METRICS
+    expect(TaskRegistry.get('super_glue_cb').metrics).toEqual(['mean_3class_f1', 'accuracy']);
+    expect(TaskRegistry.get('super_glue_record').metrics).toEqual(['record']);
+  });
+
+  it('a task naming an unknown metric is refused when it is built, with the closest name', () => {
+    const opts = TaskRegistry.get('super_glue_rte');
+    expect(
+      () =>
+        new Task({
+          name: 'my_rte',
+          source: opts.source,
+          preprocessor: opts.preprocessor,
+          metrics: ['acuracy'],
+        }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'UNKNOWN_METRIC',
+        message: expect.stringMatching(/did you mean 'accuracy'/),
+      }),
+    );
   });
 });
 
