@@ -75,6 +75,13 @@ export function taskMetricNames(task: Task): string[] {
   return task.metrics.length > 0 ? task.metrics : ['sequence_accuracy'];
 }
 
+/** The task's label strings in class-id order (its own, else T5's SuperGLUE ones), if it has them. */
+function labelClassesOf(task: Task): readonly string[] | undefined {
+  if (task.labelClasses) return task.labelClasses;
+  const b = benchmarkKey(task);
+  return b?.benchmark === 'superglue' ? SUPERGLUE_LABELS[b.key] : undefined;
+}
+
 function answersOf(ex: Example): string[] {
   const a = ex.answers;
   if (Array.isArray(a) && a.length > 0) return a.map(String);
@@ -92,7 +99,7 @@ export function metricInputs(
 ): { predictions: unknown[]; references: unknown[] } {
   const b = benchmarkKey(task);
   const post = task.postprocessor;
-  const labelSet = b?.benchmark === 'superglue' ? SUPERGLUE_LABELS[b.key] : undefined;
+  const labelSet = labelClassesOf(task);
   const predictions: unknown[] = [];
   const references: unknown[] = [];
   examples.forEach((ex, i) => {
@@ -212,8 +219,7 @@ async function rankOutputs(
   examples: readonly Example[],
   opts: EvalOptions,
 ): Promise<string[]> {
-  const b = benchmarkKey(task);
-  const known = b?.benchmark === 'superglue' ? SUPERGLUE_LABELS[b.key] : undefined;
+  const known = labelClassesOf(task);
   const candidates = known ? [...known] : [...new Set(examples.map((e) => e.targets))].sort();
   if (candidates.length < 2 || candidates.length > 64) {
     throw new Ext5Error(

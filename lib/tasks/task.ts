@@ -103,6 +103,11 @@ export interface TaskOptions {
   outputFeatures?: Partial<OutputFeatures>;
   /** Name of a postprocessor in lib/eval (e.g. 'wsc_simple', 'qa', 'record', 'multirc'); undefined = identity. */
   postprocessor?: string;
+  /**
+   * The label strings in class-id order (T5's `label_classes`): the evaluator maps targets and
+   * predictions to class ids with them (`string_label_to_class_id`, unknown → -1) before scoring.
+   */
+  labelClasses?: string[];
   /** Metric names of the registry in lib/eval/metrics (`listMetrics()`: 'accuracy', 'squad', 'bleu', 'rouge', …). */
   metrics?: string[];
   /** Number of examples per split (train is needed for examples-proportional mixing), from the dataset cards. */
@@ -205,6 +210,7 @@ export class Task {
   readonly outputFeatures: OutputFeatures;
   readonly postprocessor: string | undefined;
   readonly metrics: string[];
+  readonly labelClasses: readonly string[] | undefined;
   readonly numExamplesBySplit: Record<string, number>;
   readonly inPaper: InPaper;
   readonly spanCorruption: boolean;
@@ -251,6 +257,7 @@ export class Task {
     this.outputFeatures = { ...DEFAULT_OUTPUT_FEATURES, ...opts.outputFeatures };
     this.postprocessor = opts.postprocessor;
     this.metrics = opts.metrics ?? [];
+    this.labelClasses = opts.labelClasses;
     this.numExamplesBySplit = opts.numExamples ?? {};
     this.inPaper = opts.inPaper ?? false;
     this.spanCorruption = opts.spanCorruption ?? false;
