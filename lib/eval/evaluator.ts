@@ -97,7 +97,6 @@ export function metricInputs(
   examples: readonly Example[],
   outputs: readonly string[],
 ): { predictions: unknown[]; references: unknown[] } {
-  const b = benchmarkKey(task);
   const post = task.postprocessor;
   const labelSet = labelClassesOf(task);
   const predictions: unknown[] = [];
