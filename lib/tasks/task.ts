@@ -113,6 +113,16 @@ export interface TaskOptions {
   /** Number of examples per split (train is needed for examples-proportional mixing), from the dataset cards. */
   numExamples?: Record<string, number>;
   inPaper?: InPaper;
+  /**
+   * With `inPaper: true`: the public document that names the task as an ExMix member, when the
+   * paper's own list is not what establishes it (e.g. a repository's ExMix section).
+   */
+  inPaperSource?: string;
+  /**
+   * Published after the ExT5 paper (November 2021), so it cannot be an ExMix member: kept out of
+   * `exmix` (and `exmix_<family>`), in `exmix_plus` only.
+   */
+  afterPaper?: boolean;
   /** True for the C4-style pre-training task: yields text, span corruption is applied by lib/text. */
   spanCorruption?: boolean;
   /** Benchmark it belongs to, when it is one: 'superglue', 'gem', 'rainbow', 'cbqa'. */
@@ -213,6 +223,8 @@ export class Task {
   readonly labelClasses: readonly string[] | undefined;
   readonly numExamplesBySplit: Record<string, number>;
   readonly inPaper: InPaper;
+  readonly inPaperSource: string | undefined;
+  readonly afterPaper: boolean;
   readonly spanCorruption: boolean;
   readonly benchmark: string | undefined;
   readonly reference: string | undefined;
@@ -238,6 +250,18 @@ export class Task {
     if (Object.keys(opts.source.splits).length === 0) {
       throw new Ext5Error('BAD_TASK', `task ${opts.name} declares no splits`);
     }
+    if (opts.inPaperSource !== undefined && (opts.inPaper !== true || opts.inPaperSource.trim() === '')) {
+      throw new Ext5Error(
+        'BAD_TASK',
+        `task ${opts.name}: inPaperSource names the evidence of an ExMix membership, so it needs inPaper: true and a non-empty text`,
+      );
+    }
+    if (opts.afterPaper === true && opts.inPaper !== undefined && opts.inPaper !== false) {
+      throw new Ext5Error(
+        'BAD_TASK',
+        `task ${opts.name}: a task published after the ExT5 paper (afterPaper) cannot be in it (inPaper: ${String(opts.inPaper)})`,
+      );
+    }
     // A metric name the registry does not know would only fail at evaluation; refuse it here.
     const known = listMetrics();
     for (const m of opts.metrics ?? []) {
@@ -260,6 +284,8 @@ export class Task {
     this.labelClasses = opts.labelClasses;
     this.numExamplesBySplit = opts.numExamples ?? {};
     this.inPaper = opts.inPaper ?? false;
+    this.inPaperSource = opts.inPaperSource;
+    this.afterPaper = opts.afterPaper ?? false;
     this.spanCorruption = opts.spanCorruption ?? false;
     this.benchmark = opts.benchmark;
     this.reference = opts.reference;

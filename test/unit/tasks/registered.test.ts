@@ -6,7 +6,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { taskMetricNames } from '../../../lib/eval/evaluator';
 import { listMetrics } from '../../../lib/eval/metrics';
-import { EXMIX_TASK_OPTIONS, MINI_HELD_OUT, MixtureRegistry, TaskRegistry } from '../../../lib/tasks';
+import {
+  EXMIX_MEMBERS,
+  EXMIX_TASK_OPTIONS,
+  MINI_HELD_OUT,
+  MixtureRegistry,
+  TaskRegistry,
+} from '../../../lib/tasks';
 import { familyCounts } from '../../../lib/tasks/exmix';
 import { FAMILIES, Task } from '../../../lib/tasks/task';
 
@@ -59,7 +65,11 @@ describe('ExMix registry', () => {
   });
 
   it('registers exmix, one mixture per family, c4 and ext5_pretrain', () => {
-    expect(MixtureRegistry.get('exmix').taskNames()).toHaveLength(EXMIX_TASK_OPTIONS.length);
+    const later = EXMIX_TASK_OPTIONS.filter((t) => t.afterPaper).map((t) => t.name);
+    expect(MixtureRegistry.get('exmix').taskNames()).toHaveLength(EXMIX_TASK_OPTIONS.length - later.length);
+    expect(MixtureRegistry.get('exmix').taskNames()).toEqual(EXMIX_MEMBERS.map((t) => t.name));
+    expect(MixtureRegistry.get('exmix_plus').taskNames()).toHaveLength(EXMIX_TASK_OPTIONS.length);
+    expect(EXMIX_MEMBERS.length).toBeGreaterThanOrEqual(107);
     for (const f of FAMILIES)
       expect(
         MixtureRegistry.get(`exmix_${f}`)
@@ -67,6 +77,62 @@ describe('ExMix registry', () => {
           .every((t) => t.family === f),
       ).toBe(true);
     expect(TaskRegistry.get('c4_span_corruption').spanCorruption).toBe(true);
+  });
+
+  it('tasks published after the paper (WANLI, SODA, ProsocialDialog) are in exmix_plus, not exmix', () => {
+    const later = ['wanli', 'soda', 'prosocial_dialog'];
+    for (const name of later) {
+      expect(TaskRegistry.get(name).afterPaper).toBe(true);
+      expect(MixtureRegistry.get('exmix').taskNames()).not.toContain(name);
+      expect(MixtureRegistry.get(`exmix_${TaskRegistry.get(name).family}`).taskNames()).not.toContain(name);
+      expect(MixtureRegistry.get('exmix_plus').taskNames()).toContain(name);
+    }
+    // ext5_pretrain mixes C4 with exmix, so none of them reaches pre-training by default.
+    const shares = MixtureRegistry.get('ext5_pretrain').resolve();
+    for (const name of later) expect(shares.some((r) => r.task.name === name)).toBe(false);
+    // A task cannot be both after the paper and in it.
+    const opts = TaskRegistry.get('wanli');
+    expect(
+      () =>
+        new Task({
+          name: 'x',
+          source: opts.source,
+          preprocessor: opts.preprocessor,
+          inPaper: true,
+          afterPaper: true,
+        }),
+    ).toThrow(expect.objectContaining({ code: 'BAD_TASK' }));
+  });
+
+  it('registers the members of the public ExMix list that have a public source, inPaper with that source', () => {
+    // FreedomIntelligence/InstructionZoo README.md, "ExMix": COGS, Shakespearizing Modern English,
+    // StylePTB, GPT-2 output dataset, parsing to FunQL (Unimer), UKP, NewsQuizQA, DialoGLUE.
+    const listed: Record<string, string> = {
+      cogs: 'najoungkim/COGS',
+      shakespearizing_modern_english: 'harsh19/Shakespearizing-Modern-English',
+      gpt2_output_detection: 'openai/gpt-2-output-dataset',
+      geo_funql: 'JasperGuo/Unimer',
+      banking77: 'PolyAI/banking77',
+      clinc150: 'clinc/clinc_oos',
+    };
+    for (const [name, source] of Object.entries(listed)) {
+      const t = TaskRegistry.get(name);
+      expect([name, t.source.hfId, t.inPaper]).toEqual([name, source, true]);
+      expect(MixtureRegistry.get('exmix').taskNames()).toContain(name);
+      if (name !== 'cogs') expect(t.inPaperSource).toMatch(/^FreedomIntelligence\/InstructionZoo README\.md/);
+    }
+    // A source of membership needs inPaper: true.
+    const opts = TaskRegistry.get('banking77');
+    expect(
+      () =>
+        new Task({
+          name: 'x',
+          source: opts.source,
+          preprocessor: opts.preprocessor,
+          inPaper: 'likely',
+          inPaperSource: 'a list',
+        }),
+    ).toThrow(expect.objectContaining({ code: 'BAD_TASK' }));
   });
 
   it('mini_exmix holds out the downstream tasks', () => {
