@@ -51,6 +51,7 @@ export {
 export * as safetensors from './io/safetensors';
 export {
   fromPretrained,
+  fromPretrainedAsync,
   loadOptimizerState,
   readCheckpointConfig,
   savePretrained,
@@ -58,10 +59,14 @@ export {
 export {
   type ArrayInput,
   type GenerateOptions,
+  type PredictOptions,
   type ScoreOutput,
   type T5Batch,
   T5ForConditionalGeneration,
+  type T5LabelledBatch,
+  type T5LossOutput,
   type T5Output,
+  type TextVocabulary,
 } from './model/t5';
 export { type T5Config, validateConfig } from './model/t5_config';
 export { preset, presetNames } from './model/t5_presets';

@@ -91,7 +91,6 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
     const { resolveCheckpointDir } =
       require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
     const { fromPretrained } = require('../model/hf_checkpoint') as typeof import('../model/hf_checkpoint');
-    const { T5ForConditionalGeneration } = require('../model/t5') as typeof import('../model/t5');
     const { loadVocabulary } = require('../text/vocab_names') as typeof import('../text/vocab_names');
     const ckpt = resolveCheckpointDir(args.checkpoint);
     const model = fromPretrained(ckpt);
@@ -106,26 +105,12 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       ...(args['top-p'] !== undefined ? { topP: args['top-p'] } : {}),
       seed: args.seed,
     };
-    const run = async (texts: string[]): Promise<string[]> => {
-      const enc = await vocab.encodeBatchAsync(texts);
-      const len = Math.max(1, ...enc.map((e) => Math.min(e.length + 1, args['max-input-length'])));
-      const data = new Int32Array(texts.length * len);
-      const mask = new Int32Array(texts.length * len);
-      enc.forEach((e, i) => {
-        const n = Math.min(e.length, len - 1);
-        data.set(e.subarray(0, n), i * len);
-        data[i * len + n] = vocab.eosId;
-        mask.fill(1, i * len, i * len + n + 1);
+    const run = (texts: string[]): Promise<string[]> =>
+      model.predict(texts, vocab, {
+        ...genOpts,
+        maxInputLength: args['max-input-length'],
+        batchSize: Math.max(1, texts.length),
       });
-      const seqs = await model.generateAsync(
-        { data, shape: [texts.length, len] },
-        { data: mask, shape: [texts.length, len] },
-        genOpts,
-      );
-      const rows = T5ForConditionalGeneration.sequencesToArrays(seqs, vocab.eosId);
-      seqs.dispose();
-      return rows.map((r) => vocab.decode(r.filter((t) => t !== vocab.eosId && t !== 0)));
-    };
     const emit = (input: string, prediction: string) =>
       process.stdout.write(
         args.json ? `${JSON.stringify({ inputs: input, prediction })}\n` : `${prediction}\n`,

@@ -9,6 +9,7 @@
  * question / query, WSC compares the predicted referent with the true one (wsc_simple), QA
  * tasks compare against every gold answer.
  */
+import { padTokenBatch, type TextVocabulary } from '../model/predict';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import type { Example, Task } from '../tasks/task';
 import { Ext5Error } from '../util/errors';
@@ -16,12 +17,8 @@ import { aggregateBenchmark, type BenchmarkReport, getTaskMetricSpec } from './a
 import { computeMetricSet, listMetrics } from './metrics';
 import { qaAnswer, SUPERGLUE_LABELS, stringLabelToClassId, wscSimple } from './postprocessors';
 
-/** What the evaluator needs of a vocabulary. */
-export interface EvalVocabulary {
-  readonly eosId: number;
-  encodeBatchAsync(texts: string[]): Promise<Int32Array[]>;
-  decode(ids: readonly number[]): string;
-}
+/** What the evaluator needs of a vocabulary: what text generation needs (lib/model/predict.ts). */
+export type EvalVocabulary = TextVocabulary;
 
 export interface EvalOptions {
   split?: string;
@@ -75,6 +72,13 @@ export function taskMetricNames(task: Task): string[] {
   return task.metrics.length > 0 ? task.metrics : ['sequence_accuracy'];
 }
 
+/** The task's label strings in class-id order (its own, else T5's SuperGLUE ones), if it has them. */
+function labelClassesOf(task: Task): readonly string[] | undefined {
+  if (task.labelClasses) return task.labelClasses;
+  const b = benchmarkKey(task);
+  return b?.benchmark === 'superglue' ? SUPERGLUE_LABELS[b.key] : undefined;
+}
+
 function answersOf(ex: Example): string[] {
   const a = ex.answers;
   if (Array.isArray(a) && a.length > 0) return a.map(String);
@@ -90,9 +94,8 @@ export function metricInputs(
   examples: readonly Example[],
   outputs: readonly string[],
 ): { predictions: unknown[]; references: unknown[] } {
-  const b = benchmarkKey(task);
   const post = task.postprocessor;
-  const labelSet = b?.benchmark === 'superglue' ? SUPERGLUE_LABELS[b.key] : undefined;
+  const labelSet = labelClassesOf(task);
   const predictions: unknown[] = [];
   const references: unknown[] = [];
   examples.forEach((ex, i) => {
@@ -155,20 +158,7 @@ export async function readExamples(
   return out;
 }
 
-function padBatch(rows: Int32Array[], maxLen: number, eos: number) {
-  const len = Math.max(1, Math.min(maxLen, Math.max(...rows.map((r) => Math.min(r.length + 1, maxLen)))));
-  const data = new Int32Array(rows.length * len);
-  const mask = new Int32Array(rows.length * len);
-  rows.forEach((r, i) => {
-    const n = Math.min(r.length, len - 1);
-    data.set(r.subarray(0, n), i * len);
-    data[i * len + n] = eos;
-    mask.fill(1, i * len, i * len + n + 1);
-  });
-  return { ids: { data, shape: [rows.length, len] }, mask: { data: mask, shape: [rows.length, len] } };
-}
-
-/** Decodes outputs for the examples with model.generateAsync, in batches. */
+/** Decodes outputs for the examples with model.predict, in batches. */
 async function generateOutputs(
   model: T5ForConditionalGeneration,
   vocab: EvalVocabulary,
@@ -177,24 +167,22 @@ async function generateOutputs(
   opts: EvalOptions,
 ): Promise<string[]> {
   const bs = opts.batchSize ?? 16;
-  const maxNew = opts.maxNewTokens ?? task.outputFeatures.targetsLength;
+  const beam = opts.decoding === 'beam';
   const outputs: string[] = [];
   for (let i = 0; i < examples.length; i += bs) {
     const chunk = examples.slice(i, i + bs);
-    const enc = await vocab.encodeBatchAsync(chunk.map((e) => e.inputs));
-    const { ids, mask } = padBatch(enc, task.outputFeatures.inputsLength, vocab.eosId);
-    const beam = opts.decoding === 'beam';
-    const seqs = await model.generateAsync(ids, mask, {
-      maxNewTokens: maxNew,
-      numBeams: beam ? (opts.numBeams ?? 4) : 1,
-      lengthPenalty: opts.lengthPenalty ?? 0.6,
-    });
-    const rows = (model.constructor as typeof T5ForConditionalGeneration).sequencesToArrays(
-      seqs,
-      vocab.eosId,
+    const texts = await model.predict(
+      chunk.map((e) => e.inputs),
+      vocab,
+      {
+        maxInputLength: task.outputFeatures.inputsLength,
+        batchSize: chunk.length,
+        maxNewTokens: opts.maxNewTokens ?? task.outputFeatures.targetsLength,
+        numBeams: beam ? (opts.numBeams ?? 4) : 1,
+        lengthPenalty: opts.lengthPenalty ?? 0.6,
+      },
     );
-    seqs.dispose();
-    for (const r of rows) outputs.push(vocab.decode(r.filter((t) => t !== vocab.eosId && t !== 0)));
+    outputs.push(...texts);
     opts.onProgress?.(Math.min(i + bs, examples.length), examples.length);
   }
   return outputs;
@@ -212,8 +200,7 @@ async function rankOutputs(
   examples: readonly Example[],
   opts: EvalOptions,
 ): Promise<string[]> {
-  const b = benchmarkKey(task);
-  const known = b?.benchmark === 'superglue' ? SUPERGLUE_LABELS[b.key] : undefined;
+  const known = labelClassesOf(task);
   const candidates = known ? [...known] : [...new Set(examples.map((e) => e.targets))].sort();
   if (candidates.length < 2 || candidates.length > 64) {
     throw new Ext5Error(
@@ -236,8 +223,8 @@ async function rankOutputs(
         tg.push(c);
       }
     }
-    const x = padBatch(rows, task.outputFeatures.inputsLength, vocab.eosId);
-    const y = padBatch(tg, task.outputFeatures.targetsLength, vocab.eosId);
+    const x = padTokenBatch(rows, task.outputFeatures.inputsLength, vocab.eosId);
+    const y = padTokenBatch(tg, task.outputFeatures.targetsLength, vocab.eosId);
     const { sums } = await model.scoreAsync(x.ids, x.mask, y.ids, y.mask);
     for (let k = 0; k < chunk.length; k++) {
       let best = 0;

@@ -6,6 +6,7 @@
  *
  * @example
  * const model = fromPretrained('checkpoints/t5-small', { device: 'cpu' });
+ * // or: const model = await fromPretrainedAsync('checkpoints/t5-small');
  * await savePretrained(model, 'checkpoints/step-1000', { optimizer: opt });
  */
 import type { FromPretrainedOptions } from './hf_format';
@@ -21,4 +22,12 @@ export * from './hf_format';
  */
 export function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): T5ForConditionalGeneration {
   return T5ForConditionalGeneration.fromPretrained(dir, opts);
+}
+
+/** fromPretrained() as a Promise, to pair with the async savePretrained(); errors reject it. */
+export function fromPretrainedAsync(
+  dir: string,
+  opts: FromPretrainedOptions = {},
+): Promise<T5ForConditionalGeneration> {
+  return T5ForConditionalGeneration.fromPretrainedAsync(dir, opts);
 }

@@ -29,6 +29,15 @@ import {
   type SavePretrainedOptions,
   savePretrained,
 } from './hf_format';
+import {
+  checkTexts,
+  checkVocabulary,
+  decodeGenerated,
+  type PredictOptions,
+  padTokenBatch,
+  splitPredictOptions,
+  type TextVocabulary,
+} from './predict';
 import { type T5Config, validateConfig } from './t5_config';
 import { preset } from './t5_presets';
 
@@ -52,6 +61,9 @@ export type T5Batch = {
   [K in keyof NativeBatch]: NativeBatch[K] extends number | boolean | undefined ? NativeBatch[K] : ArrayInput;
 };
 
+/** A batch with labels: forward() then always computes the loss (forwardBackward() needs them). */
+export type T5LabelledBatch = T5Batch & { labels: ArrayInput };
+
 /** What forward() returns. */
 export interface T5Output {
   /** The mean loss over non-ignored target tokens (weighted mean with lossWeights); undefined without labels. */
@@ -61,6 +73,13 @@ export interface T5Output {
   /** [B, T, V] float32 logits when `returnLogits` was set (dispose it when done). */
   logits?: Tensor;
 }
+
+/** What forward() returns for a batch with labels, and forwardBackward() always: the loss is there. */
+export interface T5LossOutput extends T5Output {
+  loss: number;
+}
+
+export type { PredictOptions, TextVocabulary };
 
 /** What score() returns. */
 export interface ScoreOutput {
@@ -165,6 +184,22 @@ export class T5ForConditionalGeneration implements Disposable {
     return loadPretrained(dir, options, (config, o) => T5ForConditionalGeneration.fromConfig(config, o));
   }
 
+  /**
+   * fromPretrained() as a Promise, the counterpart of the async savePretrained(): the same checks
+   * and loading, started on the next turn of the event loop; any error rejects the Promise.
+   *
+   * @example
+   * const model = await T5ForConditionalGeneration.fromPretrainedAsync('./t5-small');
+   * await model.savePretrained('./copy');
+   */
+  static async fromPretrainedAsync(
+    dir: string,
+    options: FromPretrainedOptions = {},
+  ): Promise<T5ForConditionalGeneration> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return T5ForConditionalGeneration.fromPretrained(dir, options);
+  }
+
   /** Writes config.json + model.safetensors that transformers can load (lib/model/hf_format.ts). */
   savePretrained(dir: string, options: SavePretrainedOptions = {}): Promise<void> {
     return savePretrained(this, dir, options);
@@ -227,27 +262,31 @@ export class T5ForConditionalGeneration implements Disposable {
     return this.native.computeDtype;
   }
 
-  /** Forward pass without gradients: loss (with labels) and optionally logits. */
+  /** Forward pass without gradients: loss (with labels, then typed as present) and optionally logits. */
+  forward(batch: T5LabelledBatch): T5LossOutput;
+  forward(batch: T5Batch): T5Output;
   forward(batch: T5Batch): T5Output {
     return wrapOutput(this.native.forward(nativeBatch(batch)));
   }
 
   /** forward() on a worker thread. */
+  forwardAsync(batch: T5LabelledBatch): Promise<T5LossOutput>;
+  forwardAsync(batch: T5Batch): Promise<T5Output>;
   async forwardAsync(batch: T5Batch): Promise<T5Output> {
     return wrapOutput(await this.native.forwardAsync(nativeBatch(batch)));
   }
 
   /**
    * Forward + loss + backward in one native call; gradients accumulate into the parameters'
-   * .grad (call zeroGrad() or the optimizer's zeroGrad() between steps).
+   * .grad (call zeroGrad() or the optimizer's zeroGrad() between steps). Needs labels.
    */
-  forwardBackward(batch: T5Batch): T5Output {
-    return wrapOutput(this.native.forwardBackward(nativeBatch(batch)));
+  forwardBackward(batch: T5LabelledBatch): T5LossOutput {
+    return wrapOutput(this.native.forwardBackward(nativeBatch(batch))) as T5LossOutput;
   }
 
   /** forwardBackward() on a worker thread (one call in flight per model: EXT5_BUSY otherwise). */
-  async forwardBackwardAsync(batch: T5Batch): Promise<T5Output> {
-    return wrapOutput(await this.native.forwardBackwardAsync(nativeBatch(batch)));
+  async forwardBackwardAsync(batch: T5LabelledBatch): Promise<T5LossOutput> {
+    return wrapOutput(await this.native.forwardBackwardAsync(nativeBatch(batch))) as T5LossOutput;
   }
 
   /** Drops every parameter's gradient. */
@@ -285,6 +324,77 @@ export class T5ForConditionalGeneration implements Disposable {
         options,
       ),
     );
+  }
+
+  /**
+   * generate() as plain arrays: one number[] per input, without the start token, cut after its
+   * EOS (config.eos_token_id, kept); no Tensor to dispose.
+   *
+   * @example
+   * model.generateIds([[5, 6, 1]], null, { maxNewTokens: 8 }); // [[12, 9, 1]]
+   */
+  generateIds(
+    inputIds: ArrayInput,
+    attentionMask?: ArrayInput | null,
+    options: GenerateOptions = {},
+  ): number[][] {
+    const seqs = this.generate(inputIds, attentionMask, options);
+    try {
+      return T5ForConditionalGeneration.sequencesToArrays(seqs, this.config.eos_token_id);
+    } finally {
+      seqs.dispose();
+    }
+  }
+
+  /** generateIds() on a worker thread. */
+  async generateIdsAsync(
+    inputIds: ArrayInput,
+    attentionMask?: ArrayInput | null,
+    options: GenerateOptions = {},
+  ): Promise<number[][]> {
+    const seqs = await this.generateAsync(inputIds, attentionMask, options);
+    try {
+      return T5ForConditionalGeneration.sequencesToArrays(seqs, this.config.eos_token_id);
+    } finally {
+      seqs.dispose();
+    }
+  }
+
+  /**
+   * Text in, text out: encodes the texts with `vocab` (EOS appended, cut to maxInputLength),
+   * generates in batches of batchSize on a worker thread, and decodes each output (EOS and padding
+   * left out). Decoding options are generate()'s; dropout is off whatever the mode.
+   *
+   * @example
+   * const vocab = SentencePieceVocabulary.load('spiece.model');
+   * await model.predict(['translate English to German: Thank you.'], vocab, { maxNewTokens: 32 });
+   * // ['Vielen Dank.']
+   * await model.predict('summarize: …', vocab); // one text in, one string out
+   */
+  predict(texts: string, vocab: TextVocabulary, options?: PredictOptions): Promise<string>;
+  predict(texts: readonly string[], vocab: TextVocabulary, options?: PredictOptions): Promise<string[]>;
+  async predict(
+    texts: string | readonly string[],
+    vocab: TextVocabulary,
+    options: PredictOptions = {},
+  ): Promise<string | string[]> {
+    const list = typeof texts === 'string' ? [texts] : texts;
+    checkTexts(list);
+    checkVocabulary(vocab);
+    const { maxInputLength, batchSize, generate } = splitPredictOptions(options);
+    checkKnownKeys(generate, GENERATE_OPTION_KEYS, 'predict options');
+    const out: string[] = [];
+    for (let i = 0; i < list.length; i += batchSize) {
+      const enc = await vocab.encodeBatchAsync(list.slice(i, i + batchSize));
+      const { ids, mask } = padTokenBatch(enc, maxInputLength, vocab.eosId);
+      const seqs = await this.generateAsync(ids, mask, generate);
+      try {
+        out.push(...decodeGenerated(T5ForConditionalGeneration.sequencesToArrays(seqs, vocab.eosId), vocab));
+      } finally {
+        seqs.dispose();
+      }
+    }
+    return typeof texts === 'string' ? out[0]! : out;
   }
 
   /** Generated token ids as plain arrays, each cut after its EOS and without the start token. */

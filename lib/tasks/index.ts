@@ -8,7 +8,14 @@
 import { registerExmix } from './exmix';
 import { registerMini } from './mini';
 
-export { DEFAULT_K, DEFAULT_R, EXMIX_TASK_OPTIONS, exmixMixture, ext5PretrainMixture } from './exmix';
+export {
+  DEFAULT_K,
+  DEFAULT_R,
+  EXMIX_MEMBERS,
+  EXMIX_TASK_OPTIONS,
+  exmixMixture,
+  ext5PretrainMixture,
+} from './exmix';
 export { MINI_HELD_OUT } from './mini';
 export * from './mixture';
 export * as preprocessors from './preprocessors';

@@ -163,6 +163,21 @@ export function glue(opts: GlueOptions): Preprocessor {
   };
 }
 
+/**
+ * T5's `_pad_punctuation` (t5/data/preprocessors.py, used by its `squad` preprocessor): a space
+ * on each side of every ASCII punctuation character (RE2's `[[:punct:]]`), then runs of whitespace
+ * (RE2's `\s`: tab, newline, form feed, carriage return, space) collapsed to one space. Nothing is
+ * trimmed, so `'Some context.'` becomes `'Some context . '`, exactly as T5 writes it.
+ */
+export function padPunctuation(text: string): string {
+  return collapseWhitespace(text.replace(/[!-/:-@[-`{-~]/g, ' $& '));
+}
+
+/** Runs of RE2 `\s` whitespace to one space (T5's `_string_join` after joining on spaces). */
+function collapseWhitespace(text: string): string {
+  return text.replace(/[\t\n\f\r ]+/g, ' ');
+}
+
 export interface QaOptions {
   /** e.g. 'nq question:' or 'squad'. */
   prefix: string;
@@ -174,6 +189,11 @@ export interface QaOptions {
   contextKey?: string;
   /** Target when there is no answer (SQuAD 2.0); without it such records are dropped. */
   noAnswer?: string;
+  /**
+   * T5's SQuAD format: question, context and every answer go through {@link padPunctuation} and
+   * the joined inputs have their whitespace collapsed (t5/data/preprocessors.py `squad`).
+   */
+  padPunctuation?: boolean;
 }
 
 /**
@@ -184,16 +204,20 @@ export interface QaOptions {
  * // → { inputs: 'nq question: who?', targets: 'me', answers: ['me', 'I'] }
  */
 export function qa(opts: QaOptions): Preprocessor {
+  const pad = opts.padPunctuation ? padPunctuation : (t: string) => t;
   return (r) => {
-    const answers = asList(get(r, opts.answers)).filter((a) => a !== '');
+    const answers = asList(get(r, opts.answers))
+      .filter((a) => a !== '')
+      .map(pad);
     if (answers.length === 0 && opts.noAnswer === undefined) return null;
-    const q = asText(get(r, opts.question));
+    const q = pad(asText(get(r, opts.question)));
     const body =
       opts.context === undefined
         ? q
-        : `question: ${q} ${opts.contextKey ?? 'context'}: ${asText(get(r, opts.context))}`;
+        : `question: ${q} ${opts.contextKey ?? 'context'}: ${pad(asText(get(r, opts.context)))}`;
     // T5's SQuAD format has no task prefix ("question: … context: …").
-    const inputs = opts.prefix ? `${opts.prefix} ${body}` : body;
+    const joined = opts.prefix ? `${opts.prefix} ${body}` : body;
+    const inputs = opts.padPunctuation ? collapseWhitespace(joined) : joined;
     const targets = answers[0] ?? opts.noAnswer!;
     return { inputs, targets, answers: answers.length ? answers : [targets] };
   };

@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { shardFor } from '../data/sources/shard';
-import { Ext5Error } from '../util/errors';
+import { listMetrics } from '../eval/metrics/registry';
+import { didYouMean, Ext5Error } from '../util/errors';
 import { packageRoot } from '../util/package_root';
 
 export { packageRoot };
@@ -102,11 +103,26 @@ export interface TaskOptions {
   outputFeatures?: Partial<OutputFeatures>;
   /** Name of a postprocessor in lib/eval (e.g. 'wsc_simple', 'qa', 'record', 'multirc'); undefined = identity. */
   postprocessor?: string;
-  /** Metric names implemented in lib/eval/metrics ('accuracy', 'f1_multiclass', 'squad', 'bleu', 'rouge', …). */
+  /**
+   * The label strings in class-id order (T5's `label_classes`): the evaluator maps targets and
+   * predictions to class ids with them (`string_label_to_class_id`, unknown → -1) before scoring.
+   */
+  labelClasses?: string[];
+  /** Metric names of the registry in lib/eval/metrics (`listMetrics()`: 'accuracy', 'squad', 'bleu', 'rouge', …). */
   metrics?: string[];
   /** Number of examples per split (train is needed for examples-proportional mixing), from the dataset cards. */
   numExamples?: Record<string, number>;
   inPaper?: InPaper;
+  /**
+   * With `inPaper: true`: the public document that names the task as an ExMix member, when the
+   * paper's own list is not what establishes it (e.g. a repository's ExMix section).
+   */
+  inPaperSource?: string;
+  /**
+   * Published after the ExT5 paper (November 2021), so it cannot be an ExMix member: kept out of
+   * `exmix` (and `exmix_<family>`), in `exmix_plus` only.
+   */
+  afterPaper?: boolean;
   /** True for the C4-style pre-training task: yields text, span corruption is applied by lib/text. */
   spanCorruption?: boolean;
   /** Benchmark it belongs to, when it is one: 'superglue', 'gem', 'rainbow', 'cbqa'. */
@@ -204,8 +220,11 @@ export class Task {
   readonly outputFeatures: OutputFeatures;
   readonly postprocessor: string | undefined;
   readonly metrics: string[];
+  readonly labelClasses: readonly string[] | undefined;
   readonly numExamplesBySplit: Record<string, number>;
   readonly inPaper: InPaper;
+  readonly inPaperSource: string | undefined;
+  readonly afterPaper: boolean;
   readonly spanCorruption: boolean;
   readonly benchmark: string | undefined;
   readonly reference: string | undefined;
@@ -231,6 +250,29 @@ export class Task {
     if (Object.keys(opts.source.splits).length === 0) {
       throw new Ext5Error('BAD_TASK', `task ${opts.name} declares no splits`);
     }
+    if (opts.inPaperSource !== undefined && (opts.inPaper !== true || opts.inPaperSource.trim() === '')) {
+      throw new Ext5Error(
+        'BAD_TASK',
+        `task ${opts.name}: inPaperSource names the evidence of an ExMix membership, so it needs inPaper: true and a non-empty text`,
+      );
+    }
+    if (opts.afterPaper === true && opts.inPaper !== undefined && opts.inPaper !== false) {
+      throw new Ext5Error(
+        'BAD_TASK',
+        `task ${opts.name}: a task published after the ExT5 paper (afterPaper) cannot be in it (inPaper: ${String(opts.inPaper)})`,
+      );
+    }
+    // A metric name the registry does not know would only fail at evaluation; refuse it here.
+    const known = listMetrics();
+    for (const m of opts.metrics ?? []) {
+      if (!known.includes(m)) {
+        throw new Ext5Error(
+          'UNKNOWN_METRIC',
+          `task ${opts.name} names unknown metric '${m}'${didYouMean(m, known)}`,
+          `known metrics: ${known.join(', ')}`,
+        );
+      }
+    }
     this.name = opts.name;
     this.source = opts.source;
     this.preprocessor = opts.preprocessor;
@@ -239,8 +281,11 @@ export class Task {
     this.outputFeatures = { ...DEFAULT_OUTPUT_FEATURES, ...opts.outputFeatures };
     this.postprocessor = opts.postprocessor;
     this.metrics = opts.metrics ?? [];
+    this.labelClasses = opts.labelClasses;
     this.numExamplesBySplit = opts.numExamples ?? {};
     this.inPaper = opts.inPaper ?? false;
+    this.inPaperSource = opts.inPaperSource;
+    this.afterPaper = opts.afterPaper ?? false;
     this.spanCorruption = opts.spanCorruption ?? false;
     this.benchmark = opts.benchmark;
     this.reference = opts.reference;

@@ -174,6 +174,10 @@ export const VERIFICATION: Readonly<Record<string, string>> = {
   cogs: 'train 24155 matches the Punchwe/COGS Hub copy; the task reads the GitHub TSVs (manual download), whose layout is unchecked',
   wanli:
     'Hub pages alisawuffles/WANLI: id, config default, train.jsonl/test.jsonl (columns and size unchecked)',
+  banking77:
+    'huggingface/datasets datasets/banking77/dataset_infos.json (2022 loading script): config default, train/test, columns text/label (77 names), 10003/3080 rows; Hub id PolyAI/banking77 not confirmed here',
+  clinc150:
+    'huggingface/datasets datasets/clinc_oos/dataset_infos.json (2022 loading script): config plus, train/validation/test, columns text/intent (151 names), 15250/3100/5500 rows; Hub id clinc/clinc_oos not confirmed here',
   vitaminc:
     'Hub pages tals/vitaminc: id, config default, train/dev/test.jsonl; columns from a dataset_info.json of the same files',
 };

@@ -4,7 +4,9 @@
  * Ported from the logic of google/seqio `seqio/utils.py` (`trim_and_pack_dataset`,
  * `_pack_with_tf_ops`, `make_autoregressive_inputs`) and `seqio/feature_converters.py`
  * (`EncDecFeatureConverter`):
- * - examples are trimmed to the feature lengths;
+ * - examples are trimmed to the feature lengths; when packing, each is then cut to as many tokens
+ *   as it has non-padding (≠ 0) tokens, as `_pack_with_tf_ops` does, so zero padding that arrives
+ *   with an example is not packed as tokens;
  * - packing is greedy over windows of `max(lengths)` examples (SeqIO's padded batch): an example
  *   goes into the current row when both its inputs and targets still fit, else the row is
  *   closed and a new one starts; the row is also closed at the end of each window;
@@ -153,19 +155,23 @@ export class EncDecPacker {
 
   /** Adds one example; full batches become available through `pull()`. */
   push(ex: Seq2SeqExample): void {
-    let nIn = ex.inputs.length;
-    let nTg = ex.targets.length;
-    if (nIn > this.inputsLength || nTg > this.targetsLength) {
-      if (this.overflow === 'error') {
-        throw new Ext5Error(
-          'E_EXAMPLE_TOO_LONG',
-          `example has ${nIn} input and ${nTg} target tokens; the limits are ${this.inputsLength} and ${this.targetsLength}`,
-          'raise the sequence lengths or trim examples (overflow: "trim")',
-        );
-      }
-      nIn = Math.min(nIn, this.inputsLength);
-      nTg = Math.min(nTg, this.targetsLength);
+    // Packing drops padding (SeqIO keeps as many tokens as are non-zero after trimming to the
+    // feature length), so a padded example is judged and placed by its real length.
+    const realIn = this.pack ? countNonPadding(ex.inputs, ex.inputs.length) : ex.inputs.length;
+    const realTg = this.pack ? countNonPadding(ex.targets, ex.targets.length) : ex.targets.length;
+    if (this.overflow === 'error' && (realIn > this.inputsLength || realTg > this.targetsLength)) {
+      throw new Ext5Error(
+        'E_EXAMPLE_TOO_LONG',
+        `example has ${realIn} input and ${realTg} target tokens; the limits are ${this.inputsLength} and ${this.targetsLength}`,
+        'raise the sequence lengths or trim examples (overflow: "trim")',
+      );
     }
+    const nIn = this.pack
+      ? countNonPadding(ex.inputs, this.inputsLength)
+      : Math.min(realIn, this.inputsLength);
+    const nTg = this.pack
+      ? countNonPadding(ex.targets, this.targetsLength)
+      : Math.min(realTg, this.targetsLength);
     if (!this.pack) {
       this.writeExample(ex, nIn, nTg);
       this.closeRow();
@@ -390,4 +396,15 @@ export class EncDecPacker {
       decoder_loss_weights: f.decoder_loss_weights,
     };
   }
+}
+
+/**
+ * Non-padding (≠ 0) tokens among the first `limit` of `seq`: the length SeqIO's
+ * `_pack_with_tf_ops` keeps of each (already trimmed) example.
+ */
+function countNonPadding(seq: ArrayLike<number>, limit: number): number {
+  const n = Math.min(seq.length, limit);
+  let c = 0;
+  for (let i = 0; i < n; i++) if (seq[i] !== 0) c++;
+  return c;
 }

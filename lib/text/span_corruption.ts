@@ -150,7 +150,9 @@ function drawSpans(c: NoiseCounts, rng: Rng, s: Scratch): void {
 
 /**
  * `random_spans_noise_mask` for one segment: 1 = noise. Non-noise first, so the (uncropped) mask
- * ends in noise.
+ * ends in noise. Density 0 gives an all-zero mask without drawing from `rng`, as T5's early return
+ * does (t5/data/preprocessors.py, `test_random_spans_noise_mask_no_corruption`); any other density
+ * must lie in (0, 1), where T5 then forces at least one noise and one kept token.
  */
 export function randomSpansNoiseMask(
   length: number,
@@ -159,6 +161,8 @@ export function randomSpansNoiseMask(
   meanNoiseSpanLength = 3,
 ): Uint8Array {
   checkPositiveInt('length', length);
+  if (noiseDensity === 0) return new Uint8Array(length);
+  checkDensity(noiseDensity, meanNoiseSpanLength);
   const c = noiseCounts(length, noiseDensity, meanNoiseSpanLength);
   const s = new Scratch(c.length);
   drawSpans(c, rng, s);

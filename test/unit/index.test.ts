@@ -14,6 +14,7 @@ test('the documented entry points are exported', () => {
     'tidy',
     'T5ForConditionalGeneration',
     'fromPretrained',
+    'fromPretrainedAsync',
     'savePretrained',
     'Adafactor',
     'SentencePieceVocabulary',

@@ -3,7 +3,9 @@
  * google-research/text-to-text-transfer-transformer `t5/evaluation/metrics.py`: accuracy,
  * sequence accuracy, mean multi-class F1 (sklearn `fbeta_score(average='macro', labels=range(n))`),
  * F1 with invalid predictions counted wrong, all-match, mean-group metric (MultiRC exact match) and
- * deduplicated metrics (ReCoRD). Scores are in [0, 100].
+ * deduplicated metrics (ReCoRD); and the Matthews correlation T5 scores CoLA with
+ * (`t5/data/glue_utils.py` GLUE_METRICS: sklearn `matthews_corrcoef` × 100). Scores are in [0, 100]
+ * (Matthews: [-100, 100]).
  */
 import { Ext5Error } from '../../util/errors';
 
@@ -82,6 +84,43 @@ export function f1ScoreWithInvalid(targets: readonly number[], predictions: read
   checkLengths('f1_score_with_invalid', targets, predictions);
   const fixed = predictions.map((p, i) => (p === 0 || p === 1 ? p : 1 - targets[i]!));
   return 100 * binaryF1(targets, fixed, 1);
+}
+
+/**
+ * Matthews correlation coefficient × 100 over every label that occurs (multi-class, as sklearn's
+ * `matthews_corrcoef` computes it from the confusion matrix: (c·s − t·p) / √((s² − p·p)(s² − t·t))
+ * with t, p the true and predicted counts per label, c the correct and s all predictions). An
+ * unknown prediction (class id -1) is one more label, so it counts wrong. 0 when undefined (one
+ * label only on either side), as sklearn returns.
+ * @example matthewsCorrcoef([0, 0, 2, 1], [0, 1, 2, 1]) // 70 (T5 metrics_test)
+ */
+export function matthewsCorrcoef(targets: readonly Label[], predictions: readonly Label[]): number {
+  checkLengths('matthews_corrcoef', targets, predictions);
+  const n = targets.length;
+  if (n === 0) return Number.NaN;
+  const trueCount = new Map<Label, number>();
+  const predCount = new Map<Label, number>();
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    const t = targets[i]!;
+    const p = predictions[i]!;
+    trueCount.set(t, (trueCount.get(t) ?? 0) + 1);
+    predCount.set(p, (predCount.get(p) ?? 0) + 1);
+    if (t === p) correct++;
+  }
+  let tp = 0;
+  let pp = 0;
+  let tt = 0;
+  for (const [label, c] of trueCount) {
+    tp += c * (predCount.get(label) ?? 0);
+    tt += c * c;
+  }
+  for (const c of predCount.values()) pp += c * c;
+  const covTP = correct * n - tp;
+  const covPP = n * n - pp;
+  const covTT = n * n - tt;
+  if (covPP * covTT === 0) return 0;
+  return (100 * covTP) / Math.sqrt(covTT * covPP);
 }
 
 /** T5 `all_match`: 100 if every prediction equals its target, else 0. */

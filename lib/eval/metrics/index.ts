@@ -40,6 +40,7 @@ export {
   deduplicateMetric,
   f1ScoreWithInvalid,
   type Grouped,
+  matthewsCorrcoef,
   meanGroupMetric,
   meanMulticlassF1,
   sequenceAccuracy,

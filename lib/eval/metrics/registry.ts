@@ -16,6 +16,7 @@ import {
   deduplicateMetric,
   f1ScoreWithInvalid,
   type Grouped,
+  matthewsCorrcoef,
   meanGroupMetric,
   meanMulticlassF1,
   sequenceAccuracy,
@@ -476,6 +477,18 @@ const SPECS: MetricSpec[] = [
       f1: f1ScoreWithInvalid(
         ints(r, 'reference', 'f1_with_invalid'),
         ints(p, 'prediction', 'f1_with_invalid'),
+      ),
+    }),
+  },
+  {
+    name: 'matthews_corrcoef',
+    description: "Matthews correlation x100 over the labels that occur (T5's CoLA metric, sklearn)",
+    inputs: 'predictions and references: labels (class ids; unknown predictions -1)',
+    keys: () => ['matthews_corrcoef'],
+    compute: (p, r) => ({
+      matthews_corrcoef: matthewsCorrcoef(
+        labels(r, 'reference', 'matthews_corrcoef'),
+        labels(p, 'prediction', 'matthews_corrcoef'),
       ),
     }),
   },

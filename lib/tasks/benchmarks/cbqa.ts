@@ -4,10 +4,14 @@
  * answer, all answers kept for the metric) and tasks.py (the ~90/10 train/validation cut of `train` that
  * matches ORQA, and the official validation split used as test).
  */
+import { getTaskMetricSpec } from '../../eval/aggregate';
 import { qa } from '../preprocessors';
 import type { TaskOptions } from '../task';
 
 const REF = 'google-research/google-research t5_closed_book_qa/t5_cbqa/{preprocessors,tasks}.py';
+
+/** One declaration: the metrics the closed-book QA aggregation scores a task with. */
+const metricsOf = (key: string): string[] => [...getTaskMetricSpec('cbqa', key).metrics];
 
 /** natural_questions_open, web_questions_open, trivia_qa_open. */
 export const CBQA_TASKS: TaskOptions[] = [
@@ -28,7 +32,7 @@ export const CBQA_TASKS: TaskOptions[] = [
     },
     preprocessor: qa({ prefix: 'nq question:', question: 'question', answers: 'answer' }),
     postprocessor: 'qa',
-    metrics: ['squad'],
+    metrics: metricsOf('natural_questions'),
     numExamples: { train: 79168, validation: 8757, test: 3610 },
     inPaper: true,
     reference: REF,
@@ -52,7 +56,7 @@ export const CBQA_TASKS: TaskOptions[] = [
     },
     preprocessor: qa({ prefix: 'wq question:', question: 'question', answers: 'answers' }),
     postprocessor: 'qa',
-    metrics: ['squad'],
+    metrics: metricsOf('web_questions'),
     numExamples: { train: 3417, validation: 361, test: 2032 },
     inPaper: true,
     reference: REF,
@@ -89,7 +93,7 @@ export const CBQA_TASKS: TaskOptions[] = [
       return ex;
     },
     postprocessor: 'qa',
-    metrics: ['squad'],
+    metrics: metricsOf('trivia_qa'),
     numExamples: { train: 78785, validation: 8837, test: 11313 },
     inPaper: true,
     reference: REF,

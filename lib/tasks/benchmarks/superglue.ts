@@ -5,6 +5,7 @@
  * t5/data/preprocessors.py (glue, record, wsc_simple, _wsc_inputs), t5/data/tasks.py (metrics; WSC trains on
  * correct referents only). Data: the Hub's aps/super_glue (the former `super_glue`), same columns as TFDS.
  */
+import { getTaskMetricSpec } from '../../eval/aggregate';
 import { Ext5Error } from '../../util/errors';
 import { asList, asText, glue } from '../preprocessors';
 import type { DataRecord, Example, Preprocessor, TaskOptions } from '../task';
@@ -83,7 +84,6 @@ function sg(
   config: string,
   name: string,
   pre: Preprocessor,
-  metrics: string[],
   n: { train: number; validation: number; test: number },
   sampleRecord: DataRecord,
   extra: Partial<TaskOptions> = {},
@@ -93,7 +93,8 @@ function sg(
     benchmark: 'superglue',
     source: { hfId: HF, config, splits: SPLITS, columns: Object.keys(sampleRecord) },
     preprocessor: pre,
-    metrics,
+    // One declaration: the metrics the SuperGLUE aggregation scores the task with.
+    metrics: [...getTaskMetricSpec('superglue', name).metrics],
     numExamples: n,
     inPaper: true,
     reference: REF,
@@ -109,7 +110,6 @@ export const SUPERGLUE_TASKS: TaskOptions[] = [
     'boolq',
     'boolq',
     glue({ benchmark: 'boolq', labelNames: ['False', 'True'], featureNames: ['passage', 'question'] }),
-    ['accuracy'],
     { train: 9427, validation: 3270, test: 3245 },
     { question: 'is the sky blue', passage: 'The sky is blue on a clear day.', idx: 0, label: 1 },
     { family: 'reading_comprehension', description: 'BoolQ: yes/no questions about a passage.' },
@@ -122,7 +122,6 @@ export const SUPERGLUE_TASKS: TaskOptions[] = [
       labelNames: ['entailment', 'contradiction', 'neutral'],
       featureNames: ['hypothesis', 'premise'],
     }),
-    ['f1_multiclass', 'accuracy'],
     { train: 250, validation: 56, test: 250 },
     { premise: 'It rained all day.', hypothesis: 'It was dry.', idx: 0, label: 1 },
     { family: 'nli', description: 'CommitmentBank: three-way entailment.' },
@@ -135,7 +134,6 @@ export const SUPERGLUE_TASKS: TaskOptions[] = [
       labelNames: ['choice1', 'choice2'],
       featureNames: ['choice1', 'choice2', 'premise', 'question'],
     }),
-    ['accuracy'],
     { train: 400, validation: 100, test: 500 },
     {
       premise: 'The man broke his toe.',
@@ -155,7 +153,6 @@ export const SUPERGLUE_TASKS: TaskOptions[] = [
       labelNames: ['False', 'True'],
       featureNames: ['question', 'answer', 'paragraph'],
     }),
-    ['multirc_f1'],
     { train: 27243, validation: 4848, test: 9693 },
     {
       paragraph: '<b>Sent 1: </b>Ann ran.<br><b>Sent 2: </b>Bob sat.<br>',
@@ -174,7 +171,6 @@ export const SUPERGLUE_TASKS: TaskOptions[] = [
     'record',
     'record',
     recordPreprocessor(),
-    ['record_em_f1'],
     { train: 100730, validation: 10000, test: 10000 },
     {
       passage: 'Ann met Bob in Paris.\n@highlight\nThey talked',
@@ -198,7 +194,6 @@ export const SUPERGLUE_TASKS: TaskOptions[] = [
       labelNames: ['entailment', 'not_entailment'],
       featureNames: ['hypothesis', 'premise'],
     }),
-    ['accuracy'],
     { train: 2490, validation: 277, test: 3000 },
     { premise: 'A cat sat on the mat.', hypothesis: 'An animal sat.', idx: 0, label: 0 },
     { family: 'nli', description: 'Recognizing Textual Entailment.' },
@@ -211,7 +206,6 @@ export const SUPERGLUE_TASKS: TaskOptions[] = [
       labelNames: ['False', 'True'],
       featureNames: ['sentence1', 'sentence2', 'word'],
     }),
-    ['accuracy'],
     { train: 5428, validation: 638, test: 1400 },
     {
       word: 'bank',
@@ -230,7 +224,6 @@ export const SUPERGLUE_TASKS: TaskOptions[] = [
     'wsc.fixed',
     'wsc',
     wscSimplePreprocessor(),
-    ['accuracy'],
     { train: 554, validation: 104, test: 146 },
     {
       text: 'Mitchell asked Tom if he could lend some money.',

@@ -64,6 +64,17 @@ function text(
 const TRAIN_TEST = { train: 'train', test: 'test' };
 const POLARITY = ['negative', 'positive'];
 
+/**
+ * The metrics T5 scores each GLUE classification task with, on class ids
+ * (google-research/text-to-text-transfer-transformer t5/data/glue_utils.py, GLUE_METRICS).
+ */
+const GLUE_METRICS: Record<string, string[]> = {
+  cola: ['matthews_corrcoef'],
+  sst2: ['accuracy'],
+  mrpc: ['f1_with_invalid', 'accuracy'],
+  qqp: ['f1_with_invalid', 'accuracy'],
+};
+
 function glueTask(
   config: string,
   labelNames: string[],
@@ -72,18 +83,22 @@ function glueTask(
   sample: Record<string, unknown>,
   description: string,
 ): TaskOptions {
-  return exmixTask('classification', {
-    name: `glue_${config}`,
-    description,
-    hf: 'nyu-mll/glue',
-    config,
-    n,
-    inPaper: 'likely',
-    pre: glue({ benchmark: config, labelNames, featureNames }),
-    metrics: ['accuracy'],
-    sample,
-    targetsLength: 16,
-  });
+  return {
+    ...exmixTask('classification', {
+      name: `glue_${config}`,
+      description,
+      hf: 'nyu-mll/glue',
+      config,
+      n,
+      inPaper: 'likely',
+      pre: glue({ benchmark: config, labelNames, featureNames }),
+      metrics: GLUE_METRICS[config] ?? ['accuracy'],
+      sample,
+      targetsLength: 16,
+    }),
+    // T5 maps labels to class ids (string_label_to_class_id) before these metrics.
+    labelClasses: labelNames,
+  };
 }
 
 export const CLASSIFICATION_TASKS: TaskOptions[] = [

@@ -147,6 +147,7 @@ export const DIALOGUE_TASKS: TaskOptions[] = [
     splits: TVT,
     n: 120236,
     inPaper: false,
+    afterPaper: true, // 2022, after ExT5 (Nov 2021): exmix_plus only
     pre: keyedFields({ prefix: 'prosocial_dialog', fields: ['context'], target: 'response' }),
     metrics: ['bleu', 'rouge'],
     sample: {
@@ -166,6 +167,7 @@ export const DIALOGUE_TASKS: TaskOptions[] = [
     splits: TVT,
     n: 1191582,
     inPaper: false,
+    afterPaper: true, // 2022, after ExT5 (Nov 2021): exmix_plus only
     pre: dialogue({ prefix: 'soda', turns: 'dialogue', fields: ['narrative'] }),
     metrics: ['bleu', 'rouge'],
     sample: {

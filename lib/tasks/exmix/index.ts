@@ -3,7 +3,8 @@
  * from public Hub datasets (the paper's exact 107-task list was never released as code or data; see
  * docs/tasks.md). This module registers the ExMix tasks, the benchmark tasks that are also members
  * (SuperGLUE, GEM, Rainbow, closed-book QA), the C4 span-corruption task, and the mixtures `exmix`,
- * `exmix_<family>`, `c4_span_corruption` (as a task) and `ext5_pretrain`.
+ * `exmix_plus` (with the tasks published after the paper), `exmix_<family>`, `c4_span_corruption`
+ * (as a task) and `ext5_pretrain`.
  */
 import { CBQA_TASKS } from '../benchmarks/cbqa';
 import { GEM_TASKS } from '../benchmarks/gem';
@@ -18,6 +19,7 @@ import { CLASSIFICATION_TASKS } from './classification';
 import { CLOSED_BOOK_QA_TASKS } from './closed_book_qa';
 import { COMMONSENSE_TASKS } from './commonsense';
 import { DIALOGUE_TASKS } from './dialogue';
+import { LISTED_TASKS } from './listed';
 import { NLI_TASKS } from './nli';
 import { READING_COMPREHENSION_TASKS } from './reading_comprehension';
 import { SEMANTIC_PARSING_TASKS } from './semantic_parsing';
@@ -28,7 +30,11 @@ export const DEFAULT_K = 300_000;
 /** The default number of C4 examples per ExMix example (the paper sweeps R; 2 is the default offered). */
 export const DEFAULT_R = 2;
 
-/** Every ExMix member: the family modules plus the benchmark tasks that the paper trains on. */
+/**
+ * Every ExMix task: the family modules, the members named by a public ExMix list, and the benchmark
+ * tasks that the paper trains on. Those published after the paper (`afterPaper`) are registered too
+ * but are no ExMix members: see {@link EXMIX_MEMBERS}.
+ */
 export const EXMIX_TASK_OPTIONS: TaskOptions[] = [
   ...SUMMARIZATION_TASKS,
   ...DIALOGUE_TASKS,
@@ -42,7 +48,11 @@ export const EXMIX_TASK_OPTIONS: TaskOptions[] = [
   ...GEM_TASKS,
   ...RAINBOW_TASKS,
   ...CBQA_TASKS,
+  ...LISTED_TASKS,
 ].map(withVerification);
+
+/** The members of `exmix` and `exmix_<family>`: every ExMix task not published after the paper. */
+export const EXMIX_MEMBERS: TaskOptions[] = EXMIX_TASK_OPTIONS.filter((t) => t.afterPaper !== true);
 
 /** The C4 span-corruption task: allenai/c4 `en` JSON-lines shards, field `text`; lib/text corrupts spans. */
 export const C4_TASK: TaskOptions = withVerification({
@@ -83,12 +93,19 @@ export interface Ext5PretrainOptions {
   name?: string;
 }
 
-/** The ExMix mixture object: every ExMix task, examples-proportional with cap K. */
-export function exmixMixture(opts: { K?: number; temperature?: number; name?: string } = {}): Mixture {
+/**
+ * The ExMix mixture object: every ExMix member (tasks published after the paper left out),
+ * examples-proportional with cap K. `plus: true` makes `exmix_plus`, which holds those too.
+ */
+export function exmixMixture(
+  opts: { K?: number; temperature?: number; name?: string; plus?: boolean } = {},
+): Mixture {
+  const tasks = opts.plus ? EXMIX_TASK_OPTIONS : EXMIX_MEMBERS;
+  const what = opts.plus ? 'ExMix plus later tasks' : 'ExMix (reconstruction)';
   return new Mixture({
-    name: opts.name ?? 'exmix',
-    description: `ExMix (reconstruction): ${EXMIX_TASK_OPTIONS.length} supervised tasks, examples-proportional, K=${opts.K ?? DEFAULT_K}${opts.temperature ? `, T=${opts.temperature}` : ''}`,
-    members: EXMIX_TASK_OPTIONS.map((t) => t.name),
+    name: opts.name ?? (opts.plus ? 'exmix_plus' : 'exmix'),
+    description: `${what}: ${tasks.length} supervised tasks, examples-proportional, K=${opts.K ?? DEFAULT_K}${opts.temperature ? `, T=${opts.temperature}` : ''}`,
+    members: tasks.map((t) => t.name),
     defaultRate: examplesProportional({ maximum: opts.K ?? DEFAULT_K, temperature: opts.temperature ?? 1 }),
   });
 }
@@ -133,8 +150,9 @@ export function registerExmix(): void {
   for (const t of EXMIX_TASK_OPTIONS) TaskRegistry.add(t);
   TaskRegistry.add(C4_TASK);
   MixtureRegistry.add(exmixMixture());
+  MixtureRegistry.add(exmixMixture({ plus: true }));
   for (const family of FAMILIES) {
-    const members = EXMIX_TASK_OPTIONS.filter((t) => t.family === family).map((t) => t.name);
+    const members = EXMIX_MEMBERS.filter((t) => t.family === family).map((t) => t.name);
     MixtureRegistry.add(
       new Mixture({
         name: `exmix_${family}`,

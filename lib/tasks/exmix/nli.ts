@@ -169,6 +169,7 @@ export const NLI_TASKS: TaskOptions[] = [
     splits: { train: 'train', test: 'test' },
     n: 102885,
     inPaper: false,
+    afterPaper: true, // 2022, after ExT5 (Nov 2021): exmix_plus only
     pre: keyedFields({ prefix: 'wanli', fields: ['premise', 'hypothesis'], target: 'gold' }),
     metrics: ['accuracy'],
     sample: {

@@ -1,4 +1,9 @@
-/** ExMix family: reading comprehension (plus super_glue_boolq, super_glue_multirc, super_glue_record from benchmarks/). */
+/**
+ * ExMix family: reading comprehension (plus super_glue_boolq, super_glue_multirc, super_glue_record from
+ * benchmarks/). The tasks whose records have SQuAD's layout (squad_v1, squad_v2, quoref, adversarial_qa)
+ * are written in T5's SQuAD format, punctuation padded (google-research/text-to-text-transfer-transformer
+ * t5/data/preprocessors.py `squad`, `_pad_punctuation`).
+ */
 import { asList, asText, keyedFields, multipleChoice, qa } from '../preprocessors';
 import type { Example, TaskOptions } from '../task';
 import { exmixTask } from './spec';
@@ -13,7 +18,13 @@ export const READING_COMPREHENSION_TASKS: TaskOptions[] = [
     config: 'plain_text',
     n: 87599,
     inPaper: 'likely',
-    pre: qa({ prefix: '', question: 'question', answers: 'answers.text', context: 'context' }),
+    pre: qa({
+      prefix: '',
+      question: 'question',
+      answers: 'answers.text',
+      context: 'context',
+      padPunctuation: true,
+    }),
     postprocessor: 'qa',
     metrics: SQUAD_METRICS,
     sample: {
@@ -38,6 +49,7 @@ export const READING_COMPREHENSION_TASKS: TaskOptions[] = [
       answers: 'answers.text',
       context: 'context',
       noAnswer: 'unanswerable',
+      padPunctuation: true,
     }),
     postprocessor: 'qa',
     metrics: SQUAD_METRICS,
@@ -74,7 +86,13 @@ export const READING_COMPREHENSION_TASKS: TaskOptions[] = [
     hf: 'allenai/quoref',
     n: 19399,
     inPaper: 'likely',
-    pre: qa({ prefix: 'quoref', question: 'question', answers: 'answers.text', context: 'context' }),
+    pre: qa({
+      prefix: 'quoref',
+      question: 'question',
+      answers: 'answers.text',
+      context: 'context',
+      padPunctuation: true,
+    }),
     postprocessor: 'qa',
     metrics: SQUAD_METRICS,
     sample: {
@@ -176,7 +194,13 @@ export const READING_COMPREHENSION_TASKS: TaskOptions[] = [
     splits: { train: 'train', validation: 'validation', test: 'test' },
     n: 30000,
     inPaper: false,
-    pre: qa({ prefix: 'adversarial_qa', question: 'question', answers: 'answers.text', context: 'context' }),
+    pre: qa({
+      prefix: 'adversarial_qa',
+      question: 'question',
+      answers: 'answers.text',
+      context: 'context',
+      padPunctuation: true,
+    }),
     postprocessor: 'qa',
     metrics: SQUAD_METRICS,
     sample: {

@@ -16,6 +16,10 @@ export interface ExmixSpec {
   /** Train examples, from the dataset card (used by examples-proportional mixing). */
   n: number;
   inPaper: InPaper;
+  /** See TaskOptions.inPaperSource. */
+  inPaperSource?: string;
+  /** See TaskOptions.afterPaper. */
+  afterPaper?: boolean;
   pre: Preprocessor;
   metrics: string[];
   /** One record in the dataset's real column layout; its keys are the required columns. */
@@ -47,6 +51,8 @@ export function exmixTask(family: Family, s: ExmixSpec): TaskOptions {
     postprocessor: s.postprocessor,
     numExamples: { train: s.n },
     inPaper: s.inPaper,
+    ...(s.inPaperSource !== undefined ? { inPaperSource: s.inPaperSource } : {}),
+    ...(s.afterPaper ? { afterPaper: true } : {}),
     reference: `Hub dataset card ${s.hf}${s.config ? ` (${s.config})` : ''}`,
     sampleRecord: s.sample,
     outputFeatures: s.targetsLength ? { targetsLength: s.targetsLength } : {},

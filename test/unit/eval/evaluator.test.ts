@@ -48,6 +48,41 @@ test('CB: labels become class ids; macro-F1 over 3 classes and accuracy', () => 
   expect(r.metrics.mean_3class_f1).toBeCloseTo(50, 10);
 });
 
+test("GLUE: CoLA by Matthews correlation, MRPC and QQP by F1 (invalid counted wrong) and accuracy, as T5's GLUE_METRICS", () => {
+  // google-research/text-to-text-transfer-transformer t5/data/glue_utils.py: labels become class ids
+  // (string_label_to_class_id), then cola -> matthews_corrcoef x100, mrpc/qqp -> f1_score_with_invalid, accuracy.
+  expect(taskMetricNames(task('glue_cola'))).toEqual(['matthews_corrcoef']);
+  expect(taskMetricNames(task('glue_mrpc'))).toEqual(['f1_with_invalid', 'accuracy']);
+  expect(taskMetricNames(task('glue_qqp'))).toEqual(['f1_with_invalid', 'accuracy']);
+  expect(taskMetricNames(task('glue_sst2'))).toEqual(['accuracy']);
+
+  const cola = [
+    ex('a', 'unacceptable'),
+    ex('b', 'unacceptable'),
+    ex('c', 'acceptable'),
+    ex('d', 'acceptable'),
+  ];
+  const c = scoreOutputs(task('glue_cola'), cola, ['unacceptable', 'acceptable', 'acceptable', 'acceptable']);
+  // ids [0, 0, 1, 1] vs [0, 1, 1, 1]: (3*4 - 2*1 - 2*3) / sqrt((16 - 1 - 9) * (16 - 4 - 4)) = 4 / sqrt(48)
+  expect(c.metrics).toEqual({ matthews_corrcoef: expect.closeTo(400 / Math.sqrt(48), 10) });
+
+  const mrpc = [
+    ex('a', 'equivalent'),
+    ex('b', 'not_equivalent'),
+    ex('c', 'equivalent'),
+    ex('d', 'not_equivalent'),
+  ];
+  const out = ['equivalent', 'not_equivalent', 'maybe', 'maybe'];
+  expect(metricInputs(task('glue_mrpc'), mrpc, out)).toEqual({
+    predictions: [1, 0, -1, -1],
+    references: [1, 0, 1, 0],
+  });
+  // f1_score_with_invalid turns each -1 into the wrong class: predictions [1, 0, 0, 1] against
+  // [1, 0, 1, 0]: tp 1, fp 1, fn 1 -> F1 50.
+  const m = scoreOutputs(task('glue_mrpc'), mrpc, out);
+  expect(m.metrics).toEqual({ f1: expect.closeTo(50, 10), accuracy: 50 });
+});
+
 test('MultiRC: grouped per question, F1a and exact match', () => {
   const m = (p: number, q: number, t: string) => ex('x', t, { 'idx/paragraph': p, 'idx/question': q });
   const exs = [m(0, 0, 'True'), m(0, 0, 'False'), m(0, 1, 'True'), m(0, 1, 'True')];

@@ -1,5 +1,7 @@
 // Worked examples: literal record in -> literal text out, for every preprocessor builder and every
 // benchmark format (T5's t5/data/glue_utils.py and preprocessors.py, allenai/rainbow; docs/tasks.md).
+
+import { TaskRegistry } from '../../../lib/tasks';
 import { CBQA_TASKS } from '../../../lib/tasks/benchmarks/cbqa';
 import { GEM_TASKS } from '../../../lib/tasks/benchmarks/gem';
 import { RAINBOW_TASKS } from '../../../lib/tasks/benchmarks/rainbow';
@@ -15,6 +17,7 @@ import {
   keyedFields,
   labelText,
   multipleChoice,
+  padPunctuation,
   qa,
   rainbow,
   summarize,
@@ -98,6 +101,34 @@ describe('preprocessor builders', () => {
       answers: ['unanswerable'],
     });
     expect(squad({ question: 'Q', context: 'C', answers: { text: [] } }, train)).toBeNull();
+  });
+
+  it("SQuAD tasks pad punctuation as T5's squad preprocessor (preprocessors_test.py test_squad)", () => {
+    // google-research/text-to-text-transfer-transformer t5/data/preprocessors_test.py, test_squad.
+    const record = {
+      id: 'testid',
+      title: 't',
+      context: 'Some context.',
+      question: 'A question?',
+      answers: { text: ['The answer.', 'Another answer.'], answer_start: [0, 0] },
+    };
+    expect(TaskRegistry.get('squad_v1').preprocessor(record, train)).toEqual({
+      inputs: 'question: A question ? context: Some context . ',
+      targets: 'The answer . ',
+      answers: ['The answer . ', 'Another answer . '],
+    });
+    for (const name of ['squad_v2', 'quoref', 'adversarial_qa']) {
+      const ex = TaskRegistry.get(name).preprocessor(record, train) as { inputs: string; targets: string };
+      expect(ex.inputs).toBe(`${name} question: A question ? context: Some context . `);
+      expect(ex.targets).toBe('The answer . ');
+    }
+  });
+
+  it('padPunctuation: every ASCII punctuation mark (RE2 [[:punct:]]) spaced, whitespace collapsed, nothing trimmed', () => {
+    expect(padPunctuation("Hello, world! It's 3.5%.")).toBe("Hello , world ! It ' s 3 . 5 % . ");
+    expect(padPunctuation('(a)\t\n[b]{c}~`|^_\\')).toBe(' ( a ) [ b ] { c } ~ ` | ^ _ \\ ');
+    // Non-ASCII punctuation is not in RE2's [[:punct:]], and \v is not in RE2's \s.
+    expect(padPunctuation('“quoted”  ¿sí?\u000b')).toBe('“quoted” ¿sí ? \u000b');
   });
 
   it('multipleChoice: lettered options, answer by key or index', () => {

@@ -4,9 +4,17 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EXMIX_TASK_OPTIONS, MINI_HELD_OUT, MixtureRegistry, TaskRegistry } from '../../../lib/tasks';
+import { taskMetricNames } from '../../../lib/eval/evaluator';
+import { listMetrics } from '../../../lib/eval/metrics';
+import {
+  EXMIX_MEMBERS,
+  EXMIX_TASK_OPTIONS,
+  MINI_HELD_OUT,
+  MixtureRegistry,
+  TaskRegistry,
+} from '../../../lib/tasks';
 import { familyCounts } from '../../../lib/tasks/exmix';
-import { FAMILIES, type Task } from '../../../lib/tasks/task';
+import { FAMILIES, Task } from '../../../lib/tasks/task';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-tasks-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -57,7 +65,11 @@ describe('ExMix registry', () => {
   });
 
   it('registers exmix, one mixture per family, c4 and ext5_pretrain', () => {
-    expect(MixtureRegistry.get('exmix').taskNames()).toHaveLength(EXMIX_TASK_OPTIONS.length);
+    const later = EXMIX_TASK_OPTIONS.filter((t) => t.afterPaper).map((t) => t.name);
+    expect(MixtureRegistry.get('exmix').taskNames()).toHaveLength(EXMIX_TASK_OPTIONS.length - later.length);
+    expect(MixtureRegistry.get('exmix').taskNames()).toEqual(EXMIX_MEMBERS.map((t) => t.name));
+    expect(MixtureRegistry.get('exmix_plus').taskNames()).toHaveLength(EXMIX_TASK_OPTIONS.length);
+    expect(EXMIX_MEMBERS.length).toBeGreaterThanOrEqual(107);
     for (const f of FAMILIES)
       expect(
         MixtureRegistry.get(`exmix_${f}`)
@@ -67,10 +79,98 @@ describe('ExMix registry', () => {
     expect(TaskRegistry.get('c4_span_corruption').spanCorruption).toBe(true);
   });
 
+  it('tasks published after the paper (WANLI, SODA, ProsocialDialog) are in exmix_plus, not exmix', () => {
+    const later = ['wanli', 'soda', 'prosocial_dialog'];
+    for (const name of later) {
+      expect(TaskRegistry.get(name).afterPaper).toBe(true);
+      expect(MixtureRegistry.get('exmix').taskNames()).not.toContain(name);
+      expect(MixtureRegistry.get(`exmix_${TaskRegistry.get(name).family}`).taskNames()).not.toContain(name);
+      expect(MixtureRegistry.get('exmix_plus').taskNames()).toContain(name);
+    }
+    // ext5_pretrain mixes C4 with exmix, so none of them reaches pre-training by default.
+    const shares = MixtureRegistry.get('ext5_pretrain').resolve();
+    for (const name of later) expect(shares.some((r) => r.task.name === name)).toBe(false);
+    // A task cannot be both after the paper and in it.
+    const opts = TaskRegistry.get('wanli');
+    expect(
+      () =>
+        new Task({
+          name: 'x',
+          source: opts.source,
+          preprocessor: opts.preprocessor,
+          inPaper: true,
+          afterPaper: true,
+        }),
+    ).toThrow(expect.objectContaining({ code: 'BAD_TASK' }));
+  });
+
+  it('registers the members of the public ExMix list that have a public source, inPaper with that source', () => {
+    // FreedomIntelligence/InstructionZoo README.md, "ExMix": COGS, Shakespearizing Modern English,
+    // StylePTB, GPT-2 output dataset, parsing to FunQL (Unimer), UKP, NewsQuizQA, DialoGLUE.
+    const listed: Record<string, string> = {
+      cogs: 'najoungkim/COGS',
+      shakespearizing_modern_english: 'harsh19/Shakespearizing-Modern-English',
+      gpt2_output_detection: 'openai/gpt-2-output-dataset',
+      geo_funql: 'JasperGuo/Unimer',
+      banking77: 'PolyAI/banking77',
+      clinc150: 'clinc/clinc_oos',
+    };
+    for (const [name, source] of Object.entries(listed)) {
+      const t = TaskRegistry.get(name);
+      expect([name, t.source.hfId, t.inPaper]).toEqual([name, source, true]);
+      expect(MixtureRegistry.get('exmix').taskNames()).toContain(name);
+      if (name !== 'cogs') expect(t.inPaperSource).toMatch(/^FreedomIntelligence\/InstructionZoo README\.md/);
+    }
+    // A source of membership needs inPaper: true.
+    const opts = TaskRegistry.get('banking77');
+    expect(
+      () =>
+        new Task({
+          name: 'x',
+          source: opts.source,
+          preprocessor: opts.preprocessor,
+          inPaper: 'likely',
+          inPaperSource: 'a list',
+        }),
+    ).toThrow(expect.objectContaining({ code: 'BAD_TASK' }));
+  });
+
   it('mini_exmix holds out the downstream tasks', () => {
     const names = MixtureRegistry.get('mini_exmix').taskNames();
     expect(names).toHaveLength(14);
     for (const h of MINI_HELD_OUT) expect(names).not.toContain(h);
+  });
+});
+
+describe('task metrics', () => {
+  it('every task names only metrics listMetrics() knows, and benchmark tasks the ones they are scored with', () => {
+    const known = new Set(listMetrics());
+    for (const t of TaskRegistry.values()) {
+      for (const m of t.metrics)
+        expect(`${t.name}: ${m}`).toBe(`${t.name}: ${known.has(m) ? m : '(unknown)'}`);
+      if (t.metrics.length > 0) expect([t.name, t.metrics]).toEqual([t.name, taskMetricNames(t)]);
+    }
+    // google-research/text-to-text-transfer-transformer t5/data/glue_utils.py SUPERGLUE_METRICS
+    expect(TaskRegistry.get('super_glue_cb').metrics).toEqual(['mean_3class_f1', 'accuracy']);
+    expect(TaskRegistry.get('super_glue_record').metrics).toEqual(['record']);
+  });
+
+  it('a task naming an unknown metric is refused when it is built, with the closest name', () => {
+    const opts = TaskRegistry.get('super_glue_rte');
+    expect(
+      () =>
+        new Task({
+          name: 'my_rte',
+          source: opts.source,
+          preprocessor: opts.preprocessor,
+          metrics: ['acuracy'],
+        }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'UNKNOWN_METRIC',
+        message: expect.stringMatching(/did you mean 'accuracy'/),
+      }),
+    );
   });
 });
 

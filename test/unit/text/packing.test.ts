@@ -83,6 +83,40 @@ describe('EncDec feature converter, SeqIO examples', () => {
     ).toThrow(/8 input and 1 target tokens; the limits are 7 and 3/);
   });
 
+  test('trim_and_pack_dataset docstring: padded examples are packed by their non-padding tokens', () => {
+    // google/seqio seqio/utils.py, trim_and_pack_dataset: the zero padding each example arrives
+    // with is dropped before packing.
+    const [b, ...rest] = packAll({ inputsLength: 10, targetsLength: 10, batchSize: 1 }, [
+      { inputs: [8, 7, 1, 0], targets: [4, 1, 0] },
+      { inputs: [2, 3, 4, 1], targets: [5, 6, 1] },
+    ]);
+    expect(rest).toEqual([]);
+    expect(rows(b!, 'encoder_input_tokens')).toEqual([[8, 7, 1, 2, 3, 4, 1, 0, 0, 0]]);
+    expect(rows(b!, 'encoder_segment_ids')).toEqual([[1, 1, 1, 2, 2, 2, 2, 0, 0, 0]]);
+    expect(rows(b!, 'encoder_positions')).toEqual([[0, 1, 2, 0, 1, 2, 3, 0, 0, 0]]);
+    expect(rows(b!, 'decoder_target_tokens')).toEqual([[4, 1, 5, 6, 1, 0, 0, 0, 0, 0]]);
+    expect(rows(b!, 'decoder_segment_ids')).toEqual([[1, 1, 2, 2, 2, 0, 0, 0, 0, 0]]);
+    expect(rows(b!, 'decoder_positions')).toEqual([[0, 1, 0, 1, 2, 0, 0, 0, 0, 0]]);
+    expect(rows(b!, 'decoder_input_tokens')).toEqual([[0, 4, 0, 5, 6, 0, 0, 0, 0, 0]]);
+  });
+
+  test('padding does not count against the lengths: a padded example that fits is neither trimmed nor refused', () => {
+    const ex = { inputs: [5, 6, 1, 0, 0, 0, 0, 0], targets: [7, 1, 0, 0] };
+    const opts = { inputsLength: 4, targetsLength: 2, batchSize: 2 };
+    const [b] = packAll({ ...opts, overflow: 'error' }, [ex, ex]);
+    expect(rows(b!, 'encoder_input_tokens')).toEqual([
+      [5, 6, 1, 0],
+      [5, 6, 1, 0],
+    ]);
+    expect(rows(b!, 'decoder_target_tokens')).toEqual([
+      [7, 1],
+      [7, 1],
+    ]);
+    // Unpacked rows are trimmed and padded as SeqIO's trim_and_pad_dataset does: zeros stay zeros.
+    const [u] = packAll({ ...opts, pack: false }, [ex]);
+    expect(rows(u!, 'encoder_input_tokens')).toEqual([[5, 6, 1, 0]]);
+  });
+
   test('trim_and_pack_dataset_no_eos: packing works without EOS', () => {
     const [b] = packAll({ inputsLength: 8, targetsLength: 5, batchSize: 1 }, [
       { inputs: [7, 8, 5], targets: [3, 9] },

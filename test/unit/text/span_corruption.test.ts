@@ -107,6 +107,23 @@ describe('noise counts and mask (random_spans_noise_mask)', () => {
     }
   });
 
+  test('density 0 marks no noise and draws nothing, as T5 (test_random_spans_noise_mask_no_corruption)', () => {
+    // google-research/text-to-text-transfer-transformer t5/data/preprocessors_test.py: length 32,
+    // density 0.0, mean span length 2.0 -> 32 zeros.
+    const rng = new Rng(5);
+    const before = rng.getState();
+    expect(Array.from(randomSpansNoiseMask(32, rng, 0.0, 2.0))).toEqual(new Array<number>(32).fill(0));
+    expect(rng.getState()).toEqual(before);
+  });
+
+  test('densities outside [0, 1) are refused with a coded error', () => {
+    const rng = new Rng(5);
+    for (const d of [-0.1, 1, 1.5, Number.NaN]) {
+      expect(() => randomSpansNoiseMask(32, rng, d)).toThrow(expect.objectContaining({ code: 'E_ARG' }));
+    }
+    expect(() => randomSpansNoiseMask(32, rng, 0.25, 0)).toThrow(expect.objectContaining({ code: 'E_ARG' }));
+  });
+
   test('span lengths are uniform over compositions (chi-square on a small case)', () => {
     // 12 tokens, density 0.5, mean 2: 6 noise tokens in 3 spans -> C(5,2) = 10 compositions.
     const rng = new Rng(3);

@@ -9,6 +9,7 @@ import {
   f1ScoreWithInvalid,
   getMetric,
   listMetrics,
+  matthewsCorrcoef,
   meanGroupMetric,
   meanMulticlassF1,
   sequenceAccuracy,
@@ -44,6 +45,21 @@ describe('T5 classification metrics (metrics_test.py)', () => {
 
   test('F1 with invalid predictions', () => {
     expect(f1ScoreWithInvalid([0, 1, 1, 0], [0, 1, 2, 2])).toBeCloseTo(50, 10);
+  });
+
+  test("Matthews correlation x100 (sklearn_metrics_wrapper('matthews_corrcoef'), T5's CoLA metric)", () => {
+    // t5/evaluation/metrics_test.py: y_true [0, 0, 2, 1], y_pred [0, 1, 2, 1] -> 70.
+    expect(matthewsCorrcoef([0, 0, 2, 1], [0, 1, 2, 1])).toBeCloseTo(70, 10);
+    expect(computeMetrics('matthews_corrcoef', [0, 1, 2, 1], [0, 0, 2, 1])).toEqual({
+      matthews_corrcoef: expect.closeTo(70, 10),
+    });
+    // sklearn's docstring example: [+1, +1, +1, -1] vs [+1, -1, +1, +1] -> -0.333...
+    expect(matthewsCorrcoef([1, 1, 1, -1], [1, -1, 1, 1])).toBeCloseTo(-100 / 3, 10);
+    // an unknown prediction (-1 from string_label_to_class_id) is a label of its own and counts wrong
+    expect(matthewsCorrcoef([0, 1, 1, 0], [0, 1, -1, 0])).toBeCloseTo((100 * 6) / Math.sqrt(80), 10);
+    // undefined (one label only) is 0, as sklearn returns
+    expect(matthewsCorrcoef([1, 1], [1, 0])).toBe(0);
+    expect(matthewsCorrcoef([0, 1], [1, 1])).toBe(0);
   });
 
   test('deduplicate metric keeps the first example of each group', () => {
