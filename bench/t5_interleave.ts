@@ -70,3 +70,26 @@ export function t5BenchOptions(): T5BenchOptions {
     python: arg('python', '/usr/bin/python3'),
   };
 }
+
+/** Deterministic token ids in 2..vocab-1 (a 32-bit LCG), the same on every run and every side. */
+export function randomIds(n: number, vocab: number, seed: number): Int32Array {
+  let s = seed >>> 0;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = 2 + (s % (vocab - 2));
+  }
+  return out;
+}
+
+/** Largest |a - b| and the largest |b| (for relative reading). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
+  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs((a[i] as number) - (b[i] as number)));
+    scale = Math.max(scale, Math.abs(b[i] as number));
+  }
+  return { diff, scale };
+}

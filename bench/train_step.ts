@@ -18,17 +18,7 @@ import { preset } from '../lib/model/t5_presets';
 import { Adafactor } from '../lib/optim/adafactor';
 import { setNumThreads } from '../lib/tensor/tensor';
 import { arg } from './args';
-import { Baseline, best, t5BenchOptions } from './t5_interleave';
-
-function randomIds(n: number, vocab: number, seed: number): Int32Array {
-  let s = seed >>> 0;
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = 2 + (s % (vocab - 2));
-  }
-  return out;
-}
+import { Baseline, best, randomIds, t5BenchOptions } from './t5_interleave';
 
 async function main() {
   const { threads, B, S, configs, dtypes, python } = t5BenchOptions();

@@ -17,17 +17,7 @@ import { torch } from '../../lib/native/torch';
 import { Adafactor } from '../../lib/optim/adafactor';
 import { setNumThreads } from '../../lib/tensor/tensor';
 import { arg } from '../args';
-import { best } from '../t5_interleave';
-
-function randomIds(n: number, vocab: number, seed: number): Int32Array {
-  let s = seed >>> 0;
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = 2 + (s % (vocab - 2));
-  }
-  return out;
-}
+import { best, randomIds } from '../t5_interleave';
 
 /** A model created with EXT5_SDPA set to `sdpa` (the variable is only read at creation). */
 function build(

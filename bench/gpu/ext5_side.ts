@@ -23,6 +23,7 @@ import { preset } from '../../lib/model/t5_presets';
 import { Adafactor } from '../../lib/optim/adafactor';
 import { type Device, full, type Tensor } from '../../lib/tensor/tensor';
 import { arg } from '../args';
+import { maxAbsDiff, randomIds } from '../t5_interleave';
 
 type Dtype = 'float32' | 'bfloat16';
 
@@ -33,17 +34,6 @@ interface Expected {
   labels: number[][];
   float32: { logits: number[]; loss: number };
   bfloat16: { logits: number[]; loss: number };
-}
-
-export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
-  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs((a[i] as number) - (b[i] as number)));
-    scale = Math.max(scale, Math.abs(b[i] as number));
-  }
-  return { diff, scale };
 }
 
 /** Relative tolerances: float32 as in test/native/t5_model.test.ts, bfloat16 for 8-bit mantissas. */
@@ -82,7 +72,7 @@ export async function parity(dir: string, device: string): Promise<Record<string
         computeDtype: dtype,
       });
       const got = forwardLogits(model, e);
-      const l = maxDiff(got.logits, e[dtype].logits);
+      const l = maxAbsDiff(got.logits, e[dtype].logits);
       const lossDiff = Math.abs(got.loss - e[dtype].loss);
       const tol = TOLERANCE[dtype];
       const pass =
@@ -106,16 +96,6 @@ export async function parity(dir: string, device: string): Promise<Record<string
   return { part: 'hf_parity_ext5', device, ok, models };
 }
 
-function randomIds(n: number, vocab: number, seed: number): number[] {
-  let s = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out.push(2 + (s % (vocab - 2)));
-  }
-  return out;
-}
-
 function rows(flat: number[], B: number): number[][] {
   const L = flat.length / B;
   return Array.from({ length: B }, (_, i) => flat.slice(i * L, (i + 1) * L));
@@ -136,8 +116,8 @@ export async function speed(dir: string, device: string, o: SpeedOptions): Promi
   const model = T5ForConditionalGeneration.fromConfig(cfg, { seed: 0, device, computeDtype: o.dtype });
   const modelDir = path.join(dir, 'speed_model');
   await model.savePretrained(modelDir);
-  const inputIds = rows(randomIds(o.B * o.S, cfg.vocab_size, 1), o.B);
-  const labels = rows(randomIds(o.B * o.T, cfg.vocab_size, 2), o.B);
+  const inputIds = rows(Array.from(randomIds(o.B * o.S, cfg.vocab_size, 1)), o.B);
+  const labels = rows(Array.from(randomIds(o.B * o.T, cfg.vocab_size, 2)), o.B);
   // The same batch for transformers (hf_side.py speed reads it).
   fs.writeFileSync(path.join(dir, 'speed_batch.json'), JSON.stringify({ input_ids: inputIds, labels }));
   const batch = {

@@ -85,17 +85,7 @@ export function referenceGreedy(
   return JSON.parse(fs.readFileSync(path.join(dir, 'out.json'), 'utf8')).sequences;
 }
 
-/** Largest |a - b| and the largest |b| (for relative reading). */
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
-  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs((a[i] as number) - (b[i] as number)));
-    scale = Math.max(scale, Math.abs(b[i] as number));
-  }
-  return { diff, scale };
-}
+export { maxAbsDiff } from '../../bench/t5_interleave';
 
 export function removeDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
