@@ -226,13 +226,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         (r) => r.series.find((x) => x.split === 'train' && x.name === 'loss')?.points ?? [],
       );
       // Mean over seeds at each logged step, smoothed as TensorBoard does.
-      const steps = train[0]?.map((pt) => pt.step) ?? [];
-      const mean = steps.map((st) => {
-        const ys = train
-          .map((pts) => pts.find((pt) => pt.step === st)?.value)
-          .filter((y): y is number => y !== undefined);
-        return { x: st, y: ys.reduce((a, b) => a + b, 0) / Math.max(1, ys.length) };
-      });
+      const mean = meanOverSeeds(train);
       const smooth = smoothEma(
         mean.map((m) => m.y),
         0.6,
@@ -240,13 +234,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       const val = runs.map(
         (r) => r.series.find((x) => x.split === 'validation' && x.name === 'loss')?.points ?? [],
       );
-      const vsteps = val[0]?.map((pt) => pt.step) ?? [];
-      const vmean = vsteps.map((st) => {
-        const ys = val
-          .map((pts) => pts.find((pt) => pt.step === st)?.value)
-          .filter((y): y is number => y !== undefined);
-        return { x: st, y: ys.reduce((a, b) => a + b, 0) / Math.max(1, ys.length) };
-      });
+      const vmean = meanOverSeeds(val);
       return { arm, color: PALETTE[i === 0 ? 1 : 0]!, mean, smooth, vmean };
     });
     const fmt = (r: DemoRow, arm: 't5' | 'ext5') => {
@@ -388,3 +376,13 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     process.stdout.write(`${lines.join('\n')}\n`);
   },
 };
+
+/** The mean over seeds at each step the first seed logged (seeds log the same steps). */
+function meanOverSeeds(perSeed: { step: number; value: number }[][]): { x: number; y: number }[] {
+  return (perSeed[0] ?? []).map(({ step }) => {
+    const ys = perSeed
+      .map((pts) => pts.find((pt) => pt.step === step)?.value)
+      .filter((y): y is number => y !== undefined);
+    return { x: step, y: ys.reduce((a, b) => a + b, 0) / Math.max(1, ys.length) };
+  });
+}

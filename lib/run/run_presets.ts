@@ -28,6 +28,17 @@ const TINY_MODEL = {
   'training.device': 'cpu',
 };
 
+/** The demo's two pre-training runs (ExT5 and T5) share everything but their data. */
+const TINY_DEMO_SCHEDULE = {
+  'training.steps': 400,
+  'training.batchSize': 16,
+  'eval.every': 100,
+  'eval.lossBatches': 4,
+  'checkpoint.every': 200,
+  'checkpoint.keepLast': 2,
+  'logging.every': 10,
+} as const;
+
 /** Every preset, by name. */
 export const RUN_PRESETS: Readonly<Record<string, RunPreset>> = {
   'ext5-pretrain-small': {
@@ -87,13 +98,7 @@ export const RUN_PRESETS: Readonly<Record<string, RunPreset>> = {
       ...TINY_MODEL,
       'run.kind': 'pretrain',
       'data.mixtureOrTask': 'mini_ext5_pretrain',
-      'training.steps': 400,
-      'training.batchSize': 16,
-      'eval.every': 100,
-      'eval.lossBatches': 4,
-      'checkpoint.every': 200,
-      'checkpoint.keepLast': 2,
-      'logging.every': 10,
+      ...TINY_DEMO_SCHEDULE,
     },
   },
   'tiny-demo-t5': {
@@ -102,13 +107,7 @@ export const RUN_PRESETS: Readonly<Record<string, RunPreset>> = {
       ...TINY_MODEL,
       'run.kind': 'pretrain',
       'data.mixtureOrTask': 'mini_c4_span_corruption',
-      'training.steps': 400,
-      'training.batchSize': 16,
-      'eval.every': 100,
-      'eval.lossBatches': 4,
-      'checkpoint.every': 200,
-      'checkpoint.keepLast': 2,
-      'logging.every': 10,
+      ...TINY_DEMO_SCHEDULE,
     },
   },
   'tiny-demo-finetune': {
