@@ -12,6 +12,10 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
+#include <cstdio>
+
 #include "common.h"
 #include "t5_model.h"
 
@@ -38,6 +42,31 @@ int64_t PositiveKey(const Napi::Object& o, const char* key, std::optional<int64_
   if (n < min) ThrowCode("EXT5_CONFIG", name + " must be >= " + std::to_string(min) + ", got " + std::to_string(n));
   if (n > (int64_t{1} << 31)) ThrowCode("EXT5_CONFIG", name + " is unreasonably large (" + std::to_string(n) + ")");
   return n;
+}
+
+// Bounds a config before anything is allocated: a config.json with 100,000 layers used to build
+// for a minute and take gigabytes before the checkpoint's names showed it was wrong (issue #16).
+// Layer and head counts beyond any published T5 by far are refused, and so is a model whose
+// float32 parameters alone would not fit in this machine's physical memory.
+void CheckModelSize(const Config& c, double params) {
+  constexpr int64_t kMaxLayers = 1024, kMaxHeads = 1024;
+  if (c.num_layers > kMaxLayers || c.num_decoder_layers > kMaxLayers) {
+    ThrowCode("EXT5_CONFIG", "config has " + std::to_string(c.num_layers) + " encoder / " +
+                                 std::to_string(c.num_decoder_layers) + " decoder layers; at most " +
+                                 std::to_string(kMaxLayers) + " are supported");
+  }
+  if (c.num_heads > kMaxHeads) {
+    ThrowCode("EXT5_CONFIG", "config.num_heads " + std::to_string(c.num_heads) + " is more than " + std::to_string(kMaxHeads));
+  }
+  double bytes = params * 4.0;
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  double phys = pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 1e12;
+  if (bytes > phys) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "config describes ~%.3g parameters (%.1f GB in float32), more than this machine's %.1f GB of memory",
+                  params, bytes / 1e9, phys / 1e9);
+    ThrowCode("EXT5_CONFIG", buf);
+  }
 }
 
 Config ParseConfig(const Napi::Value& v) {
@@ -147,7 +176,8 @@ at::Tensor ReadArray(const Napi::Value& v, const std::string& name) {
     }
     at::Tensor t = at::empty(shape, at::TensorOptions().dtype(st));
     if (numel > 0) {
-      std::memcpy(t.data_ptr(), static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset(), ta.ByteLength());
+      auto [src, bytes] = TypedArrayBytes(ta);
+      std::memcpy(t.data_ptr(), src, bytes);
     }
     return t;
   }
@@ -417,7 +447,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
                     (cfg.tie_word_embeddings ? 1 : 2) +
                     static_cast<double>(cfg.num_layers + cfg.num_decoder_layers) *
                         (4.0 * cfg.d_model * cfg.num_heads * cfg.d_kv * 2 + 3.0 * cfg.d_model * cfg.d_ff);
-    if (params > 2e11) ThrowCode("EXT5_CONFIG", "config describes ~" + std::to_string(params) + " parameters: too large");
+    CheckModelSize(cfg, params);
     state_ = std::make_shared<State>(std::make_unique<Model>(cfg, dev, seed));
     state_->model->set_compute_dtype(compute);
     EXT5_CATCH(env)
