@@ -439,7 +439,7 @@ export class Tensor implements Disposable {
     if (!Number.isInteger(dim)) {
       throw new Ext5Error(
         'EXT5_INVALID_ARG',
-        `unsqueeze dim must be an integer, got ${JSON.stringify(dim) ?? String(dim)}`,
+        `unsqueeze dim must be an integer, got ${typeof dim === 'string' ? JSON.stringify(dim) : String(dim)}`,
       );
     }
     const s = this.shape;
