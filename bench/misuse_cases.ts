@@ -29,9 +29,18 @@ const raw = (): Any => (require('../lib/native/torch') as typeof import('../lib/
 const TINY = { vocab_size: 64, d_model: 16, d_kv: 4, d_ff: 32, num_layers: 1, num_heads: 2 };
 const tiny = () => t5Mod().T5ForConditionalGeneration.fromConfig(TINY, { seed: 1 });
 
+/** Temporary directories the cases made; misuse_child.ts removes them before it exits. */
+export const TEMP_DIRS: string[] = [];
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-misuse-'));
+  TEMP_DIRS.push(dir);
+  return dir;
+}
+
 /** A saved tiny checkpoint in a fresh temporary directory, config edited by `edit`. */
 async function savedCheckpoint(edit?: (cfg: Record<string, unknown>) => void): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-misuse-'));
+  const dir = tempDir();
   const ck = path.join(dir, 'ck');
   await tiny().savePretrained(ck);
   if (edit) {
@@ -267,7 +276,7 @@ export const CASES: MisuseCase[] = [
       m.loadParameters(
         m.namedParameters().map(([n, t]) => [n, n === 'encoder.final_layer_norm.weight' ? t.mul(nan) : t]),
       );
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-misuse-'));
+      const dir = tempDir();
       await m.savePretrained(path.join(dir, 'ck'));
       return ckptMod().fromPretrained(path.join(dir, 'ck'));
     },

@@ -1,6 +1,7 @@
 // Runs one case of bench/misuse_cases.ts (index in argv[2]) and prints one JSON line:
 // {outcome: 'coded' | 'uncoded' | 'returned', code?, message?, value?}.
-import { CASES } from './misuse_cases';
+import * as fs from 'node:fs';
+import { CASES, TEMP_DIRS } from './misuse_cases';
 
 async function main(): Promise<void> {
   const c = CASES[Number(process.argv[2])];
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
       message: String((e as Error).message).slice(0, 200),
     };
   }
+  for (const d of TEMP_DIRS) fs.rmSync(d, { recursive: true, force: true });
   process.stdout.write(`\n@@${JSON.stringify(line)}\n`);
   process.exit(0);
 }
