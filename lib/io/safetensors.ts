@@ -196,6 +196,46 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize: number, file:
   return { tensors, metadata, dataStart, dataLength };
 }
 
+/**
+ * Opens `file` for reading only if it is a regular file. The open itself does not block
+ * (O_NONBLOCK): a FIFO named like a checkpoint file made the plain open wait forever for a
+ * writer. Throws EXT5_NOT_FOUND, EXT5_IO, or EXT5_SAFETENSORS-style `notRegular` errors.
+ */
+export function openRegularFile(file: string, what = 'a regular file'): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Ext5Error('EXT5_NOT_FOUND', `${file}: no such file`, 'check the path');
+    throw new Ext5Error('EXT5_IO', `${file}: cannot open (${(e as Error).message})`);
+  }
+  let regular = false;
+  try {
+    regular = fs.fstatSync(fd).isFile();
+  } finally {
+    if (!regular) fs.closeSync(fd);
+  }
+  if (!regular) {
+    throw new Ext5Error(
+      'EXT5_IO',
+      `${file}: not a regular file (a FIFO, device or directory)`,
+      `point at ${what}`,
+    );
+  }
+  return fd;
+}
+
+/** The contents of a regular file as UTF-8 (see openRegularFile: a FIFO never blocks it). */
+export function readRegularFileText(file: string, what?: string): string {
+  const fd = openRegularFile(file, what);
+  try {
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Reads up to `length` bytes at `position` into `target`, looping over short reads. */
 function readFully(fd: number, target: Uint8Array, position: number, file: string): void {
   let done = 0;
@@ -227,17 +267,9 @@ export class SafetensorsReader implements Disposable {
    * @throws Ext5Error EXT5_SAFETENSORS on any format violation, EXT5_NOT_FOUND if missing.
    */
   static open(file: string): SafetensorsReader {
-    let fd: number;
-    try {
-      fd = fs.openSync(file, 'r');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new Ext5Error('EXT5_NOT_FOUND', `${file}: no such file`, 'check the path');
-      throw new Ext5Error('EXT5_IO', `${file}: cannot open (${(e as Error).message})`);
-    }
+    const fd = openRegularFile(file, 'a .safetensors file');
     try {
       const stat = fs.fstatSync(fd);
-      if (!stat.isFile()) fail(file, 'not a regular file', 'point at a .safetensors file');
       const size = stat.size;
       if (size < 8) fail(file, `the file has ${size} bytes, fewer than the 8-byte header length`);
       const prefix = new Uint8Array(8);

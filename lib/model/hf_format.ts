@@ -18,6 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { recoverInterruptedSave, writeDirectoryAtomic, writeFileDurable } from '../io/durable';
 import {
+  readRegularFileText,
   type SafetensorsEntry,
   SafetensorsReader,
   type SafetensorsTensorInfo,
@@ -26,7 +27,7 @@ import {
 } from '../io/safetensors';
 import { safetensorsDtype, tensorFromBytes, tensorToBytes } from '../io/tensor_io';
 import type { Adafactor } from '../optim/adafactor';
-import type { Tensor } from '../tensor/tensor';
+import { type Tensor, tidy } from '../tensor/tensor';
 import { didYouMean, Ext5Error } from '../util/errors';
 import type { ModelOptions, T5ForConditionalGeneration } from './t5';
 import { type T5Config, toHuggingFaceJson, validateConfig } from './t5_config';
@@ -210,8 +211,9 @@ export class CheckpointWeights implements Disposable {
   private openIndex(index: string): void {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(fs.readFileSync(index, 'utf8'));
+      parsed = JSON.parse(readRegularFileText(index, 'a safetensors index file'));
     } catch (e) {
+      if (e instanceof Ext5Error) throw e;
       throw ckptError(`${index}: not valid JSON (${(e as Error).message})`);
     }
     const map = (parsed as { weight_map?: unknown })?.weight_map;
@@ -298,8 +300,9 @@ export function readCheckpointConfig(dir: string): T5Config {
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = JSON.parse(readRegularFileText(file, 'a config.json file'));
   } catch (e) {
+    if (e instanceof Ext5Error) throw e;
     throw ckptError(`${file}: not valid JSON (${(e as Error).message})`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
@@ -344,6 +347,11 @@ export interface FromPretrainedOptions {
   device?: string;
   /** Matmul dtype (parameters stay float32): default float32 on CPU, bfloat16 on CUDA. */
   computeDtype?: 'float32' | 'bfloat16';
+  /**
+   * Load weights holding NaN or Infinity (default false: EXT5_CHECKPOINT names the tensor).
+   * Safetensors has no checksum; a non-finite weight is the one corruption that is detectable.
+   */
+  allowNonFinite?: boolean;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -374,7 +382,7 @@ export function loadPretrained(
   opts: FromPretrainedOptions,
   build: (config: T5Config, options: ModelOptions) => T5ForConditionalGeneration,
 ): T5ForConditionalGeneration {
-  const known = ['device', 'computeDtype'];
+  const known = ['device', 'computeDtype', 'allowNonFinite'];
   for (const k of Object.keys(opts)) {
     if (!known.includes(k))
       throw new Ext5Error('EXT5_INVALID_ARG', `unknown fromPretrained option '${k}'${didYouMean(k, known)}`);
@@ -382,13 +390,14 @@ export function loadPretrained(
   recoverInterruptedSave(dir);
   const config = readCheckpointConfig(dir);
   using weights = CheckpointWeights.open(dir);
+  checkConfigAgainstWeights(config, weights);
   const model = build(config, {
     device: opts.device ?? 'cpu',
     seed: 0,
     ...(opts.computeDtype ? { computeDtype: opts.computeDtype } : {}),
   });
   try {
-    loadWeights(model, weights);
+    loadWeights(model, weights, opts.allowNonFinite === true);
   } catch (e) {
     model.dispose();
     throw e;
@@ -396,8 +405,63 @@ export function loadPretrained(
   return model;
 }
 
+/**
+ * Checks the sizes config.json implies against the checkpoint's headers before a model is built:
+ * a config with 100,000 decoder layers used to build the whole model (minutes, gigabytes) before
+ * the names showed the mismatch. The block counts and the embedding's shape are enough to tie
+ * every size to the file; loadWeights then checks every name and shape.
+ */
+function checkConfigAgainstWeights(config: T5Config, weights: CheckpointWeights): void {
+  const blocks = { encoder: 0, decoder: 0 };
+  for (const name of weights.names()) {
+    const m = /^(encoder|decoder)\.block\.(\d+)\./.exec(name);
+    if (m) {
+      const stack = m[1] as 'encoder' | 'decoder';
+      blocks[stack] = Math.max(blocks[stack], Number(m[2]) + 1);
+    }
+  }
+  const wrong: string[] = [];
+  if (config.num_layers !== blocks.encoder)
+    wrong.push(`num_layers is ${config.num_layers} but the weights hold ${blocks.encoder} encoder block(s)`);
+  if (config.num_decoder_layers !== blocks.decoder) {
+    wrong.push(
+      `num_decoder_layers is ${config.num_decoder_layers} but the weights hold ${blocks.decoder} decoder block(s)`,
+    );
+  }
+  const embed = ['shared.weight', ...EMBED_ALIASES].find((n) => weights.has(n));
+  if (embed) {
+    const shape = weights.info(embed).shape;
+    if (!sameShape(shape, [config.vocab_size, config.d_model])) {
+      wrong.push(
+        `vocab_size x d_model is ${config.vocab_size} x ${config.d_model} but '${embed}' has shape [${shape.join(', ')}]`,
+      );
+    }
+  }
+  if (wrong.length > 0) {
+    throw ckptError(
+      `${weights.dir}: config.json does not match the weights (${wrong.join('; ')})`,
+      'the config belongs to another checkpoint, or was edited; nothing was built',
+    );
+  }
+}
+
+/** Throws EXT5_CHECKPOINT naming `name` when `t` holds NaN or Infinity. */
+function checkFinite(t: Tensor, name: string, file: string): void {
+  const bad = tidy(() => t.isfinite().logicalNot().sum().item() as number);
+  if (bad > 0) {
+    throw ckptError(
+      `${file}: tensor '${name}' holds ${bad} NaN or infinite value(s)`,
+      'the file is corrupted (safetensors has no checksum); re-download it, or pass allowNonFinite: true to load it anyway',
+    );
+  }
+}
+
 /** Checks a checkpoint's tensors against the model, then loads them one at a time. */
-function loadWeights(model: T5ForConditionalGeneration, weights: CheckpointWeights): void {
+function loadWeights(
+  model: T5ForConditionalGeneration,
+  weights: CheckpointWeights,
+  allowNonFinite: boolean,
+): void {
   const params = model.namedParameters();
   const expected = new Map(params.map(([n, t]) => [n, t.shape] as [string, number[]]));
   for (const [, t] of params) t.dispose();
@@ -477,6 +541,7 @@ function loadWeights(model: T5ForConditionalGeneration, weights: CheckpointWeigh
     const info = weights.info(source);
     const t = tensorFromBytes(weights.read(source), info.dtype, info.shape);
     try {
+      if (!allowNonFinite) checkFinite(t, source, weights.fileOf(source));
       model.loadParameters([[name, t]], false);
     } finally {
       t.dispose();

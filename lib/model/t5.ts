@@ -97,7 +97,9 @@ function toNative(v: ArrayInput | undefined | null, name: string, float = false)
     const cols = rows > 0 && Array.isArray(v[0]) ? (v[0] as number[]).length : 0;
     if (rows === 0 || cols === 0)
       throw new Ext5Error('EXT5_SHAPE', `${name} must be a non-empty 2-D array [batch, length]`);
-    const data = float ? new Float32Array(rows * cols) : new Int32Array(rows * cols);
+    // Integers go as int64 (exact for every safe integer), so the addon's range checks see the
+    // id that was given: an Int32Array here wrapped 2^32 + 5 to 5 and 2^32 - 100 to -100.
+    const data = float ? new Float32Array(rows * cols) : new BigInt64Array(rows * cols);
     for (let r = 0; r < rows; r++) {
       const row = v[r];
       if (!Array.isArray(row) || row.length !== cols) {
@@ -108,13 +110,14 @@ function toNative(v: ArrayInput | undefined | null, name: string, float = false)
       }
       for (let c = 0; c < cols; c++) {
         const x = row[c];
-        if (typeof x !== 'number' || (!float && !Number.isInteger(x))) {
+        if (typeof x !== 'number' || (!float && !Number.isSafeInteger(x))) {
           throw new Ext5Error(
             'EXT5_DTYPE',
             `${name}[${r}][${c}] must be ${float ? 'a number' : 'an integer'}, got ${JSON.stringify(x)}`,
           );
         }
-        data[r * cols + c] = x;
+        if (data instanceof BigInt64Array) data[r * cols + c] = BigInt(x);
+        else data[r * cols + c] = x;
       }
     }
     return { data, shape: [rows, cols] };
@@ -428,6 +431,7 @@ export class T5ForConditionalGeneration implements Disposable {
     targetMask?: ArrayInput | null,
     options: { perToken?: boolean } = {},
   ): ScoreOutput {
+    checkKnownKeys(options, ['perToken'], 'score options');
     const r = this.native.score(
       toNative(inputIds, 'inputIds') as NativeArray,
       toNative(attentionMask, 'attentionMask') ?? null,
@@ -445,6 +449,7 @@ export class T5ForConditionalGeneration implements Disposable {
     targetMask?: ArrayInput | null,
     options: { perToken?: boolean } = {},
   ): Promise<ScoreOutput> {
+    checkKnownKeys(options, ['perToken'], 'score options');
     const r = await this.native.scoreAsync(
       toNative(inputIds, 'inputIds') as NativeArray,
       toNative(attentionMask, 'attentionMask') ?? null,

@@ -18,11 +18,11 @@ export interface AdafactorOptions {
   warmupInit?: boolean;
   /** Multiply the rate by max(eps2, RMS(param)). Default true. */
   scaleParameter?: boolean;
-  /** Added to g^2. Default 1e-30. */
+  /** Added to g^2; must be > 0 (0 turns a zero gradient into NaN). Default 1e-30. */
   eps1?: number;
   /** Floor of the parameter scale. Default 1e-3. */
   eps2?: number;
-  /** Update clipping threshold d (RMS clipping); 0 or Infinity disables. Default 1.0. */
+  /** Update clipping threshold d (RMS clipping); 0 or Infinity disables, negative is refused. Default 1.0. */
   clipThreshold?: number;
   /** beta2_t = 1 - t^-decayRate. Default 0.8. (HF writes this exponent as -0.8.) */
   decayRate?: number;

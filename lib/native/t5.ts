@@ -155,9 +155,16 @@ export const MODEL_OPTION_KEYS = Object.freeze(
 
 /**
  * Throws EXT5_INVALID_ARG, with a suggestion, when `o` has a key outside `known`:
- * "<what> has an unknown key 'k' (did you mean 'x'?)".
+ * "<what> has an unknown key 'k' (did you mean 'x'?)", and when `o` is not an object at all.
  */
 export function checkKnownKeys(o: object, known: readonly string[], what: string): void {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+    throw new Ext5Error(
+      'EXT5_INVALID_ARG',
+      `${what} must be an object, got ${o === null ? 'null' : Array.isArray(o) ? 'an array' : typeof o}`,
+      'leave the argument out for the defaults',
+    );
+  }
   for (const k of Object.keys(o)) {
     if (!known.includes(k)) {
       throw new Ext5Error(

@@ -127,6 +127,10 @@ export interface TorchAddon extends UnaryFns, BinaryFns {
   deviceOf(t: H): string;
   requiresGradOf(t: H): boolean;
   numelOf(t: H): number;
+  /** [0] is 1 when the last handle made wants watch() (a large CPU tensor). */
+  watchFlag(): Int32Array;
+  /** Weakly references the Tensor owning `t`: collected, it frees `t` even in synchronous code. */
+  watch(t: H, owner: object): void;
 
   info(): TorchInfo;
   setNumThreads(n: number): void;

@@ -41,15 +41,19 @@ export type ParamsInput =
  */
 function normalizeParams(params: ParamsInput): { names: string[]; tensors: TensorArg[]; owned: boolean } {
   const owned = !Array.isArray(params);
-  const list = Array.isArray(params)
+  const list: unknown = Array.isArray(params)
     ? (params as ReadonlyArray<TensorArg | readonly [string, TensorArg]>)
-    : typeof (params as { namedParameters?: unknown }).namedParameters === 'function'
+    : params !== null &&
+        typeof params === 'object' &&
+        typeof (params as { namedParameters?: unknown }).namedParameters === 'function'
       ? (params as { namedParameters(): ReadonlyArray<readonly [string, TensorArg]> }).namedParameters()
       : undefined;
-  if (list === undefined) {
+  if (!Array.isArray(list)) {
     throw new Ext5Error(
       'EXT5_INVALID_ARG',
-      'Adafactor params must be an array of tensors, an array of [name, tensor] pairs, or a model',
+      list === undefined
+        ? 'Adafactor params must be an array of tensors, an array of [name, tensor] pairs, or a model'
+        : `Adafactor params: namedParameters() returned ${list === null ? 'null' : typeof list}, not an array of [name, tensor] pairs`,
     );
   }
   if (list.length === 0) {
@@ -61,7 +65,7 @@ function normalizeParams(params: ParamsInput): { names: string[]; tensors: Tenso
   }
   const names: string[] = [];
   const tensors: TensorArg[] = [];
-  list.forEach((p, i) => {
+  (list as ReadonlyArray<TensorArg | readonly [string, TensorArg]>).forEach((p, i) => {
     if (Array.isArray(p)) {
       const [name, t] = p as readonly [string, TensorArg];
       if (typeof name !== 'string')

@@ -32,9 +32,24 @@ export interface TensorOptions {
 
 /** Nested arrays of numbers or booleans, e.g. `[[1, 2], [3, 4]]`. */
 export type NestedArray = number | boolean | NestedArray[];
+/** What tensor() reads: nested numbers, booleans or bigints (int64). */
+export type NestedInput = number | boolean | bigint | NestedInput[];
 
 type Scalar = number | boolean;
 type TensorLike = Tensor | Scalar;
+
+/** The most dimensions a tensor may have (native/torch/tensor_ops.cc Shape() allows 16 too). */
+const MAX_DIMS = 16;
+
+/** `o` as a Tensor, or EXT5_INVALID_ARG naming the argument (instead of a TypeError on `o._h`). */
+function tensorArg(o: unknown, name: string): Tensor {
+  if (o instanceof Tensor) return o;
+  throw new Ext5Error(
+    'EXT5_INVALID_ARG',
+    `${name} must be a Tensor, got ${o === null ? 'null' : Array.isArray(o) ? 'an array' : typeof o}`,
+    'create one with tensor(...)',
+  );
+}
 
 // ---- scopes ---------------------------------------------------------------------------------
 
@@ -128,6 +143,12 @@ const finalizer = new FinalizationRegistry<TensorHandle>((h) => {
   }
 });
 
+let watchFlag: Int32Array | undefined;
+function initWatchFlag(): Int32Array {
+  watchFlag = torch().watchFlag();
+  return watchFlag;
+}
+
 /** A handle to one libtorch tensor. */
 export class Tensor implements Disposable {
   /** @internal The native handle; native calls also accept the Tensor itself. */
@@ -146,6 +167,10 @@ export class Tensor implements Disposable {
   static fromHandle(h: TensorHandle): Tensor {
     const t = new Tensor(h);
     finalizer.register(t, h, t);
+    // A large CPU tensor also gets a weak reference natively, so that it is released even inside
+    // a synchronous loop, where finalizers cannot run (native/torch/common.cc, kWatchBytes).
+    const flag = watchFlag ?? initWatchFlag();
+    if (flag[0] !== 0) torch().watch(h, t);
     return track(t);
   }
 
@@ -222,6 +247,12 @@ export class Tensor implements Disposable {
   /** A copy converted to another dtype and/or device. */
   to(target: DType | Device | TensorOptions): Tensor {
     let opts: TensorOptions;
+    if (target === null || (typeof target !== 'string' && typeof target !== 'object')) {
+      throw new Ext5Error(
+        'EXT5_INVALID_ARG',
+        `to() needs a dtype, a device or {dtype, device}, got ${target === null ? 'null' : typeof target}`,
+      );
+    }
     if (typeof target === 'string') {
       opts =
         target === 'cpu' || target.startsWith('cuda')
@@ -281,6 +312,7 @@ export class Tensor implements Disposable {
   }
   private bin(op: BinaryOp, o: TensorLike): Tensor {
     const t = torch();
+    if (!(o instanceof Tensor) && typeof o !== 'number' && typeof o !== 'boolean') tensorArg(o, op);
     return wrap(o instanceof Tensor ? t[op](this._h, o._h) : t[op](this._h, o, true));
   }
 
@@ -313,6 +345,12 @@ export class Tensor implements Disposable {
   }
   /** GELU; `approximate: 'tanh'` is T5.1.1's gelu_new. */
   gelu(approximate: 'none' | 'tanh' = 'none'): Tensor {
+    if (approximate !== 'none' && approximate !== 'tanh') {
+      throw new Ext5Error(
+        'EXT5_INVALID_ARG',
+        `gelu approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`,
+      );
+    }
     return this.un(approximate === 'tanh' ? 'geluTanh' : 'gelu');
   }
   square(): Tensor {
@@ -342,11 +380,11 @@ export class Tensor implements Disposable {
 
   // ---- linear algebra ----
   matmul(o: Tensor): Tensor {
-    return wrap(torch().matmul(this._h, o._h));
+    return wrap(torch().matmul(this._h, tensorArg(o, 'matmul: other')._h));
   }
   /** matmul on a worker thread; the JS thread stays free while it runs. */
   async matmulAsync(o: Tensor): Promise<Tensor> {
-    return wrap(await torch().matmulAsync(this._h, o._h));
+    return wrap(await torch().matmulAsync(this._h, tensorArg(o, 'matmulAsync: other')._h));
   }
 
   // ---- reductions ----
@@ -398,6 +436,12 @@ export class Tensor implements Disposable {
     return this.reshape([-1]);
   }
   unsqueeze(dim: number): Tensor {
+    if (!Number.isInteger(dim)) {
+      throw new Ext5Error(
+        'EXT5_INVALID_ARG',
+        `unsqueeze dim must be an integer, got ${typeof dim === 'string' ? JSON.stringify(dim) : String(dim)}`,
+      );
+    }
     const s = this.shape;
     const d = dim < 0 ? dim + s.length + 1 : dim;
     if (d < 0 || d > s.length) {
@@ -416,10 +460,10 @@ export class Tensor implements Disposable {
     return wrap(torch().slice(this._h, dim, start ?? null, end ?? null, step));
   }
   indexSelect(dim: number, index: Tensor): Tensor {
-    return wrap(torch().indexSelect(this._h, dim, index._h));
+    return wrap(torch().indexSelect(this._h, dim, tensorArg(index, 'indexSelect: index')._h));
   }
   gather(dim: number, index: Tensor): Tensor {
-    return wrap(torch().gather(this._h, dim, index._h));
+    return wrap(torch().gather(this._h, dim, tensorArg(index, 'gather: index')._h));
   }
   clone(): Tensor {
     return wrap(torch().clone(this._h));
@@ -434,7 +478,10 @@ export class Tensor implements Disposable {
   // ---- autograd ----
   /** Accumulates gradients into the leaves that require grad. Scalar tensors need no gradient. */
   backward(gradient?: Tensor): void {
-    torch().backward(this._h, gradient?._h);
+    torch().backward(
+      this._h,
+      gradient === undefined ? undefined : tensorArg(gradient, 'backward: gradient')._h,
+    );
   }
   /** The accumulated gradient, or null. A new handle each call: dispose it when done. */
   get grad(): Tensor | null {
@@ -457,23 +504,29 @@ function wrap(h: TensorHandle): Tensor {
 
 // ---- creation ---------------------------------------------------------------------------------
 
-function inferNested(data: NestedArray): { shape: number[]; flat: Scalar[] } {
+type Element = Scalar | bigint;
+
+function inferNested(data: NestedInput): { shape: number[]; flat: Element[] } {
   const shape: number[] = [];
-  let probe: NestedArray = data;
+  let probe: NestedInput = data;
   while (Array.isArray(probe)) {
+    // Bounded before the recursive walk below: a 100,000-deep array overflowed the stack.
+    if (shape.length === MAX_DIMS) {
+      throw new Ext5Error('EXT5_SHAPE', `tensor data is nested more than ${MAX_DIMS} levels deep`);
+    }
     shape.push(probe.length);
     if (probe.length === 0) break;
     probe = probe[0]!;
   }
-  const flat: Scalar[] = [];
-  const walk = (v: NestedArray, d: number, path: string): void => {
+  const flat: Element[] = [];
+  const walk = (v: NestedInput, d: number, path: string): void => {
     if (d === shape.length) {
       if (Array.isArray(v))
         throw new Ext5Error('EXT5_SHAPE', `ragged nested array: ${path} is deeper than the rest`);
-      if (typeof v !== 'number' && typeof v !== 'boolean') {
+      if (typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'bigint') {
         throw new Ext5Error(
           'EXT5_INVALID_ARG',
-          `tensor data ${path} must be a number or boolean, got ${typeof v}`,
+          `tensor data ${path} must be a number or boolean (or a bigint), got ${typeof v}`,
         );
       }
       flat.push(v);
@@ -492,9 +545,13 @@ function inferNested(data: NestedArray): { shape: number[]; flat: Scalar[] } {
   return { shape, flat };
 }
 
+const INTEGER_DTYPES: ReadonlySet<DType> = new Set(['int64', 'int32', 'int16', 'int8', 'uint8']);
+
 /**
  * Creates a tensor from nested arrays, a typed array (1-D unless `shape` is given) or a number.
- * Like PyTorch, integers default to int64, other numbers to float32, booleans to bool.
+ * Like PyTorch, integers default to int64, other numbers to float32, booleans to bool; bigints
+ * make int64. A value that an integer dtype cannot hold exactly (3e9 as int32, 1.5, NaN,
+ * Infinity, 2n ** 70n) throws EXT5_VALUE: values are never wrapped or rounded.
  *
  * @example
  * tensor([[1, 2], [3, 4]]).dtype;               // 'int64'
@@ -502,28 +559,42 @@ function inferNested(data: NestedArray): { shape: number[]; flat: Scalar[] } {
  * tensor(new Float32Array(6), { shape: [2, 3] }).shape; // [2, 3]
  */
 export function tensor(
-  data: NestedArray | NativeTypedArray,
+  data: NestedInput | NativeTypedArray,
   opts: TensorOptions & { shape?: number[] } = {},
 ): Tensor {
   if (ArrayBuffer.isView(data)) {
     return fromTypedArray(data as NativeTypedArray, opts.shape ?? [(data as NativeTypedArray).length], opts);
   }
-  const { shape, flat } = inferNested(data);
-  const allBool = flat.length > 0 && flat.every((v) => typeof v === 'boolean');
-  if (!allBool && flat.some((v) => typeof v === 'boolean')) {
-    throw new Ext5Error('EXT5_INVALID_ARG', 'tensor data mixes booleans and numbers');
+  if (opts === null || typeof opts !== 'object') {
+    throw new Ext5Error('EXT5_INVALID_ARG', 'tensor() options must be an object ({dtype, device, shape})');
   }
-  const allInt = !allBool && flat.every((v) => Number.isInteger(v));
+  const { shape, flat } = inferNested(data);
+  const kinds = new Set(flat.map((v) => typeof v));
+  if (kinds.size > 1) {
+    throw new Ext5Error('EXT5_INVALID_ARG', `tensor data mixes ${[...kinds].join(' and ')} values`);
+  }
+  const allBool = kinds.has('boolean');
+  const allBig = kinds.has('bigint');
+  const allInt = !allBool && (allBig || flat.every((v) => Number.isInteger(v)));
   const dtype: DType = opts.dtype ?? (allBool ? 'bool' : allInt && flat.length > 0 ? 'int64' : 'float32');
   let ta: NativeTypedArray;
   if (allBool) ta = Uint8Array.from(flat, (v) => (v ? 1 : 0));
-  else if (dtype === 'float64') ta = Float64Array.from(flat as number[]);
-  else if (allInt && (dtype === 'int64' || dtype === 'int32' || dtype === 'uint8' || dtype === 'bool')) {
-    ta =
-      dtype === 'int64'
-        ? BigInt64Array.from(flat as number[], (v) => BigInt(v))
-        : Int32Array.from(flat as number[]);
-  } else ta = Float32Array.from(flat as number[]);
+  else if (allBig) {
+    ta = BigInt64Array.from(flat as bigint[], (v, i) => {
+      if (BigInt.asIntN(64, v) !== v) {
+        throw new Ext5Error(
+          'EXT5_VALUE',
+          `tensor data [${i}] = ${v} is outside the range of int64; values are never wrapped`,
+        );
+      }
+      return v;
+    });
+  }
+  // Integer dtypes get float64 (exact for every JS number): the addon checks that each value
+  // fits the dtype exactly (native/torch/common.cc CheckFitsInteger) instead of wrapping it.
+  else if (dtype === 'float64' || INTEGER_DTYPES.has(dtype) || dtype === 'bool')
+    ta = Float64Array.from(flat as number[]);
+  else ta = Float32Array.from(flat as number[]);
   return fromTypedArray(ta, opts.shape ?? shape, { ...opts, dtype });
 }
 
@@ -576,6 +647,7 @@ export function stack(tensors: Tensor[], dim = 0): Tensor {
 }
 /** Elements of `a` where `condition` (a bool tensor) holds, else of `b`. */
 export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  tensorArg(condition, 'where: condition');
   const mask = (a instanceof Tensor ? 0 : 1) | (b instanceof Tensor ? 0 : 2);
   return wrap(
     torch().where(condition._h, a instanceof Tensor ? a._h : a, b instanceof Tensor ? b._h : b, mask),
@@ -583,7 +655,7 @@ export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
 }
 /** True when both have the same shape and |a - b| <= atol + rtol * |b| everywhere. */
 export function allclose(a: Tensor, b: Tensor, rtol = 1e-5, atol = 1e-8): boolean {
-  return torch().allclose(a._h, b._h, rtol, atol);
+  return torch().allclose(tensorArg(a, 'allclose: a')._h, tensorArg(b, 'allclose: b')._h, rtol, atol);
 }
 
 function handles(ts: Tensor[]): TensorHandle[] {

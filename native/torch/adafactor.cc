@@ -42,9 +42,12 @@ void CheckOptions(const AdafactorOptions& o) {
              "pass relativeStep: false with an explicit lr, or leave lr out");
   }
   if (o.warmup_init && !o.relative_step) ThrowArg("warmupInit needs relativeStep: true");
-  if (!finite(o.eps1) || o.eps1 < 0) ThrowArg("eps1 must be a finite number >= 0");
+  // eps1 keeps 1/sqrt(v) finite: with 0, a zero gradient gives 0/0 = NaN in every parameter.
+  if (!finite(o.eps1) || o.eps1 <= 0) ThrowArg("eps1 must be a finite number > 0 (T5 uses 1e-30)");
   if (!finite(o.eps2) || o.eps2 < 0) ThrowArg("eps2 must be a finite number >= 0");
-  if (std::isnan(o.clip_threshold)) ThrowArg("clipThreshold must not be NaN");
+  if (std::isnan(o.clip_threshold) || o.clip_threshold < 0) {
+    ThrowArg("clipThreshold must be >= 0 (0 or Infinity disables update clipping)");
+  }
   if (!finite(o.decay_rate) || o.decay_rate <= 0) ThrowArg("decayRate must be a finite number > 0 (beta2_t = 1 - t^-decayRate)");
   if (o.beta1.has_value() && (!finite(*o.beta1) || *o.beta1 < 0 || *o.beta1 >= 1)) {
     ThrowArg("beta1 must be in [0, 1) (or null for no momentum)");
@@ -287,8 +290,9 @@ void AdafactorCore::LoadStateDict(const std::vector<std::pair<std::string, at::T
     const std::string& n = names_[i];
     const std::string prefix = "state." + n + ".";
     at::Tensor step = take(prefix + "step", n);
-    if (step.numel() != 1 || at::isFloatingType(step.scalar_type()) || step.scalar_type() == at::kBool) {
-      ThrowCode("EXT5_OPTIMIZER_STATE", "'" + prefix + "step' must be a single integer");
+    if (step.dim() != 0 || at::isFloatingType(step.scalar_type()) || step.scalar_type() == at::kBool) {
+      ThrowCode("EXT5_OPTIMIZER_STATE", "'" + prefix + "step' must be a 0-dimensional integer tensor, got shape " +
+                                            ShapeString(step.sizes()) + " of " + DtypeName(step.scalar_type()));
     }
     AdafactorParamState st;
     st.step = step.to(at::kCPU).to(at::kLong).item<int64_t>();

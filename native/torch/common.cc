@@ -2,9 +2,11 @@
 #include "common.h"
 
 #include <c10/util/Exception.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <torch/cuda.h>
 
-#include <cmath>
 #include <algorithm>
 #include <cmath>
 #include <atomic>
@@ -126,6 +128,62 @@ std::optional<int64_t> GetOptionalInt(const Napi::Value& v, const char* name) {
   return GetInt(v, name);
 }
 
+std::pair<uint8_t*, size_t> TypedArrayBytes(const Napi::TypedArray& ta) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer;
+  size_t offset = 0;
+  napi_status st = napi_get_typedarray_info(ta.Env(), ta, &type, &length, &data, &buffer, &offset);
+  if (st != napi_ok) ThrowArg("cannot read the typed array's memory");
+  return {static_cast<uint8_t*>(data), ta.ByteLength()};
+}
+
+void CheckFitsInteger(const at::Tensor& t, at::ScalarType target, const std::string& name, bool exact) {
+  if (!at::isIntegralType(target, /*includeBool=*/false) || t.numel() == 0 || t.scalar_type() == target) return;
+  const at::ScalarType src = t.scalar_type();
+  if (src == at::kBool) return;
+  // Inclusive bounds of the target as doubles; int64's upper bound 2^63 - 1 is not a double, so
+  // it is checked as "< 2^63".
+  double lo = 0, hi = 0;
+  switch (target) {
+    case at::kByte: lo = 0; hi = 255; break;
+    case at::kChar: lo = -128; hi = 127; break;
+    case at::kShort: lo = -32768; hi = 32767; break;
+    case at::kInt: lo = -2147483648.0; hi = 2147483647.0; break;
+    case at::kLong: lo = -9223372036854775808.0; hi = 9223372036854775808.0; break;
+    default: return;
+  }
+  const std::string dt = DtypeName(target);
+  if (at::isFloatingType(src)) {
+    at::Tensor d = t.detach().to(at::kDouble);
+    if (!at::isfinite(d).all().item<bool>()) {
+      ThrowCode("EXT5_VALUE", name + " holds NaN or Infinity, which " + dt + " cannot hold");
+    }
+    if (exact && !d.eq(d.trunc()).all().item<bool>()) {
+      ThrowCode("EXT5_VALUE", name + " holds a non-integer value (e.g. " +
+                                  std::to_string(d.masked_select(d.ne(d.trunc()))[0].item<double>()) +
+                                  ") and the dtype is " + dt + ": round it first, or use a floating-point dtype");
+    }
+    double mn = d.min().item<double>(), mx = d.max().item<double>();
+    bool over = target == at::kLong ? (mx >= hi) : (mx > hi);
+    if (mn < lo || over) {
+      std::ostringstream o;
+      o.precision(17);
+      o << name << " holds " << (mn < lo ? mn : mx) << ", outside the range of " << dt;
+      ThrowCode("EXT5_VALUE", o.str() + "; values are never wrapped");
+    }
+    return;
+  }
+  if (target == at::kLong) return;  // every integer source fits int64
+  at::Tensor l = t.detach().to(at::kLong);
+  int64_t mn = l.min().item<int64_t>(), mx = l.max().item<int64_t>();
+  if (static_cast<double>(mn) < lo || static_cast<double>(mx) > hi) {
+    ThrowCode("EXT5_VALUE", name + " holds " + std::to_string(static_cast<double>(mn) < lo ? mn : mx) +
+                                ", outside the range of " + dt + "; values are never wrapped");
+  }
+}
+
 namespace {
 const std::map<std::string, at::ScalarType>& DtypeTable() {
   static const std::map<std::string, at::ScalarType> table = {
@@ -226,7 +284,26 @@ std::vector<std::pair<std::string, DeviceStats>> LiveStats() {
 
 namespace {
 
-constexpr int64_t kExternalThreshold = 16 * 1024;
+// What one CPU tensor costs beyond its elements (TensorImpl, StorageImpl, allocator
+// bookkeeping), reported to V8 with the elements so that many small forgotten tensors drive
+// garbage collection too.
+constexpr int64_t kTensorOverhead = 256;
+// After this many bytes of tensors are released, unused heap is returned to the system:
+// glibc keeps freed memory in its arenas (one per OpenMP thread), so RSS stayed at its peak
+// after forgotten tensors were collected.
+constexpr int64_t kTrimEvery = 128 * 1024 * 1024;
+std::atomic<int64_t> g_released_since_trim{0};
+
+void MaybeTrim(int64_t released) {
+#if defined(__GLIBC__)
+  if (g_released_since_trim.fetch_add(released, std::memory_order_relaxed) + released >= kTrimEvery) {
+    g_released_since_trim.store(0, std::memory_order_relaxed);
+    malloc_trim(0);
+  }
+#else
+  (void)released;
+#endif
+}
 constexpr double kIndexSpan = 16777216.0;  // 2^24 slots; generation in the bits above
 
 struct Slot {
@@ -236,11 +313,27 @@ struct Slot {
   int dev = 0;
   int64_t bytes = 0;
   int64_t external = 0;
+  napi_ref owner = nullptr;  // weak reference to the TS Tensor that owns the handle (see Sweep)
 };
+
+// Forgotten tensors inside a synchronous loop: a FinalizationRegistry callback only runs when the
+// event loop turns, so a loop that never yields kept every intermediate alive (issue #16: RSS
+// from 222 MB to 1.1 GB). V8 does collect the Tensor objects during the loop (the external memory
+// reported below drives it); a weak napi reference sees that synchronously. So CPU tensors of
+// kWatchBytes or more get a weak reference to their TS Tensor (`watch`, called by
+// Tensor.fromHandle when `watchFlag` asks for it: small tensors, where a call would cost more
+// than the op, keep only the finalizer), and after every kSweepEvery bytes of new tensors the
+// slots whose Tensor was collected are released.
+constexpr int64_t kWatchBytes = 4096;
+constexpr int64_t kSweepEvery = 64 * 1024 * 1024;
 
 struct AddonData {
   std::vector<Slot> slots;
   std::vector<uint32_t> free;
+  int64_t wrapped_since_sweep = 0;
+  std::vector<uint32_t> watched;       // slot indices that hold an owner reference
+  Napi::Reference<Napi::ArrayBuffer> flag_buffer;
+  int32_t* flag = nullptr;             // [0]: the last wrapped handle wants watch()
 };
 
 AddonData& Data(Napi::Env env) {
@@ -276,6 +369,10 @@ Napi::Value Unwrapped(const Napi::Value& v) {
 
 }  // namespace
 
+namespace {
+void Sweep(Napi::Env env, AddonData& d);
+}  // namespace
+
 Napi::Value TensorHandle::Wrap(Napi::Env env, at::Tensor t) {
   if (!t.defined()) ThrowCode("EXT5_INTERNAL", "tried to return an undefined tensor");
   AddonData& d = Data(env);
@@ -300,12 +397,18 @@ Napi::Value TensorHandle::Wrap(Napi::Env env, at::Tensor t) {
   g_tensors[s.dev].fetch_add(1, std::memory_order_relaxed);
   g_bytes[s.dev].fetch_add(s.bytes, std::memory_order_relaxed);
   // Tell V8 about CPU memory it cannot see, so garbage collection runs when tensors pile up.
-  // Small tensors are skipped: their JS objects already create GC pressure.
-  if (t.device().is_cpu() && s.bytes >= kExternalThreshold) {
-    s.external = s.bytes;
+  if (t.device().is_cpu()) {
+    s.external = s.bytes + kTensorOverhead;
     Napi::MemoryManagement::AdjustExternalMemory(env, s.external);
+    if (s.bytes >= kWatchBytes && d.flag != nullptr) *d.flag = 1;
   }
+  s.owner = nullptr;
   s.tensor = std::move(t);
+  d.wrapped_since_sweep += s.bytes;
+  if (d.wrapped_since_sweep >= kSweepEvery && !d.watched.empty()) {
+    d.wrapped_since_sweep = 0;
+    Sweep(env, d);
+  }
   return Napi::Number::New(env, static_cast<double>(s.gen) * kIndexSpan + index);
 }
 
@@ -323,17 +426,47 @@ at::Tensor TensorHandle::Get(const Napi::Value& v, const char* name) {
   }
 }
 
-bool TensorHandle::Release(Napi::Env env, const Napi::Value& v) {
-  AddonData& d = Data(env);
-  Slot* s = nullptr;
-  if (Find(d, Unwrapped(v), &s) != Lookup::kLive) return false;
+namespace {
+void ReleaseSlot(Napi::Env env, AddonData& d, Slot* s) {
   s->live = false;
+  if (s->owner != nullptr) {
+    napi_delete_reference(env, s->owner);
+    s->owner = nullptr;
+  }
   s->tensor = at::Tensor();
   g_tensors[s->dev].fetch_sub(1, std::memory_order_relaxed);
   g_bytes[s->dev].fetch_sub(s->bytes, std::memory_order_relaxed);
   if (s->external != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -s->external);
   s->external = 0;
+  MaybeTrim(s->bytes);
   d.free.push_back(static_cast<uint32_t>(s - d.slots.data()));
+}
+
+// Releases every watched slot whose TS Tensor has been garbage-collected (see kWatchBytes).
+void Sweep(Napi::Env env, AddonData& d) {
+  std::vector<uint32_t> still;
+  still.reserve(d.watched.size());
+  std::vector<bool> seen(d.slots.size(), false);  // a reused slot may be listed twice
+  for (uint32_t index : d.watched) {
+    Slot& s = d.slots[index];
+    if (!s.live || s.owner == nullptr || seen[index]) continue;
+    seen[index] = true;
+    napi_value owner = nullptr;
+    if (napi_get_reference_value(env, s.owner, &owner) == napi_ok && owner == nullptr) {
+      ReleaseSlot(env, d, &s);
+    } else {
+      still.push_back(index);
+    }
+  }
+  d.watched.swap(still);
+}
+}  // namespace
+
+bool TensorHandle::Release(Napi::Env env, const Napi::Value& v) {
+  AddonData& d = Data(env);
+  Slot* s = nullptr;
+  if (Find(d, Unwrapped(v), &s) != Lookup::kLive) return false;
+  ReleaseSlot(env, d, s);
   return true;
 }
 
@@ -345,7 +478,34 @@ at::Tensor LiveOrThrow(const Napi::CallbackInfo& info, const char* fn) {
 }  // namespace
 
 void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
-  Data(env);
+  AddonData& data = Data(env);
+  {
+    Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, sizeof(int32_t));
+    data.flag = static_cast<int32_t*>(buf.Data());
+    *data.flag = 0;
+    data.flag_buffer = Napi::Persistent(buf);
+  }
+  // watchFlag(): an Int32Array whose [0] is 1 when the last wrapped handle wants watch(); reading
+  // it costs no native call.
+  SetMethod(env, exports, "watchFlag", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    AddonData& d = Data(info.Env());
+    return Napi::Int32Array::New(info.Env(), 1, d.flag_buffer.Value(), 0);
+  });
+  // watch(handle, tensorObject): keeps a weak reference to the TS Tensor owning a large CPU handle.
+  SetMethod(env, exports, "watch", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    if (info.Length() != 2 || !info[1].IsObject()) ThrowArg("watch(handle, tensor) takes a handle and its Tensor");
+    AddonData& d = Data(info.Env());
+    if (d.flag != nullptr) *d.flag = 0;
+    Slot* s = nullptr;
+    if (Find(d, info[0], &s) == Lookup::kLive && s->owner == nullptr && s->external >= kWatchBytes) {
+      napi_ref ref = nullptr;
+      if (napi_create_reference(info.Env(), info[1], 0, &ref) == napi_ok) {
+        s->owner = ref;
+        d.watched.push_back(static_cast<uint32_t>(s - d.slots.data()));
+      }
+    }
+    return info.Env().Undefined();
+  });
   SetMethod(env, exports, "dispose", [](const Napi::CallbackInfo& info) {
     if (info.Length() != 1) ThrowArg("dispose() takes 1 argument");
     return Napi::Boolean::New(info.Env(), TensorHandle::Release(info.Env(), info[0]));

@@ -64,6 +64,16 @@ std::string GetString(const Napi::Value& v, const char* name);
 std::vector<int64_t> GetIntArray(const Napi::Value& v, const char* name);
 std::optional<int64_t> GetOptionalInt(const Napi::Value& v, const char* name);  // undefined/null -> none
 
+// The bytes of a typed array, whether an ArrayBuffer or a SharedArrayBuffer backs it
+// (Napi::TypedArray::ArrayBuffer() fails with "Invalid argument" on the latter).
+std::pair<uint8_t*, size_t> TypedArrayBytes(const Napi::TypedArray& ta);
+
+// Throws EXT5_VALUE naming `name` unless every value of `t` fits the integer dtype `target`
+// exactly: finite, within its range and (with `exact`) without a fractional part. A no-op for
+// floating-point and bool targets (bool conversion means "non-zero", as everywhere). This is the
+// one check between JS numbers and integer tensors: creation, conversion and model inputs.
+void CheckFitsInteger(const at::Tensor& t, at::ScalarType target, const std::string& name, bool exact = true);
+
 at::ScalarType ParseDtype(const std::string& s);           // 'float32', 'bfloat16', ...
 std::string DtypeName(at::ScalarType t);
 at::Device ParseDevice(const std::string& s);              // 'cpu' | 'cuda' | 'cuda:N', checks availability

@@ -68,9 +68,10 @@ Napi::Value FromTypedArray(const Napi::CallbackInfo& info) {
   auto opts = Options(info[2], info[3], natural);
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(natural));
   if (numel > 0) {
-    auto* src = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-    std::memcpy(t.data_ptr(), src, ta.ByteLength());
+    auto [src, bytes] = TypedArrayBytes(ta);
+    std::memcpy(t.data_ptr(), src, bytes);
   }
+  CheckFitsInteger(t, opts.dtype().toScalarType(), "data");
   if (opts.dtype().toScalarType() == at::kBool && natural == at::kByte) {
     t = t.ne(0);
   }
@@ -95,7 +96,10 @@ Napi::Value FromHalfBits(const Napi::CallbackInfo& info) {
                                 std::to_string(numel));
   }
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
-  if (numel > 0) std::memcpy(t.data_ptr(), static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset(), ta.ByteLength());
+  if (numel > 0) {
+    auto [src, bytes] = TypedArrayBytes(ta);
+    std::memcpy(t.data_ptr(), src, bytes);
+  }
   if (info.Length() > 3 && !info[3].IsUndefined()) t = t.to(ParseDevice(GetString(info[3], "device")));
   return W(info.Env(), t);
 }
@@ -139,9 +143,12 @@ Napi::Value CopyOut(Napi::Env env, at::Tensor t, bool raw) {
   }
 }
 
+// NaN and Infinity are valid float values: an op computes with them (an integer dtype refuses
+// them where the value is converted).
 at::Scalar ScalarArg(const Napi::Value& v, const char* name) {
   if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
-  double d = GetNumber(v, name);
+  if (!v.IsNumber()) ThrowArg(std::string(name) + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
   if (std::floor(d) == d && std::fabs(d) < 9007199254740992.0) return at::Scalar(static_cast<int64_t>(d));
   return at::Scalar(d);
 }
@@ -248,6 +255,15 @@ void CheckBroadcast(const at::Tensor& a, const at::Tensor& b, const std::string&
   }
 }
 
+// An integer raised to a negative integer power has no integer result (PyTorch refuses it for a
+// Scalar exponent, but a tensor exponent silently gives 0 or 1).
+void CheckIntegerPow(const at::Tensor& a, const at::Tensor& b) {
+  if (!at::isIntegralType(a.scalar_type(), true) || !at::isIntegralType(b.scalar_type(), true)) return;
+  if (b.numel() > 0 && b.lt(0).any().item<bool>()) {
+    ThrowCode("EXT5_VALUE", "pow: integers to negative integer powers are not allowed; convert with .to('float32')");
+  }
+}
+
 at::Tensor Matmul(const at::Tensor& a, const at::Tensor& b) {
   SameDevice(a, b, "matmul");
   if (a.dim() == 0 || b.dim() == 0) ThrowCode("EXT5_SHAPE", "matmul needs tensors with at least one dimension");
@@ -327,7 +343,12 @@ void InitTensorOps(Napi::Env env, Napi::Object exports) {
   SetMethod(env, exports, "full", [](const Napi::CallbackInfo& info) {
     CheckArgCount(info, 2, 4, "full");
     auto shape = Shape(info[0], "shape");
-    return W(info.Env(), at::full(shape, ScalarArg(info[1], "value"), Options(info[2], info[3])));
+    at::Scalar value = ScalarArg(info[1], "value");
+    auto opts = Options(info[2], info[3]);
+    if (value.isFloatingPoint()) {
+      CheckFitsInteger(at::scalar_tensor(value, at::kDouble), opts.dtype().toScalarType(), "value");
+    }
+    return W(info.Env(), at::full(shape, value, opts));
   });
   SetMethod(env, exports, "arange", [](const Napi::CallbackInfo& info) {
     CheckArgCount(info, 3, 5, "arange");
@@ -350,6 +371,9 @@ void InitTensorOps(Napi::Env env, Napi::Object exports) {
     at::Tensor t = TensorHandle::Get(info[0], "tensor");
     auto opts = Options(info[1], info[2], t.scalar_type());
     at::Device dev = (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull()) ? opts.device() : t.device();
+    // Like PyTorch, a float -> integer conversion truncates fractions; values out of the
+    // target's range (and NaN, Infinity) have no integer value and are refused, not wrapped.
+    CheckFitsInteger(t, opts.dtype().toScalarType(), "tensor", /*exact=*/false);
     return W(info.Env(), t.to(dev, opts.dtype().toScalarType()));
   });
 
@@ -378,6 +402,7 @@ void InitTensorOps(Napi::Env env, Napi::Object exports) {
         SameDevice(a, b, n.c_str());
         CheckBroadcast(a, b, n);
       }
+      if (n == "pow") CheckIntegerPow(a, b);
       return W(info.Env(), f(a, b));
     });
   }

@@ -153,7 +153,9 @@ const cases: Case[] = [
     /disposed/,
     'EXT5_DISPOSED',
   ],
-  ['NaN argument', () => raw.full([2], Number.NaN), /NaN/, 'EXT5_INVALID_ARG'],
+  // NaN is a float value (full([2], NaN) is a float32 tensor of NaN), but no integer.
+  ['NaN fill of an integer tensor', () => raw.full([2], Number.NaN, 'int64'), /NaN/, 'EXT5_VALUE'],
+  ['NaN as an integer argument', () => raw.manualSeed(Number.NaN), /integer/, 'EXT5_INVALID_ARG'],
   ['seed of wrong type', () => raw.manualSeed('7'), /integer/, 'EXT5_INVALID_ARG'],
   ['thread count out of range', () => raw.setNumThreads(0), /between 1 and 1024/, 'EXT5_INVALID_ARG'],
   ['arange with zero step', () => arange(0, 5, 0), /step must not be 0/, 'EXT5_INVALID_ARG'],
