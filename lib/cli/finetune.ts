@@ -19,8 +19,13 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
       .conflicts('task', 'mixture')
       .option('checkpoint', {
         type: 'string',
-        describe: 'Checkpoint directory to start from (model.checkpoint)',
+        describe: 'Checkpoint or run directory (its newest checkpoint) to start from (model.checkpoint)',
       })
+      .option('from-scratch', {
+        type: 'boolean',
+        describe: 'Start from random weights on purpose (without it, finetune needs a checkpoint)',
+      })
+      .conflicts('from-scratch', 'checkpoint')
       .option('eval', {
         type: 'string',
         array: true,

@@ -3,7 +3,9 @@
  * --set), the run, and the summary. The training modules (and libtorch) load only in handlers.
  */
 import type { Argv } from 'yargs';
-import type { RunConfig } from '../run/run_config';
+import type { ResolvedRunConfig } from '../run/run_config';
+import { Ext5Error } from '../util/errors';
+import { checkRunNames } from './names';
 
 export interface TrainArgs {
   config?: string;
@@ -14,8 +16,12 @@ export interface TrainArgs {
   'data-dir'?: string;
   steps?: number;
   'batch-size'?: number;
+  threads?: number;
   progress: boolean;
   json: boolean;
+  'print-config': boolean;
+  /** finetune only: start from random weights on purpose (no --checkpoint). */
+  'from-scratch'?: boolean;
 }
 
 /** Options every training command takes. */
@@ -39,12 +45,21 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('data-dir', { type: 'string', describe: 'Where task data lives (default $EXT5_DATA)' })
     .option('steps', { type: 'number', describe: 'Optimizer steps (training.steps)' })
     .option('batch-size', { type: 'number', describe: 'Examples per step (training.batchSize)' })
+    .option('threads', {
+      type: 'number',
+      describe: 'libtorch intra-op threads (training.threads; default all cores)',
+    })
     .option('progress', {
       type: 'boolean',
       default: true,
       describe: 'Show a progress bar (--no-progress: none)',
     })
-    .option('json', { type: 'boolean', default: false, describe: 'Print the final summary as JSON' });
+    .option('json', { type: 'boolean', default: false, describe: 'Print the final summary as JSON' })
+    .option('print-config', {
+      type: 'boolean',
+      default: false,
+      describe: 'Print the resolved configuration (YAML, with where each value came from) and exit',
+    });
 }
 
 /** Flags that map onto config keys, as --set strings (so sources and errors name the flag). */
@@ -58,9 +73,63 @@ export function flagSets(args: TrainArgs, extra: Record<string, unknown> = {}): 
   add('data.dataDir', args['data-dir'] ?? process.env.EXT5_DATA);
   add('training.steps', args.steps);
   add('training.batchSize', args['batch-size']);
+  add('training.threads', args.threads);
   if (!args.progress) add('logging.progress', false);
   for (const [k, v] of Object.entries(extra)) add(k, v);
   return [...sets, ...(args.set ?? [])];
+}
+
+/**
+ * The config a training command runs with: preset → file → flags → --set, then the names it uses
+ * (mixture, eval tasks) and, for finetune, the checkpoint it starts from: a checkpoint directory or
+ * a run directory (its newest checkpoint), as `ext5 eval` and `ext5 predict` take them. All of it
+ * is checked before anything expensive (vocabulary, model, run directory) is built.
+ */
+export function resolveTrainingConfig(
+  kind: 'pretrain' | 'finetune',
+  args: TrainArgs,
+  extra: Record<string, unknown>,
+): ResolvedRunConfig {
+  const { resolveRunConfig } = require('../run/run_config') as typeof import('../run/run_config');
+  const resolved = resolveRunConfig({
+    preset: args.preset,
+    file: args.config,
+    overrides: { run: { kind } },
+    set: flagSets(args, extra),
+  });
+  const c = resolved.config;
+  checkRunNames(c);
+  if (c.model.checkpoint !== null) {
+    if (args['from-scratch']) {
+      throw new Ext5Error(
+        'EXT5_CONFIG',
+        `--from-scratch contradicts model.checkpoint '${c.model.checkpoint}' (from ${resolved.sources['model.checkpoint']})`,
+        'drop one of them',
+      );
+    }
+    const { resolveCheckpointDir } =
+      require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
+    c.model.checkpoint = resolveCheckpointDir(c.model.checkpoint);
+  } else if (kind === 'finetune' && !args['from-scratch']) {
+    // Fine-tuning random weights is almost always a forgotten --checkpoint; say so instead.
+    throw new Ext5Error(
+      'EXT5_NO_CHECKPOINT',
+      'finetune needs a checkpoint to start from (model.checkpoint is not set)',
+      'pass --checkpoint <checkpoint or run directory>, or --from-scratch to train from random weights on purpose',
+    );
+  }
+  return resolved;
+}
+
+/** `--print-config`: the config as YAML (loadable with --config), then each non-default value's source. */
+export function renderResolvedConfig(r: ResolvedRunConfig): string {
+  const { renderConfigYaml } = require('../run/run_config') as typeof import('../run/run_config');
+  const set = Object.entries(r.sources).filter(([, src]) => src !== 'default');
+  const origin = set.map(([k, src]) => `#   ${k}: ${src}`);
+  return `${renderConfigYaml(r.config)}
+# values not at their defaults, and where they came from:
+${origin.join('\n') || '#   (none)'}
+`;
 }
 
 /** Assembles the config, runs training, prints the summary. */
@@ -69,15 +138,13 @@ export async function runTraining(
   args: TrainArgs,
   extra: Record<string, unknown>,
 ) {
-  require('../tasks');
-  const { loadRunConfig } = require('../run/run_config') as typeof import('../run/run_config');
+  const resolved = resolveTrainingConfig(kind, args, extra);
+  if (args['print-config']) {
+    process.stdout.write(renderResolvedConfig(resolved));
+    return;
+  }
+  const config = resolved.config;
   const { defaultRunDirPath } = require('../run/run_dir') as typeof import('../run/run_dir');
-  const config: RunConfig = loadRunConfig({
-    preset: args.preset,
-    file: args.config,
-    overrides: { run: { kind } },
-    set: flagSets(args, extra),
-  });
   const dir = defaultRunDirPath(config);
   const { train } = require('../train/trainer') as typeof import('../train/trainer');
   if (!args.json) process.stderr.write(`ext5 ${kind}: run directory ${dir}\n`);
