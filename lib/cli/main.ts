@@ -1,9 +1,7 @@
 import yargs from 'yargs';
 import { Ext5Error } from '../util/errors';
 import { commands } from './index';
-
-/** A command-line usage mistake (unknown flag, missing argument): exit code 2. */
-class UsageError extends Error {}
+import { flagSuggestions, knownFlags, UsageError } from './usage';
 
 /** Prints an error the way every ext5 command does: message, then the fix, no stack unless EXT5_DEBUG. */
 export function reportError(err: unknown): number {
@@ -25,7 +23,11 @@ export function reportError(err: unknown): number {
  * `ext5 … | head` closes stdout early; that is the reader's choice, not an error. Exit quietly
  * instead of crashing with an unhandled EPIPE.
  */
+let pipeHandled = false;
 function quietOnClosedPipe(): void {
+  // Once per process: main() may run more than once in one process (tests, embedding).
+  if (pipeHandled) return;
+  pipeHandled = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -48,10 +50,11 @@ export async function main(argv: string[]): Promise<number> {
     .version()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .epilogue('Docs: README.md and docs/ in the ext5 package. `ext5 <command> --help` for each command.')
-    .fail((msg, err) => {
+    .fail((msg, err, usage) => {
       if (err) throw err;
+      const near = flagSuggestions(msg ?? '', knownFlags(usage));
       // yargs goes on to run the handler unless the fail callback throws: stop here.
-      throw new UsageError(msg);
+      throw new UsageError([msg, ...near.map((s) => `  ${s}`)].join('\n'));
     });
   try {
     await parser.parseAsync();
