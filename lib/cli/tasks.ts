@@ -4,7 +4,8 @@
  */
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { Ext5Error } from '../util/errors';
+import { didYouMean, Ext5Error } from '../util/errors';
+import { checkBenchmark } from './names';
 
 interface ListArgs {
   family?: string;
@@ -33,8 +34,13 @@ function vocabPath(v: string): string {
 async function list(args: ListArgs): Promise<void> {
   const { TaskRegistry, FAMILIES } = tasksModule();
   if (args.family && !(FAMILIES as readonly string[]).includes(args.family)) {
-    throw new Ext5Error('E_ARG', `unknown family '${args.family}'`, `families: ${FAMILIES.join(', ')}`);
+    throw new Ext5Error(
+      'E_ARG',
+      `unknown family '${args.family}'${didYouMean(args.family, FAMILIES)}`,
+      `families: ${FAMILIES.join(', ')}`,
+    );
   }
+  if (args.benchmark) checkBenchmark(args.benchmark);
   const tasks = TaskRegistry.values().filter(
     (t) => (!args.family || t.family === args.family) && (!args.benchmark || t.benchmark === args.benchmark),
   );
