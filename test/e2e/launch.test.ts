@@ -1,4 +1,4 @@
-// `ext5 launch` end to end: real worker processes running the hidden `dist-selftest` command
+// `ext5 launch` end to end: real worker processes running the `dist-selftest` command
 // over Gloo on 127.0.0.1 (free ports picked at run time), and what the job does when a worker
 // crashes, hangs, or the launcher is signalled. Every process started here has a deadline and is
 // killed in afterAll.
