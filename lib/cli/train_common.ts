@@ -156,6 +156,7 @@ export async function runTraining(
       `${result.stoppedBy === 'signal' ? 'stopped' : 'finished'} at step ${result.step}`,
       `  run directory   ${result.runDir}`,
       `  last loss       ${result.lastLoss === null ? '-' : result.lastLoss.toFixed(4)}`,
+      `  validation loss ${result.validationLoss === null ? '-' : result.validationLoss.toFixed(4)}`,
       `  checkpoint      ${result.lastCheckpoint ?? '-'}`,
     ];
     for (const [task, m] of Object.entries(result.evals)) {

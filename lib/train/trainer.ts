@@ -40,6 +40,8 @@ export interface TrainResult {
   stoppedBy: 'done' | 'signal';
   lastLoss: number | null;
   lastCheckpoint: string | undefined;
+  /** The validation loss of the last evaluation (eval.lossBatches of data.evalSplit); null if none ran. */
+  validationLoss: number | null;
   evals: Record<string, Record<string, number>>;
 }
 
@@ -110,6 +112,7 @@ class TrainingLoop {
   private stopAgreed = false;
   private interval = emptyInterval();
   private readonly evals: Record<string, Record<string, number>> = {};
+  private validationLoss: number | null = null;
   private readonly params: ReturnType<T5ForConditionalGeneration['parameters']>;
 
   constructor(
@@ -171,6 +174,7 @@ class TrainingLoop {
         stoppedBy: this.stopAgreed ? 'signal' : 'done',
         lastLoss: this.lastLoss,
         lastCheckpoint: this.lastCheckpoint,
+        validationLoss: this.validationLoss,
         evals: this.evals,
       };
     } finally {
@@ -254,7 +258,10 @@ class TrainingLoop {
   private async evaluate(): Promise<void> {
     const { c, model, vocab, log } = this.s;
     const step = this.step;
-    if (c.eval.lossBatches > 0) log(step, 'validation', { loss: await validationLoss(c, model, vocab) });
+    if (c.eval.lossBatches > 0) {
+      this.validationLoss = await validationLoss(c, model, vocab);
+      log(step, 'validation', { loss: this.validationLoss });
+    }
     const results: TaskEvalResult[] = [];
     for (const task of evalTasks(c.eval.tasks)) {
       const r = await evaluateTask(model, vocab, task, {

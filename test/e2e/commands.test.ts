@@ -93,6 +93,56 @@ test('eval prints metrics as JSON and writes predictions', () => {
   expect(j.tasks[0].metrics.accuracy).toBeCloseTo(acc, 10);
 });
 
+test('finetune starts from a run directory, reports the validation loss, takes --threads; refuses no checkpoint', () => {
+  const ft = path.join(tmp, 'ft');
+  const r = runCli([
+    'finetune',
+    '--preset',
+    'tiny-demo-finetune',
+    '--checkpoint',
+    run, // a run directory: its newest checkpoint, as eval and predict take it
+    '--run-dir',
+    ft,
+    '--steps',
+    '2',
+    '--batch-size',
+    '4',
+    '--threads',
+    '1',
+    '--no-progress',
+    '--json',
+    '--set',
+    'eval.every=2',
+    '--set',
+    'eval.lossBatches=1',
+    '--set',
+    'eval.maxExamples=4',
+    '--set',
+    'eval.rankClassification=true',
+  ]);
+  expect(r.stderr).not.toMatch(/error/);
+  expect(r.status).toBe(0);
+  const j = JSON.parse(r.stdout);
+  expect(j.step).toBe(2);
+  expect(typeof j.validationLoss).toBe('number');
+  expect(j.validationLoss).toBeGreaterThan(0);
+  expect(Object.keys(j.evals)).toEqual(['mini_nli_counts']);
+  const cfg = JSON.parse(fs.readFileSync(path.join(ft, 'config.json'), 'utf8'));
+  expect(cfg.model.checkpoint).toBe(path.join(run, 'checkpoints', 'step-00000004'));
+  expect(cfg.training.threads).toBe(1);
+  expect(JSON.parse(fs.readFileSync(path.join(ft, 'env.json'), 'utf8')).threads).toBe(1);
+  const none = runCli(['finetune', '--preset', 'tiny-demo-finetune', '--run-dir', path.join(tmp, 'ft-none')]);
+  expect(none.status).toBe(1);
+  expect(none.stderr).toContain('[EXT5_NO_CHECKPOINT]');
+  expect(none.stderr).toContain('--from-scratch');
+  expect(none.loadedLibtorch).toBe(false);
+  expect(fs.existsSync(path.join(tmp, 'ft-none'))).toBe(false);
+  const typo = runCli(['pretrain', '--preset', 'tiny-test', '--mixture', 'mini_ext5_pretrian']);
+  expect(typo.status).toBe(1);
+  expect(typo.stderr).toContain("did you mean 'mini_ext5_pretrain'");
+  expect(typo.loadedLibtorch).toBe(false);
+});
+
 test('predict reads stdin (plain lines and JSONL) and writes one prediction per input', () => {
   const r = runCli(['predict', '--checkpoint', run, '-', '--json', '--max-new-tokens', '4'], {
     input: 'topic: a match\n{"inputs": "nli counts premise: two pears"}\n\n',
