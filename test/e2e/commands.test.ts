@@ -131,6 +131,28 @@ test('finetune starts from a run directory, reports the validation loss, takes -
   expect(cfg.model.checkpoint).toBe(path.join(run, 'checkpoints', 'step-00000004'));
   expect(cfg.training.threads).toBe(1);
   expect(JSON.parse(fs.readFileSync(path.join(ft, 'env.json'), 'utf8')).threads).toBe(1);
+  // docs/observability.md shows metrics.jsonl lines as the run writes them: same splits, same keys.
+  const real = fs
+    .readFileSync(path.join(ft, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const obs = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'observability.md'), 'utf8');
+  const documented = [...obs.matchAll(/^(\{"step":.*\})$/gm)].map(
+    (m) => JSON.parse(m[1]!) as Record<string, unknown>,
+  );
+  const shown = documented.filter((d) => real.some((r) => r.split === d.split));
+  expect(shown.map((d) => d.split)).toEqual(['train', 'validation', 'eval/mini_nli_counts']);
+  for (const d of shown) {
+    const r = real.find((x) => x.split === d.split)!;
+    expect(Object.keys(d).sort()).toEqual(Object.keys(r).sort());
+  }
+  // One scale: the file's accuracy is the summary's, on 0-100.
+  const acc = real.find((x) => x.split === 'eval/mini_nli_counts')!.accuracy as number;
+  expect(acc).toBe(j.evals.mini_nli_counts.accuracy);
+  expect(acc).toBeGreaterThanOrEqual(0);
+  expect(acc).toBeLessThanOrEqual(100);
+  expect(acc % 25).toBe(0); // 4 examples on 0-100: a multiple of 25 (0-1 would give 0.25, 0.5, ...)
   const none = runCli(['finetune', '--preset', 'tiny-demo-finetune', '--run-dir', path.join(tmp, 'ft-none')]);
   expect(none.status).toBe(1);
   expect(none.stderr).toContain('[EXT5_NO_CHECKPOINT]');
