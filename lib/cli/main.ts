@@ -1,6 +1,7 @@
-import yargs from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { Ext5Error } from '../util/errors';
 import { commands } from './index';
+import { valueCompletions } from './names';
 import { flagSuggestions, knownFlags, UsageError } from './usage';
 
 /** Prints an error the way every ext5 command does: message, then the fix, no stack unless EXT5_DEBUG. */
@@ -36,12 +37,43 @@ function quietOnClosedPipe(): void {
   }
 }
 
+/**
+ * A command whose help leaves out `--version`: the version belongs to `ext5 --version`, not to
+ * every subcommand's option list.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argument types.
+function withoutVersion(cmd: CommandModule<any, any>): CommandModule<any, any> {
+  const build = cmd.builder;
+  return {
+    ...cmd,
+    builder: (y: Argv) => {
+      const built = typeof build === 'function' ? build(y) : build ? y.options(build) : y;
+      return (built as Argv).version(false);
+    },
+  };
+}
+
 export async function main(argv: string[]): Promise<number> {
   quietOnClosedPipe();
   const parser = yargs(argv)
     .scriptName('ext5')
     .usage('$0 <command> [options]\n\nExT5 extreme multi-task pre-training of T5 models, on libtorch.')
-    .command(commands)
+    .command(commands.map(withoutVersion))
+    .completion(
+      'completion',
+      'Print a bash/zsh completion script: `ext5 completion >> ~/.bashrc` (or ~/.zshrc)',
+      // Commands and flags as yargs completes them; the values of name options from the registries.
+      (
+        _current: string,
+        _argv: unknown,
+        completionFilter: (onCompleted?: (err: Error | null, c: string[] | undefined) => void) => unknown,
+        done: (completions: string[]) => unknown,
+      ) => {
+        const values = argv[0] === '--get-yargs-completions' ? valueCompletions(argv.slice(1)) : undefined;
+        if (values) done(values);
+        else completionFilter();
+      },
+    )
     .demandCommand(1, 'Name a command; `ext5 --help` lists them.')
     .strict()
     .recommendCommands()

@@ -72,3 +72,46 @@ export function checkRunNames(c: RunConfig): void {
   checkMixtureOrTask(c.data.mixtureOrTask);
   checkEvalNames(c.eval.tasks);
 }
+
+/**
+ * Shell completion of option values: the names `--preset`, `--model`, `--mixture`, `--task`,
+ * `--benchmark` and `--eval` take, when `words` (the command line so far, the word being completed
+ * last) ends in one of them; undefined otherwise (yargs then completes commands and flags).
+ */
+export function valueCompletions(words: readonly string[]): string[] | undefined {
+  const prev = words.length >= 2 ? words[words.length - 2] : undefined;
+  const cur = words[words.length - 1] ?? '';
+  let names: string[] | undefined;
+  switch (prev) {
+    case '--preset': {
+      const { runPresetNames } = require('../run/run_presets') as typeof import('../run/run_presets');
+      names = runPresetNames();
+      break;
+    }
+    case '--model': {
+      const { presetNames } = require('../model/t5_presets') as typeof import('../model/t5_presets');
+      names = presetNames();
+      break;
+    }
+    case '--mixture':
+      names = tasks().MixtureRegistry.names();
+      break;
+    case '--task':
+      names = tasks().TaskRegistry.names();
+      break;
+    case '--benchmark':
+    case '--eval':
+      // A benchmark and its mixture may share a name (superglue): offer it once.
+      names = [
+        ...new Set([
+          ...benchmarkNames(),
+          ...tasks().MixtureRegistry.names(),
+          ...tasks().TaskRegistry.names(),
+        ]),
+      ];
+      break;
+    default:
+      return undefined;
+  }
+  return names.filter((n) => n.startsWith(cur));
+}

@@ -165,6 +165,22 @@ test('finetune starts from a run directory, reports the validation loss, takes -
   expect(typo.loadedLibtorch).toBe(false);
 });
 
+test('eval --print-config resolves the run directory and the benchmark; a typo names the closest benchmark', () => {
+  const r = runCli(['eval', '--checkpoint', run, '--benchmark', 'mini_nli_counts', '--print-config']);
+  expect(r.status).toBe(0);
+  expect(r.stdout).toContain(`checkpoint: ${path.join(run, 'checkpoints', 'step-00000004')}`);
+  expect(r.stdout).toMatch(/^tasks: \[mini_nli_counts\]$/m);
+  expect(r.stdout).toMatch(/^decoding: greedy$/m);
+  const typo = runCli(['eval', '--checkpoint', run, '--benchmark', 'superglu']);
+  expect(typo.status).toBe(1);
+  expect(typo.stderr).toContain("no benchmark, mixture or task named 'superglu' (did you mean 'superglue'?)");
+  const pc = runCli(['pretrain', '--preset', 'tiny-test', '--steps', '9', '--print-config']);
+  expect(pc.status).toBe(0);
+  expect(pc.stdout).toMatch(/^ {2}steps: 9 /m);
+  expect(pc.stdout).toContain('#   training.steps: --set');
+  expect(pc.loadedLibtorch).toBe(false);
+});
+
 test('predict reads stdin (plain lines and JSONL) and writes one prediction per input', () => {
   const r = runCli(['predict', '--checkpoint', run, '-', '--json', '--max-new-tokens', '4'], {
     input: 'topic: a match\n{"inputs": "nli counts premise: two pears"}\n\n',

@@ -112,4 +112,8 @@ test('--print-config shows the resolved values and where the non-default ones ca
   expect(text).toMatch(/^ {2}steps: 7 /m);
   expect(text).toContain("#   data.mixtureOrTask: preset 'tiny-demo'");
   expect(text).toContain('#   training.steps: --set');
+  // It is a config file: --config loads it back to the same config.
+  const file = path.join(tmp, 'printed.yaml');
+  fs.writeFileSync(file, text);
+  expect(resolveTrainingConfig('pretrain', { ...base, config: file }, {}).config).toEqual(r.config);
 });
