@@ -110,7 +110,7 @@ export function resolveTrainingConfig(
     const { resolveCheckpointDir } =
       require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
     c.model.checkpoint = resolveCheckpointDir(c.model.checkpoint);
-  } else if (kind === 'finetune' && !args['from-scratch']) {
+  } else if (kind === 'finetune' && !args['from-scratch'] && !resumesACheckpoint(c)) {
     // Fine-tuning random weights is almost always a forgotten --checkpoint; say so instead.
     throw new Ext5Error(
       'EXT5_NO_CHECKPOINT',
@@ -119,6 +119,17 @@ export function resolveTrainingConfig(
     );
   }
   return resolved;
+}
+
+/** Whether the run continues from a checkpoint of its own (then it needs no model.checkpoint). */
+function resumesACheckpoint(c: ResolvedRunConfig['config']): boolean {
+  const resume = c.checkpoint.resume;
+  if (resume === 'none') return false;
+  if (resume !== 'auto') return true; // an explicit checkpoint; resolveResume checks it
+  if (c.run.dir === null) return false; // a new default directory has nothing to resume
+  const { listCheckpoints } = require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
+  const path = require('node:path') as typeof import('node:path');
+  return listCheckpoints(path.join(c.run.dir, 'checkpoints')).length > 0;
 }
 
 /** `--print-config`: the config as YAML (loadable with --config), then each non-default value's source. */

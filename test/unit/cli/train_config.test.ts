@@ -93,6 +93,22 @@ test('finetune without a checkpoint refuses unless --from-scratch says so', () =
       ),
     ).code,
   ).toBe('EXT5_CONFIG');
+  // Resuming a fine-tuning run from its own checkpoints needs no --checkpoint again.
+  const again = resolveTrainingConfig(
+    'finetune',
+    { ...base, preset: 'tiny-demo-finetune', 'run-dir': fakeRun(), resume: 'auto' },
+    {},
+  );
+  expect(again.config.model.checkpoint).toBeNull();
+  expect(
+    codeOf(() =>
+      resolveTrainingConfig(
+        'finetune',
+        { ...base, preset: 'tiny-demo-finetune', 'run-dir': path.join(tmp, 'fresh'), resume: 'auto' },
+        {},
+      ),
+    ).code,
+  ).toBe('EXT5_NO_CHECKPOINT');
   // pretrain starts from random weights by design.
   expect(
     resolveTrainingConfig('pretrain', { ...base, preset: 'tiny-demo' }, {}).config.model.checkpoint,
