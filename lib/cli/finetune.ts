@@ -41,8 +41,8 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
       ),
   handler: (args) =>
     runTraining('finetune', args, {
-      'data.mixtureOrTask': args.task ?? args.mixture,
-      'model.checkpoint': args.checkpoint,
-      'eval.tasks': args.eval,
+      'data.mixtureOrTask': [args.task !== undefined ? '--task' : '--mixture', args.task ?? args.mixture],
+      'model.checkpoint': ['--checkpoint', args.checkpoint],
+      'eval.tasks': ['--eval', args.eval],
     }),
 };

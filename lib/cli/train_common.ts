@@ -62,21 +62,37 @@ export function trainOptions<T>(y: Argv<T>) {
     });
 }
 
-/** Flags that map onto config keys, as --set strings (so sources and errors name the flag). */
-export function flagSets(args: TrainArgs, extra: Record<string, unknown> = {}): string[] {
+/** Command flags that set config keys: key → [the flag as typed, its value or undefined]. */
+export type FlagValues = Record<string, readonly [flag: string, value: unknown]>;
+
+/**
+ * Flags that map onto config keys, as --set strings (so validation errors name the key), and
+ * which flag set each key (so --print-config names the flag, not --set).
+ */
+export function flagSets(
+  args: TrainArgs,
+  extra: FlagValues = {},
+): { sets: string[]; flags: Record<string, string> } {
   const sets: string[] = [];
-  const add = (key: string, v: unknown) => {
-    if (v !== undefined && v !== null) sets.push(`${key}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const flags: Record<string, string> = {};
+  const add = (key: string, flag: string, v: unknown) => {
+    if (v === undefined || v === null) return;
+    sets.push(`${key}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    flags[key] = flag;
   };
-  add('run.dir', args['run-dir']);
-  add('checkpoint.resume', args.resume);
-  add('data.dataDir', args['data-dir'] ?? process.env.EXT5_DATA);
-  add('training.steps', args.steps);
-  add('training.batchSize', args['batch-size']);
-  add('training.threads', args.threads);
-  if (!args.progress) add('logging.progress', false);
-  for (const [k, v] of Object.entries(extra)) add(k, v);
-  return [...sets, ...(args.set ?? [])];
+  add('run.dir', '--run-dir', args['run-dir']);
+  add('checkpoint.resume', '--resume', args.resume);
+  add(
+    'data.dataDir',
+    args['data-dir'] !== undefined ? '--data-dir' : 'EXT5_DATA',
+    args['data-dir'] ?? process.env.EXT5_DATA,
+  );
+  add('training.steps', '--steps', args.steps);
+  add('training.batchSize', '--batch-size', args['batch-size']);
+  add('training.threads', '--threads', args.threads);
+  if (!args.progress) add('logging.progress', '--no-progress', false);
+  for (const [k, [flag, v]] of Object.entries(extra)) add(k, flag, v);
+  return { sets: [...sets, ...(args.set ?? [])], flags };
 }
 
 /**
@@ -88,15 +104,20 @@ export function flagSets(args: TrainArgs, extra: Record<string, unknown> = {}): 
 export function resolveTrainingConfig(
   kind: 'pretrain' | 'finetune',
   args: TrainArgs,
-  extra: Record<string, unknown>,
+  extra: FlagValues,
 ): ResolvedRunConfig {
-  const { resolveRunConfig } = require('../run/run_config') as typeof import('../run/run_config');
+  const { resolveRunConfig, parseSetArg } =
+    require('../run/run_config') as typeof import('../run/run_config');
+  const { sets, flags } = flagSets(args, extra);
   const resolved = resolveRunConfig({
     preset: args.preset,
     file: args.config,
     overrides: { run: { kind } },
-    set: flagSets(args, extra),
+    set: sets,
   });
+  // A key a flag set keeps the flag as its source, unless a later --set changed it again.
+  const setByUser = new Set((args.set ?? []).map((a) => parseSetArg(a).path));
+  for (const [key, flag] of Object.entries(flags)) if (!setByUser.has(key)) resolved.sources[key] = flag;
   const c = resolved.config;
   checkRunNames(c);
   if (c.model.checkpoint !== null) {
@@ -144,11 +165,7 @@ ${origin.join('\n') || '#   (none)'}
 }
 
 /** Assembles the config, runs training, prints the summary. */
-export async function runTraining(
-  kind: 'pretrain' | 'finetune',
-  args: TrainArgs,
-  extra: Record<string, unknown>,
-) {
+export async function runTraining(kind: 'pretrain' | 'finetune', args: TrainArgs, extra: FlagValues) {
   const resolved = resolveTrainingConfig(kind, args, extra);
   if (args['print-config']) {
     process.stdout.write(renderResolvedConfig(resolved));

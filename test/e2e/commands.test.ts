@@ -177,7 +177,7 @@ test('eval --print-config resolves the run directory and the benchmark; a typo n
   const pc = runCli(['pretrain', '--preset', 'tiny-test', '--steps', '9', '--print-config']);
   expect(pc.status).toBe(0);
   expect(pc.stdout).toMatch(/^ {2}steps: 9 /m);
-  expect(pc.stdout).toContain('#   training.steps: --set');
+  expect(pc.stdout).toContain('#   training.steps: --steps');
   expect(pc.loadedLibtorch).toBe(false);
 });
 

@@ -38,7 +38,7 @@ test('a mistyped mixture is reported as an unknown name with the closest one, be
     resolveTrainingConfig(
       'pretrain',
       { ...base, preset: 'tiny-demo' },
-      { 'data.mixtureOrTask': 'mini_ext5_pretrian' },
+      { 'data.mixtureOrTask': ['--mixture', 'mini_ext5_pretrian'] },
     ),
   );
   expect(e.code).toBe('UNKNOWN_NAME');
@@ -51,7 +51,7 @@ test('a mistyped eval benchmark is reported with the closest benchmark', () => {
       'finetune',
       { ...base, preset: 'tiny-demo-finetune', 'from-scratch': true },
       {
-        'eval.tasks': ['superglu'],
+        'eval.tasks': ['--eval', ['superglu']],
       },
     ),
   );
@@ -64,11 +64,15 @@ test('finetune --checkpoint takes a run directory (its newest checkpoint), as ev
   const r = resolveTrainingConfig(
     'finetune',
     { ...base, preset: 'tiny-demo-finetune' },
-    { 'model.checkpoint': run },
+    { 'model.checkpoint': ['--checkpoint', run] },
   );
   expect(r.config.model.checkpoint).toBe(path.join(run, 'checkpoints', 'step-00000004'));
   const e = codeOf(() =>
-    resolveTrainingConfig('finetune', { ...base, preset: 'tiny-demo-finetune' }, { 'model.checkpoint': tmp }),
+    resolveTrainingConfig(
+      'finetune',
+      { ...base, preset: 'tiny-demo-finetune' },
+      { 'model.checkpoint': ['--checkpoint', tmp] },
+    ),
   );
   expect(e.code).toBe('EXT5_CHECKPOINT');
 });
@@ -88,7 +92,7 @@ test('finetune without a checkpoint refuses unless --from-scratch says so', () =
         'finetune',
         { ...base, preset: 'tiny-demo-finetune', 'from-scratch': true },
         {
-          'model.checkpoint': fakeRun(),
+          'model.checkpoint': ['--checkpoint', fakeRun()],
         },
       ),
     ).code,
@@ -118,7 +122,15 @@ test('finetune without a checkpoint refuses unless --from-scratch says so', () =
 test('--threads sets training.threads', () => {
   const r = resolveTrainingConfig('pretrain', { ...base, preset: 'tiny-demo', threads: 3 }, {});
   expect(r.config.training.threads).toBe(3);
-  expect(r.sources['training.threads']).toBe('--set');
+  expect(r.sources['training.threads']).toBe('--threads');
+  // A later --set of the same key wins, and is named as the source.
+  const both = resolveTrainingConfig(
+    'pretrain',
+    { ...base, preset: 'tiny-demo', threads: 3, set: ['training.threads=2'] },
+    {},
+  );
+  expect(both.config.training.threads).toBe(2);
+  expect(both.sources['training.threads']).toBe('--set');
 });
 
 test('--print-config shows the resolved values and where the non-default ones came from', () => {
@@ -127,7 +139,7 @@ test('--print-config shows the resolved values and where the non-default ones ca
   expect(text).toMatch(/^training:$/m);
   expect(text).toMatch(/^ {2}steps: 7 /m);
   expect(text).toContain("#   data.mixtureOrTask: preset 'tiny-demo'");
-  expect(text).toContain('#   training.steps: --set');
+  expect(text).toContain('#   training.steps: --steps');
   // It is a config file: --config loads it back to the same config.
   const file = path.join(tmp, 'printed.yaml');
   fs.writeFileSync(file, text);
