@@ -1,17 +1,14 @@
 // The docs say which commands take the run-config flags; the commands must take them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import yargs, { type CommandModule } from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { commands } from '../../../lib/cli/index';
 
 /** The option names a command's builder declares. */
-export function commandFlags(name: string): string[] {
-  // biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argument types.
-  const cmd = commands.find((c) => String(c.command).split(' ')[0] === name) as
-    | CommandModule<any, any>
-    | undefined;
+function commandFlags(name: string): string[] {
+  const cmd = commands.find((c) => String(c.command).split(' ')[0] === name);
   if (!cmd) throw new Error(`no command ${name}`);
-  const builder = cmd.builder as (y: ReturnType<typeof yargs>) => ReturnType<typeof yargs>;
+  const builder = cmd.builder as unknown as (y: Argv) => Argv;
   const y = builder(yargs([])) as unknown as { getOptions(): { key: Record<string, unknown> } };
   return Object.keys(y.getOptions().key);
 }
