@@ -24,6 +24,8 @@ export interface DoctorReport {
     mkl: boolean;
     mkldnn: boolean;
     intraOpThreads: number;
+    /** Where the intra-op thread count came from (see {@link threadsSource}). */
+    intraOpThreadsFrom: string;
     interOpThreads: number;
     matmulGflops: number;
     cuda: {
@@ -34,6 +36,15 @@ export interface DoctorReport {
   };
   spm?: { addon: { path: string; how: string } };
   problems: { problem: string; fix: string }[];
+}
+
+/**
+ * Where libtorch's intra-op thread count came from, as lib/native/torch.ts chooses it: the
+ * EXT5_NUM_THREADS variable when set, else every available core.
+ */
+export function threadsSource(env: NodeJS.ProcessEnv = process.env): string {
+  const v = env.EXT5_NUM_THREADS;
+  return v !== undefined && v !== '' ? `EXT5_NUM_THREADS=${v}` : 'all cores; EXT5_NUM_THREADS unset';
 }
 
 function cpuFlags(): string[] {
@@ -127,6 +138,7 @@ export function doctorReport(): DoctorReport {
       mkl: info.hasMKL,
       mkldnn: info.hasMKLDNN,
       intraOpThreads: info.numThreads,
+      intraOpThreadsFrom: threadsSource(),
       interOpThreads: info.numInteropThreads,
       matmulGflops: Math.round(gflops * 10) / 10,
       cuda: { compiled: info.cudaCompiled, available: info.cudaAvailable, devices: info.cudaDevices },
@@ -180,7 +192,7 @@ export function formatDoctor(r: DoctorReport): string {
       'parallel',
       `OpenMP ${t.openmp ? 'yes' : 'no'}, MKL ${t.mkl ? 'yes' : 'no'}, oneDNN ${t.mkldnn ? 'yes' : 'no'}`,
     );
-    row('threads', `${t.intraOpThreads} intra-op (EXT5_NUM_THREADS), ${t.interOpThreads} inter-op`);
+    row('threads', `${t.intraOpThreads} intra-op (${t.intraOpThreadsFrom}), ${t.interOpThreads} inter-op`);
     row('matmul f32', `${t.matmulGflops} GFLOP/s (384x384, quick probe)`);
     const cuda = t.cuda;
     row(

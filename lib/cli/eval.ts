@@ -24,6 +24,33 @@ interface EvalArgs {
   predictions?: string;
   threads?: number;
   json: boolean;
+  'print-config': boolean;
+}
+
+/**
+ * `ext5 eval --print-config`: the evaluation it would run, with the checkpoint and the tasks
+ * resolved (a run directory → its newest checkpoint; a benchmark → its tasks), as YAML.
+ */
+export function renderEvalConfig(args: EvalArgs, checkpoint: string, tasks: readonly string[]): string {
+  const yaml = require('js-yaml') as typeof import('js-yaml');
+  const settings = {
+    checkpoint,
+    benchmark: args.benchmark ?? [],
+    tasks,
+    split: args.split,
+    maxExamples: args['max-examples'] ?? null,
+    batchSize: args['batch-size'],
+    decoding: args.decoding,
+    numBeams: args['num-beams'],
+    lengthPenalty: args['length-penalty'],
+    maxNewTokens: args['max-new-tokens'] ?? null,
+    rankClassification: args['rank-classification'],
+    dataDir: args['data-dir'] ?? process.env.EXT5_DATA ?? null,
+    vocab: args.vocab ?? null,
+    predictions: args.predictions ?? null,
+    threads: args.threads ?? null,
+  };
+  return yaml.dump(settings, { flowLevel: 1, lineWidth: 110 });
 }
 
 export const evalCommand: CommandModule<object, EvalArgs> = {
@@ -69,6 +96,11 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('predictions', { type: 'string', describe: 'Directory for <task>.jsonl predictions' })
       .option('threads', { type: 'number', describe: 'libtorch threads (default all cores)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the results as JSON' })
+      .option('print-config', {
+        type: 'boolean',
+        default: false,
+        describe: 'Print the resolved settings (checkpoint, tasks, decoding) as YAML and exit',
+      })
       .example('$0 eval --checkpoint runs/ft --benchmark superglue --data-dir ./data', 'SuperGLUE validation')
       .example(
         '$0 eval --checkpoint runs/demo --benchmark mini_nli_counts --rank-classification',
@@ -87,9 +119,22 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     const { torch } = require('../native/torch') as typeof import('../native/torch');
     const { Progress } = require('../util/progress') as typeof import('../util/progress');
 
+    const { checkEvalNames } = require('./names') as typeof import('./names');
     const dataDir = args['data-dir'] ?? process.env.EXT5_DATA;
-    const ckpt = resolveCheckpointDir(args.checkpoint);
+    // Names first (with the closest benchmark, mixture or task), then the checkpoint, then the model.
+    checkEvalNames(args.benchmark ?? [], '--benchmark');
     const tasks = evalTasks(args.benchmark ?? []);
+    const ckpt = resolveCheckpointDir(args.checkpoint);
+    if (args['print-config']) {
+      process.stdout.write(
+        renderEvalConfig(
+          args,
+          ckpt,
+          tasks.map((t) => t.name),
+        ),
+      );
+      return;
+    }
     if (args.threads) torch().setNumThreads(args.threads);
     const model = fromPretrained(ckpt);
     const results: import('../eval/evaluator').TaskEvalResult[] = [];

@@ -19,8 +19,13 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
       .conflicts('task', 'mixture')
       .option('checkpoint', {
         type: 'string',
-        describe: 'Checkpoint directory to start from (model.checkpoint)',
+        describe: 'Checkpoint or run directory (its newest checkpoint) to start from (model.checkpoint)',
       })
+      .option('from-scratch', {
+        type: 'boolean',
+        describe: 'Start from random weights on purpose (without it, finetune needs a checkpoint)',
+      })
+      .conflicts('from-scratch', 'checkpoint')
       .option('eval', {
         type: 'string',
         array: true,
@@ -36,8 +41,8 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
       ),
   handler: (args) =>
     runTraining('finetune', args, {
-      'data.mixtureOrTask': args.task ?? args.mixture,
-      'model.checkpoint': args.checkpoint,
-      'eval.tasks': args.eval,
+      'data.mixtureOrTask': [args.task !== undefined ? '--task' : '--mixture', args.task ?? args.mixture],
+      'model.checkpoint': ['--checkpoint', args.checkpoint],
+      'eval.tasks': ['--eval', args.eval],
     }),
 };

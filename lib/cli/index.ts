@@ -13,6 +13,7 @@ import { finetuneCommand } from './finetune';
 import { distSelftestCommand, launchCommand } from './launch';
 import { mixturesCommand } from './mixtures';
 import { predictCommand } from './predict';
+import { presetsCommand } from './presets';
 import { pretrainCommand } from './pretrain';
 import { reportCommand } from './report';
 import { scoreCommand } from './score';
@@ -33,6 +34,7 @@ export const commands: CommandModule<any, any>[] = [
   vocabCommand,
   tasksCommand,
   mixturesCommand,
+  presetsCommand,
   dataCommand,
   reportCommand,
   launchCommand,

@@ -1,5 +1,5 @@
 /**
- * `ext5 launch` (start the workers of a data-parallel job, torchrun style) and the hidden
+ * `ext5 launch` (start the workers of a data-parallel job, torchrun style) and
  * `ext5 dist-selftest` (a worker that checks the process group inside such a job). The launcher
  * never loads libtorch; the self-test loads it in each worker.
  */
@@ -32,6 +32,25 @@ function ext5Script(): string {
   );
 }
 
+/**
+ * The worker command after `--`. torchrun users write the program too (`-- ext5 pretrain …`);
+ * the workers already run ext5, so a leading `ext5` (or `npx ext5`) is the same command, not a
+ * command named "ext5".
+ */
+export function workerCommand(rest: readonly string[]): string[] {
+  let out = [...rest];
+  if (out[0] === 'npx' && out[1] === 'ext5') out = out.slice(1);
+  if (out[0] !== undefined && /(^|[\\/])ext5(\.js)?$/.test(out[0])) out = out.slice(1);
+  if (out.length === 0) {
+    throw new Ext5Error(
+      'EXT5_INVALID_ARG',
+      'no worker command: give the ext5 command to run after `--`',
+      'e.g. `ext5 launch --nproc 2 -- dist-selftest` or `ext5 launch --nproc 2 -- pretrain --preset tiny-demo`',
+    );
+  }
+  return out;
+}
+
 export const launchCommand: CommandModule<object, LaunchArgs> = {
   command: 'launch',
   describe: 'Run an ext5 command as N data-parallel worker processes (torchrun-style env)',
@@ -41,7 +60,8 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
         'ext5 launch --nproc N [options] -- <ext5 command and its options>\n\n' +
           'Starts N workers running `ext5 <command>` with RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE,\n' +
           'MASTER_ADDR and MASTER_PORT set, prefixes their output with [rank i], and stops the whole job\n' +
-          '(SIGTERM, then SIGKILL after --grace) as soon as one worker fails. See docs/distributed.md.',
+          '(SIGTERM, then SIGKILL after --grace) as soon as one worker fails. A leading `ext5` after `--`\n' +
+          '(the torchrun habit) is accepted. See docs/distributed.md.',
       )
       .option('nproc', { type: 'number', demandOption: true, describe: 'Worker processes on this machine' })
       .option('nnodes', { type: 'number', default: 1, describe: 'Machines in the job' })
@@ -71,14 +91,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       ),
   handler: async (argv) => {
     const { launch, describeExit } = await import('../ddp/launcher');
-    const rest = argv._.slice(1).map(String);
-    if (rest.length === 0) {
-      throw new Ext5Error(
-        'EXT5_INVALID_ARG',
-        'no worker command: give the ext5 command to run after `--`',
-        'e.g. `ext5 launch --nproc 2 -- dist-selftest`',
-      );
-    }
+    const rest = workerCommand(argv._.slice(1).map(String));
     if (!(argv.grace >= 0))
       throw new Ext5Error('EXT5_INVALID_ARG', `--grace must be >= 0 seconds, got ${argv.grace}`);
     const handle = await launch({
@@ -126,10 +139,11 @@ interface SelftestArgs {
   json: boolean;
 }
 
-/** Hidden: a worker for `ext5 launch` that checks the collectives (see lib/ddp/selftest.ts). */
+/** A worker for `ext5 launch` that checks the collectives (see lib/ddp/selftest.ts). */
 export const distSelftestCommand: CommandModule<object, SelftestArgs> = {
   command: 'dist-selftest',
-  describe: false,
+  // Listed: `ext5 launch --help` and docs/distributed.md tell users to run it.
+  describe: 'Check the process group of a data-parallel job (run it under `ext5 launch --nproc N --`)',
   builder: (y) =>
     y
       .option('die-at-rank', { type: 'number', describe: 'This rank SIGKILLs itself after the rendezvous' })

@@ -35,15 +35,8 @@ async function list(args: ListArgs): Promise<void> {
 }
 
 async function inspect(args: InspectArgs): Promise<void> {
-  const { MixtureRegistry, ext5PretrainMixture } = tasksModule();
-  const custom = args.R !== undefined || args.K !== undefined || args.temperature !== undefined;
-  if (custom && args.name !== 'ext5_pretrain') {
-    throw new Ext5Error(
-      'E_ARG',
-      '--R, --K and --temperature apply to ext5_pretrain only',
-      'run `ext5 mixtures inspect ext5_pretrain --R 4 --K 100000`',
-    );
-  }
+  const { MixtureRegistry, mixtureVariant, mixtureVariantNames, DEFAULT_K, DEFAULT_R } = tasksModule();
+  const base = MixtureRegistry.get(args.name);
   for (const [k, v] of [
     ['R', args.R],
     ['K', args.K],
@@ -52,9 +45,23 @@ async function inspect(args: InspectArgs): Promise<void> {
     if (v !== undefined && !(Number.isFinite(v) && v > 0))
       throw new Ext5Error('E_ARG', `--${k} must be a positive number, got ${v}`);
   }
+  const custom = args.R !== undefined || args.K !== undefined || args.temperature !== undefined;
+  // The same rule as `ext5 pretrain` (lib/run/assemble.ts trainingMixture): a mixture that takes
+  // the knobs declares its variant; the others refuse them rather than ignore them.
   const m = custom
-    ? ext5PretrainMixture({ R: args.R, K: args.K, temperature: args.temperature })
-    : MixtureRegistry.get(args.name);
+    ? mixtureVariant(args.name, {
+        R: args.R ?? DEFAULT_R,
+        K: args.K ?? DEFAULT_K,
+        temperature: args.temperature ?? 1,
+      })
+    : base;
+  if (!m) {
+    throw new Ext5Error(
+      'E_ARG',
+      `mixture '${args.name}' takes no -R, -K or --temperature`,
+      `mixtures that do: ${mixtureVariantNames().join(', ')}`,
+    );
+  }
   const rows = m
     .resolve()
     .map((r) => ({ task: r.task.name, family: r.task.family ?? null, rate: r.rate, share: r.share }));
@@ -101,15 +108,15 @@ export const mixturesCommand: CommandModule<object, object> = {
             .positional('name', { type: 'string', demandOption: true, describe: 'mixture name' })
             .option('R', {
               type: 'number',
-              describe: 'ext5_pretrain only: C4 examples per ExMix example (default 2)',
+              describe: 'C4 examples per ExMix example (default 2; mixtures that take it)',
             })
             .option('K', {
               type: 'number',
-              describe: 'ext5_pretrain only: examples-proportional cap (default 300000)',
+              describe: 'Examples-proportional cap (default 300000; mixtures that take it)',
             })
             .option('temperature', {
               type: 'number',
-              describe: 'ext5_pretrain only: mixing temperature (default 1)',
+              describe: 'Mixing temperature (default 1; mixtures that take it)',
             })
             .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
             .example('$0 mixtures inspect ext5_pretrain --R 4', 'C4 at 4 per ExMix example'),

@@ -38,10 +38,10 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
       .example('$0 pretrain --preset tiny-demo --run-dir runs/a --resume auto', 'Continue a run exactly'),
   handler: (args) =>
     runTraining('pretrain', args, {
-      'data.mixtureOrTask': args.mixture,
-      'mixture.R': args.R,
-      'mixture.K': args.K,
-      'mixture.temperature': args.temperature,
-      'model.config': args.model,
+      'data.mixtureOrTask': ['--mixture', args.mixture],
+      'mixture.R': ['-R', args.R],
+      'mixture.K': ['-K', args.K],
+      'mixture.temperature': ['--temperature', args.temperature],
+      'model.config': ['--model', args.model],
     }),
 };

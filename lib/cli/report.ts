@@ -1,5 +1,5 @@
 /**
- * `ext5 report RUN_DIR [RUN_DIR...]`: charts and tables of one or several runs as a self-contained HTML
+ * `ext5 report RUN_DIR [RUN_DIR...]` (or a folder of runs): charts and tables of one or several runs as a self-contained HTML
  * page (or an SVG of the charts), from their metrics.jsonl, config.json and env.json. Needs no libtorch.
  */
 import * as fs from 'node:fs';
@@ -16,6 +16,38 @@ interface ReportArgs {
   smoothing: number;
   'log-loss': boolean;
   title?: string;
+}
+
+/** Whether `dir` is a run directory itself (it holds a run's config or metrics). */
+function isRunDir(dir: string, files: { config: string; metrics: string }): boolean {
+  return fs.existsSync(path.join(dir, files.config)) || fs.existsSync(path.join(dir, files.metrics));
+}
+
+/**
+ * The run directories to report: each argument that is a run, and for an argument that is a
+ * folder of runs (`ext5 report runs/`), the runs under it that have logged metrics, by name.
+ * A folder with no runs is kept as given, so the loader reports it as not a run.
+ */
+export function expandRunDirs(dirs: readonly string[]): string[] {
+  const { RUN_FILES } = require('../run/run_dir') as typeof import('../run/run_dir');
+  const out: string[] = [];
+  for (const d of dirs) {
+    if (!fs.existsSync(d) || !fs.statSync(d).isDirectory() || isRunDir(d, RUN_FILES)) {
+      out.push(d);
+      continue;
+    }
+    const children = fs
+      .readdirSync(d, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => path.join(d, e.name))
+      .filter((c) => {
+        const m = path.join(c, RUN_FILES.metrics);
+        return fs.existsSync(m) && fs.statSync(m).size > 0;
+      })
+      .sort();
+    out.push(...(children.length > 0 ? children : [d]));
+  }
+  return out;
 }
 
 async function handler(args: ReportArgs): Promise<void> {
@@ -43,16 +75,22 @@ async function handler(args: ReportArgs): Promise<void> {
       '0 = raw curves; 0.6 is the default; 0.9 smooths strongly.',
     );
   }
-  const runs = loadReportRuns(args.runs);
+  const runs = loadReportRuns(expandRunDirs(args.runs));
   const opts = {
     smoothing: args.smoothing,
     logLoss: args['log-loss'],
     title: args.title,
     generator: `ext5 ${ext5Version()} report`,
   };
+  // One run: beside its metrics. One folder of runs: in that folder. Several: here.
+  const onlyArg = args.runs.length === 1 ? args.runs[0]! : undefined;
   const out =
     args.out ??
-    (runs.length === 1 ? path.join(runs[0]!.dir, `report.${format}`) : path.resolve(`report.${format}`));
+    (runs.length === 1
+      ? path.join(runs[0]!.dir, `report.${format}`)
+      : onlyArg !== undefined && runs.every((r) => path.dirname(r.dir) === path.resolve(onlyArg))
+        ? path.join(onlyArg, `report.${format}`)
+        : path.resolve(`report.${format}`));
   const text = format === 'svg' ? renderReportSvg(runs, opts) : renderReportHtml(runs, opts);
   try {
     fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
@@ -91,7 +129,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
   builder: (y: Argv) =>
     y
       .positional('runs', {
-        describe: 'run directories (several are overlaid in one page, e.g. ExT5 vs a T5 baseline)',
+        describe:
+          'run directories, or folders of runs (several are overlaid in one page, e.g. ExT5 vs a T5 baseline)',
         type: 'string',
         array: true,
         demandOption: true,
@@ -124,6 +163,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       })
       .example('$0 report runs/tiny-demo-20261126-020538', 'write runs/.../report.html')
       .example('$0 report runs/ext5 runs/t5 -o compare.html', 'overlay two runs in one page')
+      .example('$0 report runs/', 'every run under runs/, overlaid in runs/report.html')
       .example('$0 report runs/ext5 --format svg -o curves.svg', 'the charts alone, as one SVG image')
       .epilogue(
         'Works offline: the page has inline CSS and SVG, no scripts. Docs: docs/observability.md.',

@@ -4,7 +4,8 @@
  */
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { Ext5Error } from '../util/errors';
+import { didYouMean, Ext5Error } from '../util/errors';
+import { checkBenchmark } from './names';
 
 interface ListArgs {
   family?: string;
@@ -26,15 +27,20 @@ function tasksModule() {
 }
 
 /** The vocabulary path for --vocab: 'mini' is the built-in model, 't5' the user's (lib/text/vocab_names). */
-function vocabPath(v: string): string {
-  return (require('../text/vocab_names') as typeof import('../text/vocab_names')).vocabularyPath(v);
+function vocabPath(v: string, dataDir?: string): string {
+  return (require('../text/vocab_names') as typeof import('../text/vocab_names')).vocabularyPath(v, dataDir);
 }
 
 async function list(args: ListArgs): Promise<void> {
   const { TaskRegistry, FAMILIES } = tasksModule();
   if (args.family && !(FAMILIES as readonly string[]).includes(args.family)) {
-    throw new Ext5Error('E_ARG', `unknown family '${args.family}'`, `families: ${FAMILIES.join(', ')}`);
+    throw new Ext5Error(
+      'E_ARG',
+      `unknown family '${args.family}'${didYouMean(args.family, FAMILIES)}`,
+      `families: ${FAMILIES.join(', ')}`,
+    );
   }
+  if (args.benchmark) checkBenchmark(args.benchmark);
   const tasks = TaskRegistry.values().filter(
     (t) => (!args.family || t.family === args.family) && (!args.benchmark || t.benchmark === args.benchmark),
   );
@@ -72,6 +78,51 @@ async function list(args: ListArgs): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/**
+ * One text as span-corruption training sees it: tokenized, cut to the segment length that fills
+ * `inputsLength`, corrupted with T5's random spans (lib/text/span_corruption), and shown as text
+ * with `<extra_id_N>` where the sentinels are. Seeded by `seed`, so the view is stable.
+ */
+export function spanCorruptedView(
+  text: string,
+  vocab: import('../text/vocabulary').SentencePieceVocabulary,
+  inputsLength: number,
+  seed: string,
+): { inputs: string; targets: string; lengths: { inputs: number; targets: number } } {
+  const { randomSpansHelper, spanCorrupt } =
+    require('../text/span_corruption') as typeof import('../text/span_corruption');
+  const { Rng } = require('../util/rng') as typeof import('../util/rng');
+  const { tokensLength } = randomSpansHelper(inputsLength);
+  const tokens = vocab.encode(text).slice(0, tokensLength);
+  if (tokens.length === 0) return { inputs: '', targets: '', lengths: { inputs: 1, targets: 1 } };
+  const { inputs, targets } = spanCorrupt(tokens, new Rng(seed), {
+    vocabSize: vocab.vocabSize,
+    eosId: vocab.eosId,
+  });
+  const render = (ids: Int32Array): string => {
+    const parts: string[] = [];
+    let run: number[] = [];
+    const flush = () => {
+      if (run.length > 0) parts.push(vocab.decode(run));
+      run = [];
+    };
+    for (const id of ids) {
+      if (id === vocab.eosId) break;
+      if (id >= vocab.baseVocabSize) {
+        flush();
+        parts.push(`<extra_id_${vocab.vocabSize - 1 - id}>`);
+      } else run.push(id);
+    }
+    flush();
+    return parts.join(' ');
+  };
+  return {
+    inputs: render(inputs),
+    targets: render(targets),
+    lengths: { inputs: inputs.length, targets: targets.length },
+  };
+}
+
 async function inspect(args: InspectArgs): Promise<void> {
   const { TaskRegistry, defaultDataDir, toJson } = tasksModule();
   const task = TaskRegistry.get(args.name);
@@ -95,18 +146,49 @@ async function inspect(args: InspectArgs): Promise<void> {
     shown.push({ record: task.sampleRecord, examples: task.preprocess(task.sampleRecord, args.split) });
   }
   let lengths: Array<Array<{ inputs: number; targets: number }>> | undefined;
-  if (args.vocab) {
+  let spanNote: string | undefined;
+  // A span-corruption task's examples are raw text: show what training makes of them, which
+  // needs a vocabulary (--vocab, else the task's own).
+  const vocabName = args.vocab ?? (task.spanCorruption ? task.outputFeatures.vocabulary : undefined);
+  if (vocabName) {
     const { SentencePieceVocabulary } = require('../text/vocabulary') as typeof import('../text/vocabulary');
-    const vocab = SentencePieceVocabulary.load(vocabPath(args.vocab));
+    let vocab: import('../text/vocabulary').SentencePieceVocabulary | undefined;
     try {
-      lengths = shown.map((s) =>
-        (s.examples as Array<{ inputs: string; targets: string }>).map((e) => ({
-          inputs: vocab.encode(e.inputs).length + 1,
-          targets: vocab.encode(e.targets).length + 1,
-        })),
-      );
+      vocab = SentencePieceVocabulary.load(vocabPath(vocabName, dataDir));
+    } catch (err) {
+      if (args.vocab || !(err instanceof Ext5Error)) throw err;
+      spanNote = `raw text shown: ${err.message}; pass --vocab to see it span-corrupted`;
+    }
+    try {
+      if (vocab && task.spanCorruption) {
+        const v = vocab;
+        const inputsLength = task.outputFeatures.inputsLength;
+        spanNote = `span-corrupted as in training (noise density 0.15, mean span 3, inputs ${inputsLength} tokens); training also joins documents before cutting segments`;
+        lengths = [];
+        shown.forEach((s, i) => {
+          const views = (s.examples as Array<{ inputs: string; targets: string; text?: unknown }>).map(
+            (e, j) =>
+              spanCorruptedView(
+                typeof e.text === 'string' ? e.text : e.targets,
+                v,
+                inputsLength,
+                `${i}:${j}`,
+              ),
+          );
+          s.examples = views.map((x) => ({ inputs: x.inputs, targets: x.targets }));
+          lengths!.push(views.map((x) => x.lengths));
+        });
+      } else if (vocab) {
+        const v = vocab;
+        lengths = shown.map((s) =>
+          (s.examples as Array<{ inputs: string; targets: string }>).map((e) => ({
+            inputs: v.encode(e.inputs).length + 1,
+            targets: v.encode(e.targets).length + 1,
+          })),
+        );
+      }
     } finally {
-      vocab.dispose();
+      vocab?.dispose();
     }
   }
   if (args.json) {
@@ -120,6 +202,7 @@ async function inspect(args: InspectArgs): Promise<void> {
           outputFeatures: task.outputFeatures,
           metrics: task.metrics,
           postprocessor: task.postprocessor ?? null,
+          ...(spanNote ? { note: spanNote } : {}),
           verified: task.verified ?? null,
           items: shown.map((s, i) => ({ ...s, ...(lengths ? { tokenLengths: lengths[i] } : {}) })),
         },
@@ -137,6 +220,7 @@ async function inspect(args: InspectArgs): Promise<void> {
     `  metrics: ${task.metrics.join(', ') || '-'}; postprocessor: ${task.postprocessor ?? '-'}; in paper: ${task.inPaper}`,
   );
   out.push(`  source checked: ${task.verified ?? 'no (metadata written from memory, not checked)'}`);
+  if (spanNote) out.push(`  (${spanNote})`);
   if (fromSample)
     out.push(`  (no local data: showing the task's documented sample record; ${dataError?.hint ?? ''})`);
   shown.forEach((s, i) => {

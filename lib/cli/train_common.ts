@@ -3,7 +3,9 @@
  * --set), the run, and the summary. The training modules (and libtorch) load only in handlers.
  */
 import type { Argv } from 'yargs';
-import type { RunConfig } from '../run/run_config';
+import type { ResolvedRunConfig } from '../run/run_config';
+import { Ext5Error } from '../util/errors';
+import { checkRunNames } from './names';
 
 export interface TrainArgs {
   config?: string;
@@ -14,8 +16,12 @@ export interface TrainArgs {
   'data-dir'?: string;
   steps?: number;
   'batch-size'?: number;
+  threads?: number;
   progress: boolean;
   json: boolean;
+  'print-config': boolean;
+  /** finetune only: start from random weights on purpose (no --checkpoint). */
+  'from-scratch'?: boolean;
 }
 
 /** Options every training command takes. */
@@ -39,45 +45,134 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('data-dir', { type: 'string', describe: 'Where task data lives (default $EXT5_DATA)' })
     .option('steps', { type: 'number', describe: 'Optimizer steps (training.steps)' })
     .option('batch-size', { type: 'number', describe: 'Examples per step (training.batchSize)' })
+    .option('threads', {
+      type: 'number',
+      describe: 'libtorch intra-op threads (training.threads; default all cores)',
+    })
     .option('progress', {
       type: 'boolean',
       default: true,
       describe: 'Show a progress bar (--no-progress: none)',
     })
-    .option('json', { type: 'boolean', default: false, describe: 'Print the final summary as JSON' });
+    .option('json', { type: 'boolean', default: false, describe: 'Print the final summary as JSON' })
+    .option('print-config', {
+      type: 'boolean',
+      default: false,
+      describe: 'Print the resolved configuration (YAML, with where each value came from) and exit',
+    });
 }
 
-/** Flags that map onto config keys, as --set strings (so sources and errors name the flag). */
-export function flagSets(args: TrainArgs, extra: Record<string, unknown> = {}): string[] {
+/** Command flags that set config keys: key → [the flag as typed, its value or undefined]. */
+export type FlagValues = Record<string, readonly [flag: string, value: unknown]>;
+
+/**
+ * Flags that map onto config keys, as --set strings (so validation errors name the key), and
+ * which flag set each key (so --print-config names the flag, not --set).
+ */
+export function flagSets(
+  args: TrainArgs,
+  extra: FlagValues = {},
+): { sets: string[]; flags: Record<string, string> } {
   const sets: string[] = [];
-  const add = (key: string, v: unknown) => {
-    if (v !== undefined && v !== null) sets.push(`${key}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const flags: Record<string, string> = {};
+  const add = (key: string, flag: string, v: unknown) => {
+    if (v === undefined || v === null) return;
+    sets.push(`${key}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    flags[key] = flag;
   };
-  add('run.dir', args['run-dir']);
-  add('checkpoint.resume', args.resume);
-  add('data.dataDir', args['data-dir'] ?? process.env.EXT5_DATA);
-  add('training.steps', args.steps);
-  add('training.batchSize', args['batch-size']);
-  if (!args.progress) add('logging.progress', false);
-  for (const [k, v] of Object.entries(extra)) add(k, v);
-  return [...sets, ...(args.set ?? [])];
+  add('run.dir', '--run-dir', args['run-dir']);
+  add('checkpoint.resume', '--resume', args.resume);
+  add(
+    'data.dataDir',
+    args['data-dir'] !== undefined ? '--data-dir' : 'EXT5_DATA',
+    args['data-dir'] ?? process.env.EXT5_DATA,
+  );
+  add('training.steps', '--steps', args.steps);
+  add('training.batchSize', '--batch-size', args['batch-size']);
+  add('training.threads', '--threads', args.threads);
+  if (!args.progress) add('logging.progress', '--no-progress', false);
+  for (const [k, [flag, v]] of Object.entries(extra)) add(k, flag, v);
+  return { sets: [...sets, ...(args.set ?? [])], flags };
 }
 
-/** Assembles the config, runs training, prints the summary. */
-export async function runTraining(
+/**
+ * The config a training command runs with: preset → file → flags → --set, then the names it uses
+ * (mixture, eval tasks) and, for finetune, the checkpoint it starts from: a checkpoint directory or
+ * a run directory (its newest checkpoint), as `ext5 eval` and `ext5 predict` take them. All of it
+ * is checked before anything expensive (vocabulary, model, run directory) is built.
+ */
+export function resolveTrainingConfig(
   kind: 'pretrain' | 'finetune',
   args: TrainArgs,
-  extra: Record<string, unknown>,
-) {
-  require('../tasks');
-  const { loadRunConfig } = require('../run/run_config') as typeof import('../run/run_config');
-  const { defaultRunDirPath } = require('../run/run_dir') as typeof import('../run/run_dir');
-  const config: RunConfig = loadRunConfig({
+  extra: FlagValues,
+): ResolvedRunConfig {
+  const { resolveRunConfig, parseSetArg } =
+    require('../run/run_config') as typeof import('../run/run_config');
+  const { sets, flags } = flagSets(args, extra);
+  const resolved = resolveRunConfig({
     preset: args.preset,
     file: args.config,
     overrides: { run: { kind } },
-    set: flagSets(args, extra),
+    set: sets,
   });
+  // A key a flag set keeps the flag as its source, unless a later --set changed it again.
+  const setByUser = new Set((args.set ?? []).map((a) => parseSetArg(a).path));
+  for (const [key, flag] of Object.entries(flags)) if (!setByUser.has(key)) resolved.sources[key] = flag;
+  const c = resolved.config;
+  checkRunNames(c);
+  if (c.model.checkpoint !== null) {
+    if (args['from-scratch']) {
+      throw new Ext5Error(
+        'EXT5_CONFIG',
+        `--from-scratch contradicts model.checkpoint '${c.model.checkpoint}' (from ${resolved.sources['model.checkpoint']})`,
+        'drop one of them',
+      );
+    }
+    const { resolveCheckpointDir } =
+      require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
+    c.model.checkpoint = resolveCheckpointDir(c.model.checkpoint);
+  } else if (kind === 'finetune' && !args['from-scratch'] && !resumesACheckpoint(c)) {
+    // Fine-tuning random weights is almost always a forgotten --checkpoint; say so instead.
+    throw new Ext5Error(
+      'EXT5_NO_CHECKPOINT',
+      'finetune needs a checkpoint to start from (model.checkpoint is not set)',
+      'pass --checkpoint <checkpoint or run directory>, or --from-scratch to train from random weights on purpose',
+    );
+  }
+  return resolved;
+}
+
+/** Whether the run continues from a checkpoint of its own (then it needs no model.checkpoint). */
+function resumesACheckpoint(c: ResolvedRunConfig['config']): boolean {
+  const resume = c.checkpoint.resume;
+  if (resume === 'none') return false;
+  if (resume !== 'auto') return true; // an explicit checkpoint; resolveResume checks it
+  if (c.run.dir === null) return false; // a new default directory has nothing to resume
+  const { listCheckpoints } = require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
+  const path = require('node:path') as typeof import('node:path');
+  return listCheckpoints(path.join(c.run.dir, 'checkpoints')).length > 0;
+}
+
+/** `--print-config`: the config as YAML (loadable with --config), then each non-default value's source. */
+export function renderResolvedConfig(r: ResolvedRunConfig): string {
+  const { renderConfigYaml } = require('../run/run_config') as typeof import('../run/run_config');
+  const set = Object.entries(r.sources).filter(([, src]) => src !== 'default');
+  const origin = set.map(([k, src]) => `#   ${k}: ${src}`);
+  return `${renderConfigYaml(r.config)}
+# values not at their defaults, and where they came from:
+${origin.join('\n') || '#   (none)'}
+`;
+}
+
+/** Assembles the config, runs training, prints the summary. */
+export async function runTraining(kind: 'pretrain' | 'finetune', args: TrainArgs, extra: FlagValues) {
+  const resolved = resolveTrainingConfig(kind, args, extra);
+  if (args['print-config']) {
+    process.stdout.write(renderResolvedConfig(resolved));
+    return;
+  }
+  const config = resolved.config;
+  const { defaultRunDirPath } = require('../run/run_dir') as typeof import('../run/run_dir');
   const dir = defaultRunDirPath(config);
   const { train, formatLoss } = require('../train/trainer') as typeof import('../train/trainer');
   if (!args.json) process.stderr.write(`ext5 ${kind}: run directory ${dir}\n`);
@@ -93,6 +188,7 @@ export async function runTraining(
       lines.push(`  resumed from    step ${result.resumedFrom.step} (${result.resumedFrom.checkpoint})`);
     lines.push(
       `  last loss       ${result.lastLoss === null ? '-' : formatLoss(result.lastLoss)}`,
+      `  validation loss ${result.validationLoss === null ? '-' : formatLoss(result.validationLoss)}`,
       `  checkpoint      ${result.lastCheckpoint ?? '-'}`,
     );
     for (const [task, m] of Object.entries(result.evals)) {

@@ -127,10 +127,20 @@ export async function runVocabTrain(args: TrainArgs): Promise<string> {
   );
 }
 
+/**
+ * The model named by --model (alias --vocab): a file, a directory, or a vocabulary name that
+ * --vocab takes elsewhere ('mini' = the built-in model, 't5' = the user's T5 spiece.model), all
+ * through lib/text/vocab_names.
+ */
+async function loadModel(args: CodeArgs) {
+  const { SentencePieceVocabulary } = await import('../text/vocabulary');
+  const { vocabularyPath } = await import('../text/vocab_names');
+  return SentencePieceVocabulary.load(vocabularyPath(args.model), { extraIds: args['extra-ids'] });
+}
+
 /** Runs `ext5 vocab encode`; returns what it prints. */
 export async function runVocabEncode(args: CodeArgs): Promise<string> {
-  const { SentencePieceVocabulary } = await import('../text/vocabulary');
-  const vocab = SentencePieceVocabulary.load(args.model, { extraIds: args['extra-ids'] });
+  const vocab = await loadModel(args);
   try {
     const texts = textsOf(args, 'text');
     const rows = texts.map((t) => ({
@@ -150,8 +160,7 @@ export async function runVocabEncode(args: CodeArgs): Promise<string> {
 
 /** Runs `ext5 vocab decode`; returns what it prints. */
 export async function runVocabDecode(args: CodeArgs): Promise<string> {
-  const { SentencePieceVocabulary } = await import('../text/vocabulary');
-  const vocab = SentencePieceVocabulary.load(args.model, { extraIds: args['extra-ids'] });
+  const vocab = await loadModel(args);
   try {
     const lines = textsOf(args, 'ids');
     const rows = lines.map((l, i) => {
@@ -167,8 +176,7 @@ export async function runVocabDecode(args: CodeArgs): Promise<string> {
 
 /** Runs `ext5 vocab info`; returns what it prints. */
 export async function runVocabInfo(args: CodeArgs): Promise<string> {
-  const { SentencePieceVocabulary } = await import('../text/vocabulary');
-  const vocab = SentencePieceVocabulary.load(args.model, { extraIds: args['extra-ids'] });
+  const vocab = await loadModel(args);
   try {
     const info = {
       model: vocab.modelPath,
@@ -206,8 +214,10 @@ const modelOptions = (y: Argv<object>) =>
   y
     .option('model', {
       type: 'string',
+      alias: 'vocab',
       demandOption: true,
-      describe: 'SentencePiece model file, or a directory with spiece.model / sentencepiece.model',
+      describe:
+        "SentencePiece model file, a directory with spiece.model / sentencepiece.model, or 'mini' / 't5' (as --vocab elsewhere)",
     })
     .option('extra-ids', { type: 'number', default: 100, describe: 'sentinels appended (T5: 100)' })
     .option('input', {

@@ -57,7 +57,7 @@ const KEY_TABLE = [
     path: 'run.kind',
     type: oneOf('pretrain', 'finetune', 'eval'),
     default: 'pretrain',
-    doc: 'What the run does. The `ext5 pretrain|finetune|eval` commands set it.',
+    doc: 'What the run does. The `ext5 pretrain|finetune` commands set it (`ext5 eval` takes no run config).',
   },
   {
     path: 'run.name',

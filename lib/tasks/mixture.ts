@@ -189,6 +189,11 @@ export function registerMixtureVariant(name: string, build: MixtureVariant): voi
   VARIANTS.set(name, build);
 }
 
+/** The registered mixtures that take the mixing knobs, sorted. */
+export function mixtureVariantNames(): string[] {
+  return [...VARIANTS.keys()].sort();
+}
+
 /** The variant of mixture `name` for `p`, or undefined when that mixture takes no knobs. */
 export function mixtureVariant(name: string, p: MixingParams): Mixture | undefined {
   return VARIANTS.get(name)?.(p);

@@ -45,6 +45,8 @@ export interface TrainResult {
   /** Newer checkpoints that resume passed over because they could not be loaded. */
   skippedCheckpoints: { dir: string; reason: string }[];
   lastCheckpoint: string | undefined;
+  /** The validation loss of the last evaluation (eval.lossBatches of data.evalSplit); null if none ran. */
+  validationLoss: number | null;
   evals: Record<string, Record<string, number>>;
 }
 
@@ -119,6 +121,7 @@ class TrainingLoop {
   private stopAgreed = false;
   private interval = emptyInterval();
   private readonly evals: Record<string, Record<string, number>> = {};
+  private validationLoss: number | null = null;
   private readonly params: ReturnType<T5ForConditionalGeneration['parameters']>;
 
   constructor(
@@ -187,6 +190,7 @@ class TrainingLoop {
             ? { step: this.s.resumed.step, checkpoint: this.s.resumeFrom }
             : null,
         skippedCheckpoints: this.s.skipped,
+        validationLoss: this.validationLoss,
         evals: this.evals,
       };
     } finally {
@@ -270,7 +274,10 @@ class TrainingLoop {
   private async evaluate(): Promise<void> {
     const { c, model, vocab, log } = this.s;
     const step = this.step;
-    if (c.eval.lossBatches > 0) log(step, 'validation', { loss: await validationLoss(c, model, vocab) });
+    if (c.eval.lossBatches > 0) {
+      this.validationLoss = await validationLoss(c, model, vocab);
+      log(step, 'validation', { loss: this.validationLoss });
+    }
     const results: TaskEvalResult[] = [];
     for (const task of evalTasks(c.eval.tasks)) {
       const r = await evaluateTask(model, vocab, task, {

@@ -9,6 +9,33 @@ describe('ext5 CLI basics', () => {
     expect(r.loadedLibtorch).toBe(false);
   });
 
+  test('help lists presets, completion and dist-selftest; --version only at the top; completion works', () => {
+    const top = runCli(['--help']);
+    for (const c of ['presets', 'completion', 'dist-selftest'])
+      expect(top.stdout).toMatch(new RegExp(`ext5 ${c}\\b`));
+    expect(top.stdout).toContain('--version');
+    for (const argv of [
+      ['pretrain', '--help'],
+      ['finetune', '--help'],
+      ['tasks', 'list', '--help'],
+    ]) {
+      const r = runCli(argv);
+      expect(r.status).toBe(0);
+      expect(r.stdout).not.toContain('--version');
+    }
+    const pre = runCli(['pretrain', '--help']).stdout;
+    for (const f of ['--threads', '--print-config']) expect(pre).toContain(f);
+    expect(runCli(['finetune', '--help']).stdout).toContain('--from-scratch');
+    const script = runCli(['completion']);
+    expect(script.status).toBe(0);
+    expect(script.stdout).toMatch(/ext5 --get-yargs-completions/);
+    const flags = runCli(['--get-yargs-completions', 'ext5', 'pretrain', '--st']).stdout.split('\n');
+    expect(flags).toContain('--steps');
+    const presets = runCli(['--get-yargs-completions', 'ext5', 'pretrain', '--preset', 'tiny-demo-']);
+    expect(presets.stdout.trim().split('\n')).toEqual(['tiny-demo-t5', 'tiny-demo-finetune']);
+    expect(presets.loadedLibtorch).toBe(false);
+  });
+
   test('an unknown command suggests the closest one and exits 2', () => {
     const r = runCli(['doctr']);
     expect(r.status).toBe(2);
@@ -19,7 +46,7 @@ describe('ext5 CLI basics', () => {
     const r = runCli(['doctor'], { env: { EXT5_NUM_THREADS: '2' } });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/libtorch\s+\d+\.\d+/);
-    expect(r.stdout).toMatch(/threads\s+2 intra-op/);
+    expect(r.stdout).toMatch(/threads\s+2 intra-op \(EXT5_NUM_THREADS=2\)/);
     expect(r.loadedLibtorch).toBe(true);
   });
 

@@ -96,6 +96,94 @@ test('eval prints metrics as JSON and writes predictions', () => {
   expect(j.tasks[0].metrics.accuracy).toBeCloseTo(acc, 10);
 });
 
+test('finetune starts from a run directory, reports the validation loss, takes --threads; refuses no checkpoint', () => {
+  const ft = path.join(tmp, 'ft');
+  const r = runCli([
+    'finetune',
+    '--preset',
+    'tiny-demo-finetune',
+    '--checkpoint',
+    run, // a run directory: its newest checkpoint, as eval and predict take it
+    '--run-dir',
+    ft,
+    '--steps',
+    '2',
+    '--batch-size',
+    '4',
+    '--threads',
+    '1',
+    '--no-progress',
+    '--json',
+    '--set',
+    'eval.every=2',
+    '--set',
+    'eval.lossBatches=1',
+    '--set',
+    'eval.maxExamples=4',
+    '--set',
+    'eval.rankClassification=true',
+  ]);
+  expect(r.stderr).not.toMatch(/error/);
+  expect(r.status).toBe(0);
+  const j = JSON.parse(r.stdout);
+  expect(j.step).toBe(2);
+  expect(typeof j.validationLoss).toBe('number');
+  expect(j.validationLoss).toBeGreaterThan(0);
+  expect(Object.keys(j.evals)).toEqual(['mini_nli_counts']);
+  const cfg = JSON.parse(fs.readFileSync(path.join(ft, 'config.json'), 'utf8'));
+  expect(cfg.model.checkpoint).toBe(path.join(run, 'checkpoints', 'step-00000004'));
+  expect(cfg.training.threads).toBe(1);
+  expect(JSON.parse(fs.readFileSync(path.join(ft, 'env.json'), 'utf8')).threads).toBe(1);
+  // docs/observability.md shows metrics.jsonl lines as the run writes them: same splits, same keys.
+  const real = fs
+    .readFileSync(path.join(ft, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const obs = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'observability.md'), 'utf8');
+  const documented = [...obs.matchAll(/^(\{"step":.*\})$/gm)].map(
+    (m) => JSON.parse(m[1]!) as Record<string, unknown>,
+  );
+  const shown = documented.filter((d) => real.some((r) => r.split === d.split));
+  expect(shown.map((d) => d.split)).toEqual(['train', 'validation', 'eval/mini_nli_counts']);
+  for (const d of shown) {
+    const r = real.find((x) => x.split === d.split)!;
+    expect(Object.keys(d).sort()).toEqual(Object.keys(r).sort());
+  }
+  // One scale: the file's accuracy is the summary's, on 0-100.
+  const acc = real.find((x) => x.split === 'eval/mini_nli_counts')!.accuracy as number;
+  expect(acc).toBe(j.evals.mini_nli_counts.accuracy);
+  expect(acc).toBeGreaterThanOrEqual(0);
+  expect(acc).toBeLessThanOrEqual(100);
+  expect(acc % 25).toBe(0); // 4 examples on 0-100: a multiple of 25 (0-1 would give 0.25, 0.5, ...)
+  const none = runCli(['finetune', '--preset', 'tiny-demo-finetune', '--run-dir', path.join(tmp, 'ft-none')]);
+  expect(none.status).toBe(1);
+  expect(none.stderr).toContain('[EXT5_NO_CHECKPOINT]');
+  expect(none.stderr).toContain('--from-scratch');
+  expect(none.loadedLibtorch).toBe(false);
+  expect(fs.existsSync(path.join(tmp, 'ft-none'))).toBe(false);
+  const typo = runCli(['pretrain', '--preset', 'tiny-test', '--mixture', 'mini_ext5_pretrian']);
+  expect(typo.status).toBe(1);
+  expect(typo.stderr).toContain("did you mean 'mini_ext5_pretrain'");
+  expect(typo.loadedLibtorch).toBe(false);
+});
+
+test('eval --print-config resolves the run directory and the benchmark; a typo names the closest benchmark', () => {
+  const r = runCli(['eval', '--checkpoint', run, '--benchmark', 'mini_nli_counts', '--print-config']);
+  expect(r.status).toBe(0);
+  expect(r.stdout).toContain(`checkpoint: ${path.join(run, 'checkpoints', 'step-00000004')}`);
+  expect(r.stdout).toMatch(/^tasks: \[mini_nli_counts\]$/m);
+  expect(r.stdout).toMatch(/^decoding: greedy$/m);
+  const typo = runCli(['eval', '--checkpoint', run, '--benchmark', 'superglu']);
+  expect(typo.status).toBe(1);
+  expect(typo.stderr).toContain("no benchmark, mixture or task named 'superglu' (did you mean 'superglue'?)");
+  const pc = runCli(['pretrain', '--preset', 'tiny-test', '--steps', '9', '--print-config']);
+  expect(pc.status).toBe(0);
+  expect(pc.stdout).toMatch(/^ {2}steps: 9 /m);
+  expect(pc.stdout).toContain('#   training.steps: --steps');
+  expect(pc.loadedLibtorch).toBe(false);
+});
+
 test('predict reads stdin (plain lines and JSONL) and writes one prediction per input', () => {
   const r = runCli(['predict', '--checkpoint', run, '-', '--json', '--max-new-tokens', '4'], {
     input: 'topic: a match\n{"inputs": "nli counts premise: two pears"}\n\n',

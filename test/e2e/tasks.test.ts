@@ -66,6 +66,33 @@ describe('ext5 tasks / mixtures', () => {
     expect(out.items[0].tokenLengths[0].inputs).toBeGreaterThan(5);
   });
 
+  it('inspects a span-corruption task as training sees it: sentinels in the inputs, the spans as targets', async () => {
+    const r = await ext5([
+      'tasks',
+      'inspect',
+      'mini_c4_span_corruption',
+      '-n',
+      '2',
+      '--vocab',
+      'mini',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.note).toMatch(/span-corrupted as in training/);
+    for (const item of out.items) {
+      const ex = item.examples[0];
+      expect(ex.targets).not.toBe(item.record.text);
+      expect(ex.inputs).toMatch(/<extra_id_0>/);
+      expect(ex.targets).toMatch(/^<extra_id_0> /);
+      // Every sentinel of the inputs opens one span of the targets.
+      const sentinels = (s: string) => s.match(/<extra_id_\d+>/g) ?? [];
+      expect(sentinels(ex.targets)).toEqual(sentinels(ex.inputs));
+      expect(item.tokenLengths[0].inputs).toBeLessThanOrEqual(128);
+      expect(item.tokenLengths[0].targets).toBeGreaterThan(1);
+    }
+  });
+
   it('loads no native addon (no libtorch) for list, inspect and mixtures', async () => {
     const script = `
       const { main } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js'))});

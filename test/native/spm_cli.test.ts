@@ -137,3 +137,31 @@ test('vocab train passes --spm-flag to the trainer and reports the size it actua
   ).toThrow(/is not key=value/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('vocab info takes the vocabulary names --vocab takes elsewhere, and the docs give its real size', async () => {
+  const { runMain } = await import('../unit/cli/run_main');
+  const { runPreset } = await import('../../lib/run/run_presets');
+  const info = JSON.parse(await runVocabInfo({ ...base, model: 'mini', json: true }));
+  const viaFlag = await runMain(['vocab', 'info', '--vocab', 'mini', '--json']);
+  expect(viaFlag.code).toBe(0);
+  expect(JSON.parse(viaFlag.stdout)).toEqual(info);
+  const ids: number = info.vocabSize;
+  const padded = Math.ceil(ids / 128) * 128;
+  expect(runPreset('tiny-demo').values['model.vocabSize']).toBe(padded);
+  const root = path.join(__dirname, '..', '..');
+  const conf = fs.readFileSync(path.join(root, 'docs', 'configuration.md'), 'utf8');
+  expect(conf).toContain(`\`model.vocabSize: ${padded}\``);
+  expect(conf).toContain(`mini vocabulary: ${ids} ids (${info.baseVocabSize} SentencePiece pieces`);
+  const tasks = fs.readFileSync(path.join(root, 'docs', 'tasks.md'), 'utf8').replace(/(\d) (\d{3})/g, '$1$2');
+  expect(tasks).toContain(`the vocabulary has ${ids} ids`);
+  // No doc may give the mini vocabulary another size.
+  for (const f of [
+    ...fs.readdirSync(path.join(root, 'docs')).map((d) => path.join('docs', d)),
+    'README.md',
+  ]) {
+    const text = fs.readFileSync(path.join(root, f), 'utf8');
+    for (const m of text.matchAll(/mini[^.\n]*?vocab[^.]*?\b(\d{4})\b/gi)) {
+      expect([String(ids), String(padded), String(info.baseVocabSize)]).toContain(m[1]);
+    }
+  }
+});
