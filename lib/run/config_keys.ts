@@ -334,7 +334,7 @@ const KEY_TABLE = [
     path: 'eval.every',
     type: int(0),
     default: 5000,
-    doc: 'Evaluate every N steps (and at the end); 0 = only at the end.',
+    doc: 'Evaluate every N steps and at the end; 0 = never (no validation loss, no task scores).',
   },
   {
     path: 'eval.lossBatches',
@@ -391,7 +391,7 @@ const KEY_TABLE = [
     path: 'checkpoint.every',
     type: int(0),
     default: 5000,
-    doc: 'Save a checkpoint every N steps (and at the end); 0 = only at the end.',
+    doc: 'Save a checkpoint every N steps and at the end; 0 = only when the run is stopped by a signal (to resume from).',
   },
   {
     path: 'checkpoint.keepLast',
