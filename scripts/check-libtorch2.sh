@@ -128,6 +128,8 @@ echo "[check-libtorch2] building against libtorch-dev $torch_version"
 results=/tmp/ext5-libtorch2-jest.json
 jest_args="${EXT5_CHECK_JEST:---selectProjects native e2e}"
 status=0
+# A results file from an earlier run must not stand in for this one (a failed build leaves none).
+in_root rm -f "$results"
 # shellcheck disable=SC2016
 in_root env EXT5_SDPA="${EXT5_SDPA:-}" EXT5_BUILD_JOBS="${EXT5_BUILD_JOBS:-}" bash -c '
   set -e

@@ -114,6 +114,22 @@ c10::intrusive_ptr<PgBase> MakeNccl(const InitArgs& a, const c10::intrusive_ptr<
 #endif
 }
 
+// libtorch >= 2.4 asks for the libuv TCPStore backend by default, and builds without libuv
+// (Debian's libtorch 2.6) then refuse with "use_libuv was requested but PyTorch was build
+// without libuv support": fall back to the classic backend, as torch.distributed does with
+// USE_LIBUV=0. Nothing has been bound when that refusal comes, so the retry is clean.
+c10::intrusive_ptr<c10d::Store> MakeStore(const std::string& addr, c10d::TCPStoreOptions so) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(addr, so);
+  } catch (const std::exception& e) {
+    if (!so.useLibUV || !Contains(e.what(), "libuv")) throw;
+    so.useLibUV = false;
+  }
+#endif
+  return c10::make_intrusive<c10d::TCPStore>(addr, so);
+}
+
 }  // namespace
 
 std::shared_ptr<Group> Rendezvous(const InitArgs& a) {
@@ -128,7 +144,7 @@ std::shared_ptr<Group> Rendezvous(const InitArgs& a) {
     // (about twice the timeout), and its client connect rounds the timeout down to whole seconds.
     so.waitWorkers = false;
     so.timeout = Ms(std::max<int64_t>(a.timeout_ms, 1000));
-    store = c10::make_intrusive<c10d::TCPStore>(a.addr, so);
+    store = MakeStore(a.addr, so);
 
     // Agreement checks before Gloo's own rendezvous, which would only time out: rank 0 publishes
     // the world size, every rank claims its rank number once.
