@@ -6,8 +6,11 @@
  *   non-finite   loaded, and some weight is NaN or infinite: the silent failure this counts
  *   finite       loaded with finite weights: the flip changed a value, which safetensors (no
  *                checksum) cannot reveal
+ * `--mode random` XORs a random byte with a random non-zero value (few such flips give a non-finite
+ * float32); `--mode exponent` sets a random float32's high byte (sign and exponent) to 0xFF, which
+ * makes it NaN or infinite when the next byte's top bit is set (about half the cases).
  * Run the same file against an older tree to compare (its lib/ is imported relatively).
- *   npx tsc -p tsconfig.build.json && node dist/bench/checkpoint_flips.js [--flips 640] [--seed 7]
+ *   npx tsc -p tsconfig.build.json && node dist/bench/checkpoint_flips.js [--flips 640] [--seed 7] [--mode random|exponent]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,6 +37,9 @@ function hasNonFinite(model: T5ForConditionalGeneration): boolean {
 async function main(): Promise<void> {
   const flips = Number(arg('flips', '640'));
   const rand = lcg(Number(arg('seed', '7')));
+  const mode = arg('mode', 'random');
+  if (mode !== 'random' && mode !== 'exponent')
+    throw new Error(`--mode must be random or exponent, got ${mode}`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-flips-'));
   try {
     const src = path.join(tmp, 'src');
@@ -48,8 +54,14 @@ async function main(): Promise<void> {
     fs.cpSync(src, work, { recursive: true });
     for (let i = 0; i < flips; i++) {
       const copy = Buffer.from(bytes);
-      const at = dataStart + Math.floor(rand() * (bytes.length - dataStart));
-      copy[at] = (copy[at] as number) ^ (1 + Math.floor(rand() * 255));
+      if (mode === 'random') {
+        const at = dataStart + Math.floor(rand() * (bytes.length - dataStart));
+        copy[at] = (copy[at] as number) ^ (1 + Math.floor(rand() * 255));
+      } else {
+        // Every tensor of the tiny model is float32 and 4-byte aligned in the data section.
+        const at = dataStart + 4 * Math.floor((rand() * (bytes.length - dataStart)) / 4) + 3;
+        copy[at] = 0xff;
+      }
       fs.writeFileSync(path.join(work, 'model.safetensors'), copy);
       try {
         const m = fromPretrained(work);
@@ -58,8 +70,8 @@ async function main(): Promise<void> {
         counts[(e as { code?: string }).code ? 'refused' : 'uncoded']++;
       }
     }
-    console.table([{ flips, ...counts }]);
-    console.log(JSON.stringify({ bench: 'checkpoint_flips', flips, ...counts }));
+    console.table([{ mode, flips, ...counts }]);
+    console.log(JSON.stringify({ bench: 'checkpoint_flips', mode, flips, ...counts }));
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
