@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileDurable } from '../io/durable';
 
 interface Entry {
   size: number;
@@ -33,13 +34,11 @@ function load(cacheFile: string): Record<string, Entry> {
 }
 
 function save(cacheFile: string, data: Record<string, Entry>): void {
-  // Write-then-rename: a reader never sees half a cache (a lost cache only costs a re-hash).
-  const tmp = `${cacheFile}.${process.pid}.tmp`;
+  // A reader never sees half a cache; a cache that cannot be written only costs a re-hash.
   try {
-    fs.writeFileSync(tmp, JSON.stringify(data));
-    fs.renameSync(tmp, cacheFile);
+    writeFileDurable(cacheFile, JSON.stringify(data));
   } catch {
-    fs.rmSync(tmp, { force: true });
+    // keep going without the cache
   }
 }
 
