@@ -10,3 +10,5 @@ export * from './file';
 export * from './http';
 export * from './snapshot';
 export * from './verify';
+export * from './model_ref';
+export * from './t5_vocab';

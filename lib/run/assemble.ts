@@ -5,7 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ProcessGroup } from '../ddp/process_group';
 import type { EvalVocabulary } from '../eval/evaluator';
+import { fetchModelDir, parseHubRef } from '../hub';
 import { fromPretrained } from '../model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../model/t5';
 import { type T5Config, validateConfig } from '../model/t5_config';
@@ -14,7 +16,7 @@ import { benchmarkMixtureName, DEFAULT_K, DEFAULT_R } from '../tasks/exmix';
 import { type Mixture, mixtureVariant } from '../tasks/mixture';
 import { MixtureRegistry, TaskRegistry } from '../tasks/registry';
 import type { Task } from '../tasks/task';
-import { loadVocabulary } from '../text/vocab_names';
+import { fetchVocabulary, loadVocabulary } from '../text/vocab_names';
 import type { PipelineVocabulary } from '../train/pipeline';
 import { didYouMean, Ext5Error } from '../util/errors';
 import type { RunConfig } from './config_keys';
@@ -41,6 +43,19 @@ export function runVocabularyName(c: RunConfig): string {
 /** Loads the run's vocabulary (see {@link runVocabularyName}). */
 export function loadRunVocabulary(c: RunConfig): RunVocabulary {
   return loadVocabulary(runVocabularyName(c), c.data.dataDir ?? undefined);
+}
+
+/**
+ * Downloads what a run names on the Hub into its cache (model.checkpoint given as `org/name[@revision]`, the
+ * T5 vocabulary on first use), so that the synchronous loaders below find it; offline, checks the cache.
+ * With a process group, rank 0 fetches while the other ranks wait, so no two processes write one blob.
+ */
+export async function fetchRunInputs(c: RunConfig, pg: ProcessGroup | null = null): Promise<void> {
+  if (!pg || pg.rank === 0) {
+    await fetchVocabulary(runVocabularyName(c), c.data.dataDir ?? undefined);
+    if (c.model.checkpoint && parseHubRef(c.model.checkpoint)) await fetchModelDir(c.model.checkpoint);
+  }
+  if (pg) await pg.barrier();
 }
 
 /**

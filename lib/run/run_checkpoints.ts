@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fetchModelDir, parseHubRef } from '../hub';
 import { asWriteError, recoverInterruptedSave, writeFileDurable } from '../io/durable';
 import { CONFIG_FILE, savePretrained } from '../model/hf_checkpoint';
 import type { T5ForConditionalGeneration } from '../model/t5';
@@ -145,6 +146,15 @@ export function resolveCheckpointDir(dirOrRun: string): string {
   throw new Ext5Error(
     'EXT5_CHECKPOINT',
     `${dirOrRun} is neither a checkpoint (no model.safetensors) nor a run directory with checkpoints`,
-    'pass a directory holding config.json + model.safetensors, or a run directory',
+    'pass a directory holding config.json + model.safetensors, a run directory, or a Hub model id (org/name[@revision])',
   );
+}
+
+/**
+ * resolveCheckpointDir, or for a Hub id (`org/name`, `org/name@revision`; a local path of that name wins)
+ * its snapshot, downloaded into the Hub cache or, offline, the cached one: what `--checkpoint` accepts.
+ */
+export async function resolveCheckpointSource(spec: string): Promise<string> {
+  if (!parseHubRef(spec)) return resolveCheckpointDir(spec);
+  return fetchModelDir(spec);
 }
