@@ -30,7 +30,8 @@ async function checkpointVocabulary(spec: string, ckpt: string, vocab?: string):
   const { openRunDir } = require('../run/run_dir') as typeof import('../run/run_dir');
   const { runVocabularyName } = require('../run/assemble') as typeof import('../run/assemble');
   for (const dir of [spec, path.dirname(path.dirname(ckpt))]) {
-    if (!fs.existsSync(path.join(dir, 'config.json')) || !fs.existsSync(path.join(dir, 'checkpoints'))) continue;
+    if (!fs.existsSync(path.join(dir, 'config.json')) || !fs.existsSync(path.join(dir, 'checkpoints')))
+      continue;
     const run = openRunDir(dir);
     if (!run.config) continue;
     require('../tasks');

@@ -34,7 +34,8 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('checkpoint', {
         type: 'string',
         demandOption: true,
-        describe: 'Checkpoint directory, a run directory (its newest checkpoint), or a Hub model id (org/name[@revision])',
+        describe:
+          'Checkpoint directory, a run directory (its newest checkpoint), or a Hub model id (org/name[@revision])',
       })
       .option('benchmark', {
         type: 'string',

@@ -59,7 +59,11 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
   builder: (y) =>
     y
       .positional('file', { type: 'string', describe: 'File of inputs, or - for stdin (same as --input)' })
-      .option('checkpoint', { type: 'string', demandOption: true, describe: 'Checkpoint or run directory, or a Hub model id (org/name[@revision])' })
+      .option('checkpoint', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Checkpoint or run directory, or a Hub model id (org/name[@revision])',
+      })
       .option('input', {
         type: 'string',
         describe: 'File of inputs (one per line, or JSONL with "inputs"); - = stdin',

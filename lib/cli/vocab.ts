@@ -310,7 +310,8 @@ export const vocabCommand: CommandModule<object, object> = {
       })
       .command({
         command: 'fetch [name]',
-        describe: 'Download a named vocabulary into the Hub cache (t5: spiece.model of $EXT5_T5_VOCAB_REPO, default google-t5/t5-small) and print its path',
+        describe:
+          'Download a named vocabulary into the Hub cache (t5: spiece.model of $EXT5_T5_VOCAB_REPO, default google-t5/t5-small) and print its path',
         builder: (t: Argv<object>) =>
           t.positional('name', { type: 'string', default: 't5', describe: 'vocabulary name (t5, mini)' }),
         handler: async (args: unknown) => {

@@ -53,7 +53,10 @@ export function cachedModelDir(spec: string, opts: Pick<SnapshotOptions, 'revisi
  * cached snapshot.
  * @throws Ext5Error HUB_MODEL_NOT_CACHED for a Hub id that was never downloaded, saying how to.
  */
-export function localModelDir(spec: string, opts: Pick<SnapshotOptions, 'revision' | 'cacheDir'> = {}): string {
+export function localModelDir(
+  spec: string,
+  opts: Pick<SnapshotOptions, 'revision' | 'cacheDir'> = {},
+): string {
   const ref = parseHubRef(spec, opts.revision);
   if (!ref) return spec;
   const dir = cachedSnapshot(ref.repoId, ref.revision, opts.cacheDir);

@@ -56,7 +56,11 @@ export async function fetchT5Vocab(opts: SnapshotOptions = {}): Promise<string> 
   }
   let dir: string;
   try {
-    dir = await snapshotDownload(ref.repoId, { ...opts, revision: ref.revision, allowPatterns: ['spiece.model'] });
+    dir = await snapshotDownload(ref.repoId, {
+      ...opts,
+      revision: ref.revision,
+      allowPatterns: ['spiece.model'],
+    });
   } catch (e) {
     if (e instanceof Ext5Error && ['OFFLINE', 'HUB_TIMEOUT', 'HUB_OFFLINE_MODE'].includes(e.code)) {
       throw new Ext5Error(

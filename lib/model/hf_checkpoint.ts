@@ -13,9 +13,9 @@
  * await savePretrained(model, 'checkpoints/step-1000', { optimizer: opt, vocabulary: 't5' });
  */
 import { fetchModelDir, localModelDir, type SnapshotOptions } from '../hub';
-import type { T5Config } from './t5_config';
 import { type FromPretrainedOptions, readCheckpointConfig as readConfigOf } from './hf_format';
 import { T5ForConditionalGeneration } from './t5';
+import type { T5Config } from './t5_config';
 
 export * from './hf_format';
 export { TOKENIZER_FILES, type TokenizerFilesOptions, writeTokenizerFiles } from './hf_tokenizer';
@@ -26,7 +26,9 @@ export type HubModelOptions = Pick<
   'revision' | 'endpoint' | 'token' | 'offline' | 'cacheDir' | 'progress' | 'stream'
 >;
 
-function split<T extends object>(opts: T & HubModelOptions): [Omit<T, keyof HubModelOptions>, HubModelOptions] {
+function split<T extends object>(
+  opts: T & HubModelOptions,
+): [Omit<T, keyof HubModelOptions>, HubModelOptions] {
   const { revision, endpoint, token, offline, cacheDir, progress, stream, ...rest } = opts;
   const hub = Object.fromEntries(
     Object.entries({ revision, endpoint, token, offline, cacheDir, progress, stream }).filter(

@@ -558,7 +558,9 @@ export async function savePretrained(
       writeWeights(tmp, entries, maxShard, opts);
       if (opts.optimizer) opts.optimizer.saveState(path.join(tmp, OPTIMIZER_FILE));
       if (opts.vocabulary !== undefined) {
-        writeTokenizerFiles(tmp, vocabularyPath(opts.vocabulary), { modelVocabSize: model.config.vocab_size });
+        writeTokenizerFiles(tmp, vocabularyPath(opts.vocabulary), {
+          modelVocabSize: model.config.vocab_size,
+        });
       }
       if (opts.extra) await opts.extra(tmp);
       // config.json last: a directory with a config but no weights never exists, even in tmp.
