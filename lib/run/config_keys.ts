@@ -82,7 +82,7 @@ const KEY_TABLE = [
     path: 'model.checkpoint',
     type: strOrNull,
     default: null,
-    doc: 'Start from the weights of this checkpoint directory (`config.json` + `model.safetensors`); null = random init. Fine-tuning and eval need one.',
+    doc: 'Start from the weights of this checkpoint directory (`config.json` + `model.safetensors`) or Hub model id (`org/name`, `org/name@revision`, downloaded into the Hugging Face cache); null = random init. Fine-tuning and eval need one.',
   },
   {
     path: 'model.vocabSize',

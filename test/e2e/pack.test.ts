@@ -13,7 +13,7 @@
 // copy of the working tree, so the repository's dist/, native/*/build and native/*/prebuilds are
 // never written. Steps share `ctx` and run in order; the last ones (Hub downloads, fine-tuning,
 // offline use) work in ctx.project too, so the package is packed and installed once.
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { execFile, type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -324,8 +324,23 @@ describe('the user path: Hub model and benchmark, fine-tune, evaluate, save; the
     await hub?.close();
   });
 
+  // The local Hub answers from this process's event loop: the children run asynchronously, not with
+  // spawnSync, which would block it.
+  const runAsync = (cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }) =>
+    new Promise<SpawnSyncReturns<string>>((resolve, reject) => {
+      execFile(
+        cmd,
+        args,
+        { ...opts, encoding: 'utf8', maxBuffer: 64 * 2 ** 20, timeout: 120_000 },
+        (error, stdout, stderr) => {
+          const status = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+          if (error && status === null) reject(error);
+          else resolve({ pid: 0, output: [], stdout, stderr, status, signal: null });
+        },
+      );
+    });
   const download = (env: NodeJS.ProcessEnv) =>
-    run(
+    runAsync(
       'npx',
       [
         '--no',
@@ -345,14 +360,18 @@ describe('the user path: Hub model and benchmark, fine-tune, evaluate, save; the
       { cwd: ctx.project, env },
     );
   const program = (env: NodeJS.ProcessEnv, tag: string) =>
-    run(process.execPath, [path.join('out', 'user.js'), path.join('runs', tag), path.join('saved', tag)], {
-      cwd: ctx.project,
-      env,
-    });
+    runAsync(
+      process.execPath,
+      [path.join('out', 'user.js'), path.join('runs', tag), path.join('saved', tag)],
+      {
+        cwd: ctx.project,
+        env,
+      },
+    );
 
-  test('online: download, fine-tune, evaluate and save by Hub id', () => {
+  test('online: download, fine-tune, evaluate and save by Hub id', async () => {
     const start = Date.now();
-    ok(download(hubEnv()), 'npx ext5 data download --benchmark superglue');
+    ok(await download(hubEnv()), 'npx ext5 data download --benchmark superglue');
     expect(
       fs.existsSync(path.join(ctx.project, 'data', 'aps', 'super_glue', 'boolq', 'train', '0000.parquet')),
     ).toBe(true);
@@ -368,7 +387,7 @@ describe('the user path: Hub model and benchmark, fine-tune, evaluate, save; the
       status: 0,
     });
 
-    const r = ok(program(hubEnv(), 'online'), 'the user program, online');
+    const r = ok(await program(hubEnv(), 'online'), 'the user program, online');
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(out.dModel).toBe(32);
     expect(out.steps).toBe(4);
@@ -400,16 +419,16 @@ describe('the user path: Hub model and benchmark, fine-tune, evaluate, save; the
     console.log(`[user path] online: ${((Date.now() - start) / 1000).toFixed(1)} s`);
   });
 
-  test('offline (HF_HUB_OFFLINE=1): the same from the caches, and a clear error with an empty cache', () => {
+  test('offline (HF_HUB_OFFLINE=1): the same from the caches, and a clear error with an empty cache', async () => {
     const start = Date.now();
     const before = hub.log.length;
-    ok(download(offlineEnv()), 'npx ext5 data download --benchmark superglue, offline');
-    const r = ok(program(offlineEnv(), 'offline'), 'the user program, offline');
+    ok(await download(offlineEnv()), 'npx ext5 data download --benchmark superglue, offline');
+    const r = ok(await program(offlineEnv(), 'offline'), 'the user program, offline');
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(out.steps).toBe(4);
     expect(out.count).toBe(8);
     expect(hub.log.length).toBe(before);
-    const empty = program(offlineEnv(path.join(work, 'empty-hf-home')), 'empty');
+    const empty = await program(offlineEnv(path.join(work, 'empty-hf-home')), 'empty');
     expect(empty.status).toBe(1);
     expect(empty.stderr).toMatch(/HUB_OFFLINE_MODE: .*google-t5\/t5-small.*(\n|.)*unset/);
     console.log(`[user path] offline: ${((Date.now() - start) / 1000).toFixed(1)} s`);
