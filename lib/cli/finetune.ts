@@ -19,7 +19,8 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
       .conflicts('task', 'mixture')
       .option('checkpoint', {
         type: 'string',
-        describe: 'Checkpoint directory, or Hub model id (org/name[@revision]), to start from (model.checkpoint)',
+        describe:
+          'Checkpoint directory, or Hub model id (org/name[@revision]), to start from (model.checkpoint)',
       })
       .option('eval', {
         type: 'string',
