@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProcessGroup } from '../ddp/process_group';
 import type { EvalVocabulary } from '../eval/evaluator';
-import { fetchModelDir, parseHubRef } from '../hub';
+import { fetchModelDir, localModelDir, parseHubRef, snapshotDownload } from '../hub';
 import { fromPretrained } from '../model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../model/t5';
 import { type T5Config, validateConfig } from '../model/t5_config';
@@ -54,6 +54,10 @@ export async function fetchRunInputs(c: RunConfig, pg: ProcessGroup | null = nul
   if (!pg || pg.rank === 0) {
     await fetchVocabulary(runVocabularyName(c), c.data.dataDir ?? undefined);
     if (c.model.checkpoint && parseHubRef(c.model.checkpoint)) await fetchModelDir(c.model.checkpoint);
+    // model.config as a Hub id: only its config.json (a new model of that architecture).
+    const arch = c.model.checkpoint ? undefined : configRef(c.model.config);
+    if (arch)
+      await snapshotDownload(arch.repoId, { revision: arch.revision, allowPatterns: ['config.json'] });
   }
   if (pg) await pg.barrier();
 }
@@ -81,11 +85,21 @@ export function evalTasks(names: readonly string[]): Task[] {
   return [...new Map(out.map((t) => [t.name, t])).values()];
 }
 
-/** A model config: a preset name, a config.json file, or a directory holding one. */
+/** The Hub repo a model.config value names, unless it is a preset or an existing path. */
+function configRef(spec: string) {
+  return presetNames().includes(spec) || fs.existsSync(spec) ? undefined : parseHubRef(spec);
+}
+
+/**
+ * A model config: a preset name, a config.json file, a directory holding one, or a Hub id whose
+ * config.json is in the cache (fetchRunInputs puts it there).
+ */
 export function resolveModelConfig(spec: string): T5Config {
   if (presetNames().includes(spec)) return preset(spec);
-  if (fs.existsSync(spec)) {
-    const file = fs.statSync(spec).isDirectory() ? path.join(spec, 'config.json') : spec;
+  const hubDir = configRef(spec) ? localModelDir(spec) : undefined;
+  if (hubDir || fs.existsSync(spec)) {
+    const at = hubDir ?? spec;
+    const file = fs.statSync(at).isDirectory() ? path.join(at, 'config.json') : at;
     let raw: unknown;
     try {
       raw = JSON.parse(fs.readFileSync(file, 'utf8'));

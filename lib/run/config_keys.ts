@@ -76,7 +76,7 @@ const KEY_TABLE = [
     path: 'model.config',
     type: str,
     default: 't5-v1_1-small',
-    doc: 'A T5 model preset (`t5-small`, `t5-v1_1-base`, ... `t5-v1_1-tiny`) or the path of a Hugging Face `config.json`.',
+    doc: 'A T5 model preset (`t5-small`, `t5-v1_1-base`, ... `t5-v1_1-tiny`) the path of a Hugging Face `config.json`, or a Hub model id (`google/t5-v1_1-base`) whose `config.json` is fetched (a new model of that architecture).',
   },
   {
     path: 'model.checkpoint',

@@ -180,3 +180,34 @@ describe('the T5 vocabulary from the Hub', () => {
     expect(down.message).toMatch(/could not be reached/);
   });
 });
+
+describe('model.config as a Hub id (ext5 pretrain --model org/name)', () => {
+  it('passes the config checks, fetches only config.json when the run starts, and builds from it', async () => {
+    const { loadRunConfig } =
+      require('../../../lib/run/run_config') as typeof import('../../../lib/run/run_config');
+    const { fetchRunInputs, resolveModelConfig } =
+      require('../../../lib/run/assemble') as typeof import('../../../lib/run/assemble');
+    const { preset } =
+      require('../../../lib/model/t5_presets') as typeof import('../../../lib/model/t5_presets');
+    const { toHuggingFaceJson } =
+      require('../../../lib/model/t5_config') as typeof import('../../../lib/model/t5_config');
+    hub.setFiles('model', 'org/arch', 'main', [
+      {
+        path: 'config.json',
+        body: Buffer.from(JSON.stringify(toHuggingFaceJson({ ...preset('t5-tiny'), d_model: 48 }))),
+      },
+      { path: 'model.safetensors', body: weights(9) },
+    ]);
+    const c = loadRunConfig({ preset: 'tiny-test', overrides: { model: { config: 'org/arch' } } });
+    expect(() => resolveModelConfig('org/arch')).toThrow(
+      expect.objectContaining({ code: 'HUB_MODEL_NOT_CACHED' }),
+    );
+    await fetchRunInputs(c);
+    expect(resolveModelConfig('org/arch').d_model).toBe(48);
+    const snap = localModelDir('org/arch');
+    expect(fs.readdirSync(snap)).toEqual(['config.json']);
+    expect(() => loadRunConfig({ overrides: { model: { config: 'no-such-preset' } } })).toThrow(
+      expect.objectContaining({ code: 'EXT5_CONFIG' }),
+    );
+  });
+});
