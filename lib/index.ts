@@ -52,9 +52,11 @@ export * as safetensors from './io/safetensors';
 export {
   fromPretrained,
   fromPretrainedAsync,
+  type HubModelOptions,
   loadOptimizerState,
   readCheckpointConfig,
   savePretrained,
+  writeTokenizerFiles,
 } from './model/hf_checkpoint';
 export {
   type ArrayInput,
@@ -86,6 +88,7 @@ export { getProvider, MixtureRegistry, TaskRegistry } from './tasks/registry';
 export { MixtureSampler } from './tasks/sampler';
 export { type Example, Task } from './tasks/task';
 export * as text from './text';
+export { fetchVocabulary, loadVocabulary, vocabularyPath } from './text/vocab_names';
 export { SentencePieceVocabulary } from './text/vocabulary';
 
 // ---- training runs: configuration, data pipeline, loop ----
@@ -100,6 +103,10 @@ export { aggregateBenchmark, BENCHMARKS, formatBenchmarkTable } from './eval/agg
 export { evaluateTask, scoreOutputs, type TaskEvalResult } from './eval/evaluator';
 export * as metrics from './eval/metrics';
 export * as report from './report';
+
+// ---- the Hugging Face Hub: models, vocabularies and datasets in huggingface_hub's cache ----
+
+export * as hub from './hub';
 
 // ---- data-parallel training (c10d) ----
 

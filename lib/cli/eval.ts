@@ -61,7 +61,8 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('checkpoint', {
         type: 'string',
         demandOption: true,
-        describe: 'Checkpoint directory, or a run directory (its newest checkpoint)',
+        describe:
+          'Checkpoint directory, a run directory (its newest checkpoint), or a Hub model id (org/name[@revision])',
       })
       .option('benchmark', {
         type: 'string',
@@ -108,14 +109,15 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       ),
   handler: async (args) => {
     require('../tasks');
-    const { resolveCheckpointDir } =
+    const { resolveCheckpointSource, resolveCheckpointSpec } =
       require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
     const { evalTasks } = require('../run/assemble') as typeof import('../run/assemble');
     const { evaluateTask, benchmarkReport } =
       require('../eval/evaluator') as typeof import('../eval/evaluator');
     const { formatBenchmarkTable } = require('../eval/aggregate') as typeof import('../eval/aggregate');
     const { fromPretrained } = require('../model/hf_checkpoint') as typeof import('../model/hf_checkpoint');
-    const { loadVocabulary } = require('../text/vocab_names') as typeof import('../text/vocab_names');
+    const { fetchVocabulary, loadVocabulary } =
+      require('../text/vocab_names') as typeof import('../text/vocab_names');
     const { torch } = require('../native/torch') as typeof import('../native/torch');
     const { Progress } = require('../util/progress') as typeof import('../util/progress');
 
@@ -124,17 +126,21 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     // Names first (with the closest benchmark, mixture or task), then the checkpoint, then the model.
     checkEvalNames(args.benchmark ?? [], '--benchmark');
     const tasks = evalTasks(args.benchmark ?? []);
-    const ckpt = resolveCheckpointDir(args.checkpoint);
     if (args['print-config']) {
+      const spec = resolveCheckpointSpec(args.checkpoint); // a Hub id is printed, not downloaded
       process.stdout.write(
         renderEvalConfig(
           args,
-          ckpt,
+          spec,
           tasks.map((t) => t.name),
         ),
       );
       return;
     }
+    const ckpt = await resolveCheckpointSource(args.checkpoint);
+    // The T5 vocabulary comes from the Hub on first use; the loads below are synchronous.
+    for (const name of new Set(tasks.map((t) => args.vocab ?? t.outputFeatures.vocabulary)))
+      await fetchVocabulary(name, dataDir);
     if (args.threads) torch().setNumThreads(args.threads);
     const model = fromPretrained(ckpt);
     const results: import('../eval/evaluator').TaskEvalResult[] = [];

@@ -19,7 +19,8 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
       .conflicts('task', 'mixture')
       .option('checkpoint', {
         type: 'string',
-        describe: 'Checkpoint or run directory (its newest checkpoint) to start from (model.checkpoint)',
+        describe:
+          'Checkpoint, run directory (its newest checkpoint) or Hub model id (org/name[@revision]) to start from (model.checkpoint)',
       })
       .option('from-scratch', {
         type: 'boolean',

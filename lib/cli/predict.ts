@@ -59,7 +59,11 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
   builder: (y) =>
     y
       .positional('file', { type: 'string', describe: 'File of inputs, or - for stdin (same as --input)' })
-      .option('checkpoint', { type: 'string', demandOption: true, describe: 'Checkpoint or run directory' })
+      .option('checkpoint', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Checkpoint or run directory, or a Hub model id (org/name[@revision])',
+      })
       .option('input', {
         type: 'string',
         describe: 'File of inputs (one per line, or JSONL with "inputs"); - = stdin',
@@ -88,14 +92,17 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       .example('echo "nli counts premise: …" | $0 predict --checkpoint runs/demo -', 'From a pipe')
       .example('$0 predict --checkpoint runs/demo', 'Interactive prompt'),
   handler: async (args) => {
-    const { resolveCheckpointDir } =
+    const { resolveCheckpointSource } =
       require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
     const { fromPretrained } = require('../model/hf_checkpoint') as typeof import('../model/hf_checkpoint');
-    const { loadVocabulary } = require('../text/vocab_names') as typeof import('../text/vocab_names');
-    const ckpt = resolveCheckpointDir(args.checkpoint);
+    const { fetchVocabulary, loadVocabulary } =
+      require('../text/vocab_names') as typeof import('../text/vocab_names');
+    const ckpt = await resolveCheckpointSource(args.checkpoint);
     const model = fromPretrained(ckpt);
     model.eval();
-    const vocab = loadVocabulary(args.vocab, args['data-dir'] ?? process.env.EXT5_DATA);
+    const dataDir = args['data-dir'] ?? process.env.EXT5_DATA;
+    await fetchVocabulary(args.vocab, dataDir); // the T5 vocabulary comes from the Hub on first use
+    const vocab = loadVocabulary(args.vocab, dataDir);
     const genOpts = {
       maxNewTokens: args['max-new-tokens'],
       numBeams: args.decoding === 'beam' ? args['num-beams'] : 1,

@@ -28,7 +28,8 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
       })
       .option('model', {
         type: 'string',
-        describe: 'Model preset or config.json (model.config), e.g. t5-v1_1-small',
+        describe:
+          'Model preset, config.json, or Hub model id whose config.json to use (model.config), e.g. t5-v1_1-small',
       })
       .example('$0 pretrain --preset tiny-demo', 'Minutes on a CPU: a tiny ExT5 on the built-in mini data')
       .example(

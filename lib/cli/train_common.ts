@@ -128,9 +128,10 @@ export function resolveTrainingConfig(
         'drop one of them',
       );
     }
-    const { resolveCheckpointDir } =
+    const { resolveCheckpointSpec } =
       require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
-    c.model.checkpoint = resolveCheckpointDir(c.model.checkpoint);
+    // A Hub id stays an id: fetchRunInputs downloads it when the run starts.
+    c.model.checkpoint = resolveCheckpointSpec(c.model.checkpoint);
   } else if (kind === 'finetune' && !args['from-scratch'] && !resumesACheckpoint(c)) {
     // Fine-tuning random weights is almost always a forgotten --checkpoint; say so instead.
     throw new Ext5Error(

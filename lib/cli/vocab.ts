@@ -242,7 +242,8 @@ export const vocabCommand: CommandModule<object, object> = {
         '$0 vocab train  --input corpus.txt --vocab-size 32000 --model-prefix out/spiece\n' +
           '$0 vocab encode --model out/spiece.model --text "Hello <extra_id_0> world" [--pieces]\n' +
           '$0 vocab decode --model out/spiece.model --ids "8774 32099 296 1"\n' +
-          '$0 vocab info   --model out/spiece.model\n\n' +
+          '$0 vocab info   --model out/spiece.model\n' +
+          '$0 vocab fetch  t5   (the public T5 vocabulary, into the Hub cache)\n\n' +
           "T5's vocabulary is a SentencePiece unigram model (pad 0, eos 1, unk 2, no bos) with 100\n" +
           'sentinels appended in reverse order: <extra_id_0> is the last id (32099 for 32000 pieces).',
       )
@@ -317,6 +318,17 @@ export const vocabCommand: CommandModule<object, object> = {
         builder: (t: Argv<object>) => modelOptions(t),
         handler: print(runVocabInfo),
       })
-      .demandCommand(1, 'name an action: train, encode, decode or info'),
+      .command({
+        command: 'fetch [name]',
+        describe:
+          'Download a named vocabulary into the Hub cache (t5: spiece.model of $EXT5_T5_VOCAB_REPO, default google-t5/t5-small) and print its path',
+        builder: (t: Argv<object>) =>
+          t.positional('name', { type: 'string', default: 't5', describe: 'vocabulary name (t5, mini)' }),
+        handler: async (args: unknown) => {
+          const { fetchVocabulary } = require('../text/vocab_names') as typeof import('../text/vocab_names');
+          process.stdout.write(`${await fetchVocabulary((args as { name: string }).name)}\n`);
+        },
+      })
+      .demandCommand(1, 'name an action: train, encode, decode, info or fetch'),
   handler: () => {},
 };

@@ -8,5 +8,7 @@ export * from './config';
 export * from './datasets';
 export * from './file';
 export * from './http';
+export * from './model_ref';
 export * from './snapshot';
+export * from './t5_vocab';
 export * from './verify';

@@ -63,6 +63,21 @@ function refFile(repoDir: string, revision: string): string {
   return path.join(repoDir, 'refs', ...revision.split('/'));
 }
 
+/** Records that branch or tag `revision` resolved to `commit` (refs/<revision>), as huggingface_hub does. */
+function writeRef(repoDir: string, revision: string, commit: string): void {
+  if (isCommit(revision)) return;
+  const file = refFile(repoDir, revision);
+  let current: string | undefined;
+  try {
+    current = fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    current = undefined;
+  }
+  if (current === commit) return;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeFileDurable(file, commit);
+}
+
 /** The cached snapshot folder of `revision` (via refs/<revision> for a branch or tag), if there is one. */
 export function cachedSnapshot(
   repoId: string,
@@ -124,10 +139,7 @@ async function fetchFiles(
 ): Promise<string> {
   const repoDir = repoCacheDir(repoId, opts.cacheDir);
   const snap = path.join(repoDir, 'snapshots', listing.commit);
-  if (!isCommit(revision)) {
-    fs.mkdirSync(path.dirname(refFile(repoDir, revision)), { recursive: true });
-    writeFileDurable(refFile(repoDir, revision), listing.commit);
-  }
+  writeRef(repoDir, revision, listing.commit);
   fs.mkdirSync(snap, { recursive: true });
   for (const e of files) {
     const link = path.join(snap, ...e.path.split('/'));
@@ -339,10 +351,14 @@ export async function downloadModel(
   opts: SnapshotOptions = {},
 ): Promise<ModelFiles & { dir: string }> {
   const m = await resolveModelFiles(repoId, opts);
+  const revision = opts.revision ?? 'main';
   const dir = await snapshotDownload(repoId, {
     ...opts,
-    revision: isOffline(opts) ? (opts.revision ?? 'main') : m.commit,
+    revision: isOffline(opts) ? revision : m.commit,
     allowPatterns: m.files,
   });
+  // The files were fetched at the pinned commit: record where the branch or tag pointed, so that offline
+  // use and the synchronous loaders find this snapshot by its revision.
+  if (path.basename(dir) === m.commit) writeRef(repoCacheDir(repoId, opts.cacheDir), revision, m.commit);
   return { ...m, dir };
 }

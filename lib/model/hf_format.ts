@@ -28,7 +28,9 @@ import {
 import { safetensorsDtype, tensorFromBytes, tensorToBytes } from '../io/tensor_io';
 import type { Adafactor } from '../optim/adafactor';
 import { type Tensor, tidy } from '../tensor/tensor';
+import { vocabularyPath } from '../text/vocab_names';
 import { didYouMean, Ext5Error } from '../util/errors';
+import { writeTokenizerFiles } from './hf_tokenizer';
 import type { ModelOptions, T5ForConditionalGeneration } from './t5';
 import { type T5Config, toHuggingFaceJson, validateConfig } from './t5_config';
 
@@ -556,11 +558,17 @@ export interface SavePretrainedOptions extends CheckpointWriteOptions {
   maxShardSize?: number | string;
   /** Also store this optimizer's state (optimizer.safetensors) in the same atomic write. */
   optimizer?: Adafactor;
+  /**
+   * The vocabulary the model was trained with (a name such as 't5' or 'mini', or a SentencePiece model
+   * path): also writes spiece.model, tokenizer_config.json and special_tokens_map.json, so the folder is a
+   * complete Hugging Face T5 model (lib/model/hf_tokenizer.ts).
+   */
+  vocabulary?: string;
   /** Writes more files (trainer state, ...) into the temporary directory before the swap. */
   extra?: (tmpDir: string) => void | Promise<void>;
 }
 
-const SAVE_KEYS = ['dtype', 'maxShardSize', 'optimizer', 'extra', 'write', 'onProgress'];
+const SAVE_KEYS = ['dtype', 'maxShardSize', 'optimizer', 'vocabulary', 'extra', 'write', 'onProgress'];
 
 /**
  * Saves a model as a Hugging Face checkpoint directory, atomically: config.json (with
@@ -614,6 +622,11 @@ export async function savePretrained(
     await writeDirectoryAtomic(dir, async (tmp) => {
       writeWeights(tmp, entries, maxShard, opts);
       if (opts.optimizer) opts.optimizer.saveState(path.join(tmp, OPTIMIZER_FILE));
+      if (opts.vocabulary !== undefined) {
+        writeTokenizerFiles(tmp, vocabularyPath(opts.vocabulary), {
+          modelVocabSize: model.config.vocab_size,
+        });
+      }
       if (opts.extra) await opts.extra(tmp);
       // config.json last: a directory with a config but no weights never exists, even in tmp.
       writeFileDurable(path.join(tmp, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);

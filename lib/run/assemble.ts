@@ -5,7 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ProcessGroup } from '../ddp/process_group';
 import type { EvalVocabulary } from '../eval/evaluator';
+import { fetchModelDir, localModelDir, parseHubRef, snapshotDownload } from '../hub';
 import { fromPretrained } from '../model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../model/t5';
 import { type T5Config, validateConfig } from '../model/t5_config';
@@ -14,7 +16,7 @@ import { benchmarkMixtureName, DEFAULT_K, DEFAULT_R } from '../tasks/exmix';
 import { type Mixture, mixtureVariant } from '../tasks/mixture';
 import { MixtureRegistry, TaskRegistry } from '../tasks/registry';
 import type { Task } from '../tasks/task';
-import { loadVocabulary } from '../text/vocab_names';
+import { fetchVocabulary, loadVocabulary } from '../text/vocab_names';
 import type { PipelineVocabulary } from '../train/pipeline';
 import { didYouMean, Ext5Error } from '../util/errors';
 import type { RunConfig } from './config_keys';
@@ -44,6 +46,23 @@ export function loadRunVocabulary(c: RunConfig): RunVocabulary {
 }
 
 /**
+ * Downloads what a run names on the Hub into its cache (model.checkpoint given as `org/name[@revision]`, the
+ * T5 vocabulary on first use), so that the synchronous loaders below find it; offline, checks the cache.
+ * With a process group, rank 0 fetches while the other ranks wait, so no two processes write one blob.
+ */
+export async function fetchRunInputs(c: RunConfig, pg: ProcessGroup | null = null): Promise<void> {
+  if (!pg || pg.rank === 0) {
+    await fetchVocabulary(runVocabularyName(c), c.data.dataDir ?? undefined);
+    if (c.model.checkpoint && parseHubRef(c.model.checkpoint)) await fetchModelDir(c.model.checkpoint);
+    // model.config as a Hub id: only its config.json (a new model of that architecture).
+    const arch = c.model.checkpoint ? undefined : configRef(c.model.config);
+    if (arch)
+      await snapshotDownload(arch.repoId, { revision: arch.revision, allowPatterns: ['config.json'] });
+  }
+  if (pg) await pg.barrier();
+}
+
+/**
  * The mixture a config trains on, with mixture.R / K / temperature applied. A registered mixture
  * that takes those knobs declares how (registerMixtureVariant in lib/tasks/mixture.ts); at the
  * defaults, or for a task or a mixture without knobs, the registered name itself.
@@ -66,11 +85,21 @@ export function evalTasks(names: readonly string[]): Task[] {
   return [...new Map(out.map((t) => [t.name, t])).values()];
 }
 
-/** A model config: a preset name, a config.json file, or a directory holding one. */
+/** The Hub repo a model.config value names, unless it is a preset or an existing path. */
+function configRef(spec: string) {
+  return presetNames().includes(spec) || fs.existsSync(spec) ? undefined : parseHubRef(spec);
+}
+
+/**
+ * A model config: a preset name, a config.json file, a directory holding one, or a Hub id whose
+ * config.json is in the cache (fetchRunInputs puts it there).
+ */
 export function resolveModelConfig(spec: string): T5Config {
   if (presetNames().includes(spec)) return preset(spec);
-  if (fs.existsSync(spec)) {
-    const file = fs.statSync(spec).isDirectory() ? path.join(spec, 'config.json') : spec;
+  const hubDir = configRef(spec) ? localModelDir(spec) : undefined;
+  if (hubDir || fs.existsSync(spec)) {
+    const at = hubDir ?? spec;
+    const file = fs.statSync(at).isDirectory() ? path.join(at, 'config.json') : at;
     let raw: unknown;
     try {
       raw = JSON.parse(fs.readFileSync(file, 'utf8'));

@@ -76,13 +76,13 @@ const KEY_TABLE = [
     path: 'model.config',
     type: str,
     default: 't5-v1_1-small',
-    doc: 'A T5 model preset (`t5-small`, `t5-v1_1-base`, ... `t5-v1_1-tiny`) or the path of a Hugging Face `config.json`.',
+    doc: 'A T5 model preset (`t5-small`, `t5-v1_1-base`, ... `t5-v1_1-tiny`) the path of a Hugging Face `config.json`, or a Hub model id (`google/t5-v1_1-base`) whose `config.json` is fetched (a new model of that architecture).',
   },
   {
     path: 'model.checkpoint',
     type: strOrNull,
     default: null,
-    doc: 'Start from the weights of this checkpoint directory (`config.json` + `model.safetensors`); null = random init. Fine-tuning and eval need one.',
+    doc: 'Start from the weights of this checkpoint directory (`config.json` + `model.safetensors`) or Hub model id (`org/name`, `org/name@revision`, downloaded into the Hugging Face cache); null = random init. Fine-tuning and eval need one.',
   },
   {
     path: 'model.vocabSize',

@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fetchModelDir, parseHubRef } from '../hub';
 import { asWriteError, recoverInterruptedSave, writeFileDurable } from '../io/durable';
 import { CONFIG_FILE, savePretrained } from '../model/hf_checkpoint';
 import type { T5ForConditionalGeneration } from '../model/t5';
@@ -145,6 +146,23 @@ export function resolveCheckpointDir(dirOrRun: string): string {
   throw new Ext5Error(
     'EXT5_CHECKPOINT',
     `${dirOrRun} is neither a checkpoint (no model.safetensors) nor a run directory with checkpoints`,
-    'pass a directory holding config.json + model.safetensors, or a run directory',
+    'pass a directory holding config.json + model.safetensors, a run directory, or a Hub model id (org/name[@revision])',
   );
+}
+
+/**
+ * What a checkpoint argument names, without touching the network: a Hub id (`org/name`,
+ * `org/name@revision`; a local path of that name wins) as given, else resolveCheckpointDir's directory.
+ */
+export function resolveCheckpointSpec(spec: string): string {
+  return parseHubRef(spec) ? spec : resolveCheckpointDir(spec);
+}
+
+/**
+ * resolveCheckpointSpec, with a Hub id's snapshot downloaded into the Hub cache (or, offline, the cached
+ * one): the directory `--checkpoint` loads from.
+ */
+export async function resolveCheckpointSource(spec: string): Promise<string> {
+  const resolved = resolveCheckpointSpec(spec);
+  return parseHubRef(resolved) ? fetchModelDir(resolved) : resolved;
 }

@@ -14,9 +14,11 @@
  * cfg.training.steps;              // 50
  * JSON.stringify(cfg);             // what the run directory keeps as config.json
  */
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import yaml from 'js-yaml';
+import { parseHubRef } from '../hub';
 import { presetNames as modelPresetNames } from '../model/t5_presets';
 import { makeSchedule } from '../optim/schedules';
 import { closestName, didYouMean, Ext5Error } from '../util/errors';
@@ -472,12 +474,13 @@ function checkCrossKeys(c: RunConfig, sources: ConfigSources, checkPaths: boolea
   if (checkPaths) {
     const m = c.model.config;
     const presets = modelPresetNames();
-    if (!presets.includes(m) && !fs.existsSync(m)) {
+    // A Hub id (org/name[@revision]) names that repo's config.json, fetched when the run starts.
+    if (!presets.includes(m) && !fs.existsSync(m) && !parseHubRef(m)) {
       const looksLikePath = m.includes('/') || m.endsWith('.json');
       throw new Ext5Error(
         'EXT5_CONFIG',
         `model.config: '${m}' is neither a model preset nor an existing file (from ${sources['model.config'] ?? 'default'})${looksLikePath ? '' : didYouMean(m, presets)}`,
-        `model presets: ${presets.join(', ')}; or the path of a Hugging Face config.json.`,
+        `model presets: ${presets.join(', ')}; or the path of a Hugging Face config.json, or a Hub model id (org/name).`,
       );
     }
   }

@@ -10,7 +10,7 @@ import type { T5ForConditionalGeneration } from '../model/t5';
 import { torch } from '../native/torch';
 import type { Adafactor } from '../optim/adafactor';
 import { makeSchedule, type Schedule } from '../optim/schedules';
-import { loadRunVocabulary, type RunVocabulary } from '../run/assemble';
+import { fetchRunInputs, loadRunVocabulary, type RunVocabulary } from '../run/assemble';
 import type { RunConfig } from '../run/config_keys';
 import { pipelineOptions, rankRows, scheduleSpec } from '../run/derive';
 import { MetricsWriter } from '../run/metrics_log';
@@ -69,6 +69,7 @@ export async function setUpTraining(
   const rows = rankRows(c, world); // checks the split before anything is loaded
   const disposers: (() => void)[] = [];
   try {
+    await fetchRunInputs(c, pg);
     const vocab = loadRunVocabulary(c);
     disposers.push(() => vocab.dispose());
     // Nothing in the run directory changes until everything the run needs has loaded: a refused

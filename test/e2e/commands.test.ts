@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCli } from './helpers/cli';
+import { root, runCli } from './helpers/cli';
 
 jest.setTimeout(300_000);
 
@@ -210,6 +210,12 @@ test('convert writes a Hugging Face export in bfloat16', () => {
   const buf = fs.readFileSync(path.join(out, 'model.safetensors'));
   const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString('utf8'));
   expect(header['shared.weight'].dtype).toBe('BF16');
+  // The run's vocabulary (mini) becomes the tokenizer files a Hugging Face T5 tokenizer loads.
+  expect(r.stdout).toMatch(/with tokenizer files/);
+  const mini = path.join(root, 'assets', 'mini', 'spm', 'mini.model');
+  expect(fs.readFileSync(path.join(out, 'spiece.model')).equals(fs.readFileSync(mini))).toBe(true);
+  const tok = JSON.parse(fs.readFileSync(path.join(out, 'tokenizer_config.json'), 'utf8'));
+  expect(tok).toMatchObject({ tokenizer_class: 'T5Tokenizer', extra_ids: 100 });
   expect(runCli(['convert', run, out]).stderr).toMatch(/already exists/);
 });
 

@@ -11,13 +11,16 @@
 //
 // Everything happens in copies under one temporary folder: the package is packed from a staging
 // copy of the working tree, so the repository's dist/, native/*/build and native/*/prebuilds are
-// never written. Steps share `ctx` and run in order; add later steps (Hub downloads, fine-tuning)
-// as further tests that use ctx.project.
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+// never written. Steps share `ctx` and run in order; the last ones (Hub downloads, fine-tuning,
+// offline use) work in ctx.project too, so the package is packed and installed once.
+import { execFile, type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { superGlueExport, tinyT5Repo } from '../helpers/hub_models';
+import { LocalHub } from '../helpers/hub_server';
 import { root } from './helpers/cli';
+import { MODEL_ID, userProgram } from './helpers/user_path';
 
 jest.setTimeout(300_000);
 
@@ -288,4 +291,146 @@ test('a strict TypeScript program type-checks against the installed types and ru
   expect(result.loss).toBeGreaterThan(0);
   expect(Number.isFinite(result.loss)).toBe(true);
   expect(result.how).toBe('prebuild');
+});
+
+// The user's path with the installed package: a benchmark downloaded with `npx ext5 data download`, a
+// strict TypeScript program that loads a T5 by Hub id, fine-tunes it on BoolQ, evaluates and saves it
+// with its tokenizer files, everything from a local Hub; then all of it again offline from the caches.
+describe('the user path: Hub model and benchmark, fine-tune, evaluate, save; then offline', () => {
+  let hub: LocalHub;
+  let commit = '';
+  const hfHome = path.join(work, 'hf-home');
+  const hubEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    ...guardedEnv(),
+    HF_ENDPOINT: hub.endpoint,
+    HF_HOME: hfHome,
+    // No token or cache of the machine running the tests takes part.
+    HF_TOKEN: '',
+    HUGGING_FACE_HUB_TOKEN: '',
+    HF_HUB_CACHE: '',
+    EXT5_T5_VOCAB: '',
+    EXT5_DATA: '',
+    ...extra,
+  });
+  const offlineEnv = (home = hfHome) =>
+    hubEnv({ HF_HUB_OFFLINE: '1', HF_ENDPOINT: 'http://127.0.0.1:9', HF_HOME: home });
+
+  beforeAll(async () => {
+    hub = await LocalHub.start();
+    commit = hub.setFiles('model', MODEL_ID, 'main', await tinyT5Repo(path.join(work, 'model-src')));
+    hub.setFiles('dataset', 'aps/super_glue', 'refs/convert/parquet', superGlueExport());
+  });
+  afterAll(async () => {
+    await hub?.close();
+  });
+
+  // The local Hub answers from this process's event loop: the children run asynchronously, not with
+  // spawnSync, which would block it.
+  const runAsync = (cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }) =>
+    new Promise<SpawnSyncReturns<string>>((resolve, reject) => {
+      execFile(
+        cmd,
+        args,
+        { ...opts, encoding: 'utf8', maxBuffer: 64 * 2 ** 20, timeout: 120_000 },
+        (error, stdout, stderr) => {
+          const status = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+          if (error && status === null) reject(error);
+          else resolve({ pid: 0, output: [], stdout, stderr, status, signal: null });
+        },
+      );
+    });
+  const download = (env: NodeJS.ProcessEnv) =>
+    runAsync(
+      'npx',
+      [
+        '--no',
+        'ext5',
+        'data',
+        'download',
+        '--benchmark',
+        'superglue',
+        '--split',
+        'train',
+        '--split',
+        'validation',
+        '--data-dir',
+        'data',
+        '--no-progress',
+      ],
+      { cwd: ctx.project, env },
+    );
+  const program = (env: NodeJS.ProcessEnv, tag: string) =>
+    runAsync(
+      process.execPath,
+      [path.join('out', 'user.js'), path.join('runs', tag), path.join('saved', tag)],
+      {
+        cwd: ctx.project,
+        env,
+      },
+    );
+
+  test('online: download, fine-tune, evaluate and save by Hub id', async () => {
+    const start = Date.now();
+    ok(await download(hubEnv()), 'npx ext5 data download --benchmark superglue');
+    expect(
+      fs.existsSync(path.join(ctx.project, 'data', 'aps', 'super_glue', 'boolq', 'train', '0000.parquet')),
+    ).toBe(true);
+    fs.writeFileSync(path.join(ctx.project, 'user.ts'), userProgram);
+    fs.writeFileSync(
+      path.join(ctx.project, 'tsconfig.user.json'),
+      JSON.stringify({ extends: './tsconfig.json', files: ['user.ts'] }, null, 2),
+    );
+    const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const compiled = run(process.execPath, [tsc, '-p', 'tsconfig.user.json'], { cwd: ctx.project });
+    expect({ output: compiled.stdout + compiled.stderr, status: compiled.status }).toEqual({
+      output: '',
+      status: 0,
+    });
+
+    const r = ok(await program(hubEnv(), 'online'), 'the user program, online');
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(out.dModel).toBe(32);
+    expect(out.steps).toBe(4);
+    expect(Number.isFinite(out.loss)).toBe(true);
+    expect(out.count).toBe(8);
+    expect(out.metrics.accuracy).toBeGreaterThanOrEqual(0);
+    expect(out.saved).toEqual([
+      'config.json',
+      'model.safetensors',
+      'special_tokens_map.json',
+      'spiece.model',
+      'tokenizer_config.json',
+    ]);
+    // The model and the vocabulary came from the Hub into huggingface_hub's cache layout.
+    const repoDir = path.join(hfHome, 'hub', 'models--google-t5--t5-small');
+    expect(fs.readFileSync(path.join(repoDir, 'refs', 'main'), 'utf8')).toBe(commit);
+    expect(out.spiece).toBe(path.join(repoDir, 'snapshots', commit, 'spiece.model'));
+    const tokenizer = JSON.parse(
+      fs.readFileSync(path.join(ctx.project, 'saved', 'online', 'tokenizer_config.json'), 'utf8'),
+    );
+    expect(tokenizer).toMatchObject({
+      tokenizer_class: 'T5Tokenizer',
+      extra_ids: 100,
+      eos_token: '</s>',
+      pad_token: '<pad>',
+    });
+    expect(tokenizer.additional_special_tokens).toHaveLength(100);
+    expect(hub.requests('hub', '/resolve/').some((l) => l.url.includes('model.safetensors'))).toBe(true);
+    console.log(`[user path] online: ${((Date.now() - start) / 1000).toFixed(1)} s`);
+  });
+
+  test('offline (HF_HUB_OFFLINE=1): the same from the caches, and a clear error with an empty cache', async () => {
+    const start = Date.now();
+    const before = hub.log.length;
+    ok(await download(offlineEnv()), 'npx ext5 data download --benchmark superglue, offline');
+    const r = ok(await program(offlineEnv(), 'offline'), 'the user program, offline');
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(out.steps).toBe(4);
+    expect(out.count).toBe(8);
+    expect(hub.log.length).toBe(before);
+    const empty = await program(offlineEnv(path.join(work, 'empty-hf-home')), 'empty');
+    expect(empty.status).toBe(1);
+    expect(empty.stderr).toMatch(/HUB_OFFLINE_MODE: .*google-t5\/t5-small.*(\n|.)*unset/);
+    console.log(`[user path] offline: ${((Date.now() - start) / 1000).toFixed(1)} s`);
+  });
 });
