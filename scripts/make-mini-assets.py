@@ -386,6 +386,9 @@ def texts_of(value):
 
 
 def main():
+    unknown = [a for a in sys.argv[1:] if a != '--keep-vocab']
+    if unknown:  # a mistyped flag must not fall through to retraining the vocabulary
+        sys.exit(f'unknown argument(s): {" ".join(unknown)} (the only option is --keep-vocab)')
     keep_vocab = '--keep-vocab' in sys.argv[1:] or os.environ.get('MINI_KEEP_VOCAB') == '1'
     if keep_vocab and not os.path.isfile(os.path.join(OUT, 'spm', 'mini.model')):
         sys.exit(f'--keep-vocab: no {os.path.join(OUT, "spm", "mini.model")} to keep')
