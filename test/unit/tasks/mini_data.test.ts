@@ -53,7 +53,10 @@ describe('mini data: skills shared across families', () => {
   it('mini_nli_counts: compare is never shown in NLI form inside mini_exmix', () => {
     const nliPool = pool.filter((t) => TaskRegistry.get(t).family === 'nli');
     expect(nliPool.length).toBeGreaterThan(0);
-    for (const t of nliPool) expect(MINI_SKILLS[t] ?? []).not.toContain('compare');
+    for (const t of nliPool) {
+      expect(MINI_SKILLS[t] ?? []).not.toContain('compare');
+      for (const r of records(t)) expect(`${r.premise} ${r.hypothesis}`).not.toMatch(/\b(more|fewer)\b/);
+    }
   });
 });
 
