@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """Generates ext5's built-in mini data (assets/mini/): a small fictional world, sixteen templated
-text-to-text tasks with real learnable structure (two per ExMix family), a span-corruption corpus about
-the same world, and a SentencePiece unigram model trained on all of it with `ext5 vocab train`
-(build dist/ first). Re-running it gives the same pieces, scores and ids; only the trainer spec stored
-in mini.model differs, because it records the local input and output paths.
+text-to-text tasks with real learnable structure (two per ExMix family) that share skills across
+families the way ExMix tasks do (see "shared skills" below), a span-corruption corpus about the same
+world, and a SentencePiece unigram model trained on all of it with `ext5 vocab train` (build dist/ first).
+Re-running it gives the same pieces, scores and ids; only the trainer spec stored in mini.model differs,
+because it records the local input and output paths.
 
-Deterministic: the same script gives byte-identical JSONL (random.Random with a fixed seed; no set/dict
-order is relied on). Every text is generated here from the templates below; nothing is copied from
-anywhere. Run from the repository root:  /usr/bin/python3 scripts/make-mini-assets.py
+  --keep-vocab (or MINI_KEEP_VOCAB=1): rewrite tasks/ and c4/ only and leave assets/mini/spm/ as it is.
+  The committed vocabulary was trained on the first version of this data (same world, same names and
+  number words); tests pin its ids and size, so the data is regenerated around it, not the reverse.
+
+Deterministic: the same script gives byte-identical JSONL (random.Random with fixed seeds, one stream
+per task and one for the corpus; no set/dict order is relied on). Every text is generated here from
+the templates below; nothing is copied from anywhere. Run from the repository root:
+  /usr/bin/python3 scripts/make-mini-assets.py --keep-vocab
 """
 import json
 import os
@@ -19,7 +25,8 @@ import sys
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 OUT = os.environ.get('MINI_OUT') or os.path.join(ROOT, 'assets', 'mini')
 N_TRAIN, N_VAL = 800, 100
-rng = random.Random(20220101)
+SEED = 20220101
+rng = random.Random(SEED)
 
 SYL = ['ka', 'lo', 'mi', 'ren', 'dor', 'vel', 'sa', 'tur', 'bel', 'nim', 'ost', 'ra', 'que', 'zan', 'fi', 'mor', 'lin', 'ta',
        'gar', 'pel', 'shu', 'won', 'ik', 'ber']
@@ -121,48 +128,82 @@ def w(n):
     return NUMW[n] if n < len(NUMW) else str(n)
 
 
+# ---- shared skills ----------------------------------------------------------------------------------
+# Real ExMix tasks share what they need to know: the same entities, arithmetic and relations turn up as
+# QA, NLI, summaries and dialogue. The mini tasks do the same with three skills, each in several
+# families, so that pre-training on mini_exmix can help the held-out tasks (MINI_HELD_OUT in
+# lib/tasks/mini/index.ts), which ask for a skill in a form mini_exmix never shows:
+#   count  - add or take away small counts written as words ("four plums and three more" -> 7)
+#   compare - which of two counted things there are more (or fewer) of
+#   place   - the capital-of relation and who lives or travels where
+# Counts are one..nine in words, answers digits, so the word->number mapping is itself shared.
+COUNT_MAX = 9
+
+
+def two_counts():
+    return rng.sample(range(1, COUNT_MAX + 1), 2)
+
+
 # ---- tasks (column layouts mirror the kinds of public datasets in each family) -----------------------
 def mini_headline():
+    """summarization x compare: the headline names what the market sold more of."""
     town = rng.choice(CAPITALS)
-    what = rng.choice(['library', 'bridge', 'market', 'school', 'park', 'museum', 'harbour'])
-    verb, past = rng.choice([('opens', 'opened'), ('closes', 'closed'), ('repairs', 'repaired'), ('expands', 'expanded')])
+    f1, f2 = rng.sample(FRUITS, 2)
+    a, b = two_counts()
     day = rng.choice(DAYS)
     who = f'{rng.choice(PEOPLE)} {rng.choice(SURNAMES)}'
-    article = (f'On {day}, the town of {town} {past} its {what}. The mayor, {who}, said the work took many months. '
-               f'Residents gathered to watch, and local shops stayed open late.')
-    return {'article': article, 'headline': f'{town} {verb} its {what}'}
+    what = rng.choice(['library', 'bridge', 'school', 'park', 'museum', 'harbour'])
+    article = (f'On {day}, the market in {town} sold {w(a)} baskets of {f1} and {w(b)} baskets of {f2}. '
+               f'The mayor, {who}, said the market near the {what} was busy, and local shops stayed open late.')
+    more, less = (f1, f2) if a > b else (f2, f1)
+    return {'article': article, 'headline': f'{town} sells more {more} than {less}'}
 
 
 def mini_meeting_summary():
+    """summarization x count: who meets when and where, and how much fruit they bring in total."""
     a, b = rng.sample(PEOPLE, 2)
     day, time, place = rng.choice(DAYS), rng.choice(TIMES), rng.choice(CAPITALS)
     other = rng.choice([d for d in DAYS if d != day])
+    fruit = rng.choice(FRUITS)
+    n, m = two_counts()
     transcript = (f'{a}: Can we meet on {other}? {b}: {other} is bad for me, what about {day}? '
-                  f'{a}: {day} at {time} works. {b}: Great, see you in {place}.')
-    return {'transcript': transcript, 'summary': f'{a} and {b} will meet on {day} at {time} in {place}.'}
+                  f'{a}: {day} at {time} works, and I will bring {w(n)} {fruit}. '
+                  f'{b}: Great, I will bring {w(m)} more, see you in {place}.')
+    return {'transcript': transcript, 'summary': f'{a} and {b} will meet on {day} at {time} in {place} with {n + m} {fruit}.'}
 
 
 def mini_booking_dialog():
-    n, time, day = rng.randint(1, 8), rng.choice(TIMES), rng.choice(DAYS)
+    """dialogue x count: the table is for the party plus (or minus) the late change."""
+    n, k = two_counts()
+    time, day = rng.choice(TIMES), rng.choice(DAYS)
     rest = rng.choice(RESTAURANTS)
+    if rng.random() < 0.5 or k >= n:
+        change, total = f'{w(k)} more people', n + k
+    else:
+        change, total = f'{w(k)} people fewer', n - k
     turns = [f'Hello, I would like a table at {rest}.', 'Of course. For how many people and when?',
-             f'For {w(n)} people on {day} at {time}, please.',
-             f'Done: a table for {w(n)} at {rest} on {day} at {time}.']
+             f'For {w(n)} people on {day} at {time}, please. Make it {change}.',
+             f'Done: a table for {total} at {rest} on {day} at {time}.']
     return {'turns': turns}
 
 
 def mini_weather_dialog():
-    cities = rng.sample(CAPITALS, 3)
+    """dialogue x place: look the city up in the forecast; the question may name its country instead."""
+    countries = rng.sample(COUNTRIES, 3)
+    cities = [CAPITAL_OF[c] for c in countries]
     forecast = {c: rng.choice(WEATHER) for c in cities}
-    city, day = rng.choice(cities), rng.choice(DAYS)
+    i, day = rng.randrange(3), rng.choice(DAYS)
+    city = cities[i]
     knowledge = '; '.join(f'{c}: {forecast[c]}' for c in cities)
-    turns = [f'What will the weather be like in {city} on {day}?', f'On {day} it will be {forecast[city]} in {city}.']
+    where = city if rng.random() < 0.5 else f'the capital of {countries[i]}'
+    turns = [f'What will the weather be like in {where} on {day}?', f'On {day} it will be {forecast[city]} in {city}.']
     return {'knowledge': knowledge, 'turns': turns}
 
 
 def mini_nli_counts():
+    """HELD OUT. nli x compare (+ count): the NLI form of the compare skill, never seen in mini_exmix."""
     f1, f2, f3 = rng.sample(FRUITS, 3)
-    a, b = rng.sample(range(1, 10), 2)
+    a, b = two_counts()
     premise = f'There are {w(a)} {f1} and {w(b)} {f2} in the basket.'
     kind = rng.choice(['more', 'fewer', 'neutral'])
     if kind == 'neutral':
@@ -177,6 +218,7 @@ def mini_nli_counts():
 
 
 def mini_nli_places():
+    """nli x place: the capital-of relation as entailment."""
     person = rng.choice(PEOPLE)
     c = rng.choice(COUNTRIES)
     premise = f'{person} lives in {CAPITAL_OF[c]}, the capital of {c}.'
@@ -218,8 +260,15 @@ def expr(depth):
 
 
 def mini_arith_expr():
-    words, e = expr(2)
-    return {'question': words, 'expression': e}
+    """semantic_parsing x count: words (nested phrases, or a count story) to a bracketed expression."""
+    if rng.random() < 0.5:
+        words, e = expr(2)
+        return {'question': words, 'expression': e}
+    p, fruit = rng.choice(PEOPLE), rng.choice(FRUITS)
+    a, b = two_counts()
+    if rng.random() < 0.5 or b >= a:
+        return {'question': f'{p} has {w(a)} {fruit} and buys {w(b)} more.', 'expression': f'({a} + {b})'}
+    return {'question': f'{p} has {w(a)} {fruit} and gives away {w(b)}.', 'expression': f'({a} - {b})'}
 
 
 def mini_data_to_text():
@@ -240,7 +289,12 @@ def mini_tool_choice():
 
 
 def mini_event_order():
+    """commonsense (x compare for a third of the items: which of two counts is larger)."""
     person = rng.choice(PEOPLE)
+    if rng.random() < 1 / 3:
+        f1, f2 = rng.sample(FRUITS, 2)
+        a, b = two_counts()
+        return {'question': f'Which is more: {w(a)} {f1}, or {w(b)} {f2}?', 'answer': f'{w(max(a, b))} {f1 if a > b else f2}'}
     steps = rng.choice(ROUTINES)
     i, j = sorted(rng.sample(range(len(steps)), 2))
     pair = [steps[i], steps[j]]
@@ -249,6 +303,7 @@ def mini_event_order():
 
 
 def mini_capitals():
+    """closed_book_qa x place."""
     c = rng.choice(COUNTRIES)
     q = rng.choice([f'What is the capital of {c}?', f'Which city is the capital of {c}?'])
     return {'question': q, 'answer': [CAPITAL_OF[c]]}
@@ -260,25 +315,31 @@ def mini_inventors():
 
 
 def mini_story_qa():
+    """reading_comprehension x place, count and compare: a trip story with counted fruit."""
     p, q = rng.sample(PEOPLE, 2)
-    thing = rng.choice(['red kite', 'small boat', 'old map', 'blue hat', 'silver key'])
-    place, day = rng.choice(CAPITALS), rng.choice(DAYS)
-    story = f'On {day}, {p} travelled to {place} with {q}. There {p} found a {thing} and gave it to {q}.'
-    qs = [(f'Where did {p} travel?', place), (f'What did {p} find?', f'a {thing}'),
-          (f'Who received the {thing}?', q), (f'On which day did {p} travel?', day)]
+    c = rng.choice(COUNTRIES)
+    place, day = CAPITAL_OF[c], rng.choice(DAYS)
+    f1, f2 = rng.sample(FRUITS, 2)
+    a, b = two_counts()
+    story = (f'On {day}, {p} travelled to {place}, the capital of {c}, with {q}. '
+             f'There {p} found {w(a)} {f1} and {q} found {w(b)} {f2}.')
+    qs = [(f'Where did {p} travel?', place), (f'On which day did {p} travel?', day),
+          (f'How many {f1} and {f2} did they find?', str(a + b)),
+          (f'Who found more fruit, {p} or {q}?', p if a > b else q),
+          (f'Are there more {f1} or more {f2}?', f1 if a > b else f2)]
     question, answer = rng.choice(qs)
     return {'context': story, 'question': question, 'answers': {'text': [answer]}}
 
 
 def mini_word_problems():
+    """HELD OUT. reading_comprehension x count: compute the answer (mini_exmix only parses or uses it)."""
     p = rng.choice(PEOPLE)
     fruit = rng.choice(FRUITS)
-    a, b = rng.randint(1, 20), rng.randint(1, 20)
-    if rng.random() < 0.5:
-        prob, ans = f'{p} has {a} {fruit} and buys {b} more. How many {fruit} does {p} have now?', a + b
+    a, b = two_counts()
+    if rng.random() < 0.5 or b >= a:
+        prob, ans = f'{p} has {w(a)} {fruit} and buys {w(b)} more. How many {fruit} does {p} have now?', a + b
     else:
-        a, b = max(a, b), min(a, b)
-        prob, ans = f'{p} has {a} {fruit} and gives away {b}. How many {fruit} are left?', a - b
+        prob, ans = f'{p} has {w(a)} {fruit} and gives away {w(b)}. How many {fruit} are left?', a - b
     return {'problem': prob, 'answer': str(ans)}
 
 
@@ -325,11 +386,21 @@ def texts_of(value):
 
 
 def main():
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
+    unknown = [a for a in sys.argv[1:] if a != '--keep-vocab']
+    if unknown:  # a mistyped flag must not fall through to retraining the vocabulary
+        sys.exit(f'unknown argument(s): {" ".join(unknown)} (the only option is --keep-vocab)')
+    keep_vocab = '--keep-vocab' in sys.argv[1:] or os.environ.get('MINI_KEEP_VOCAB') == '1'
+    if keep_vocab and not os.path.isfile(os.path.join(OUT, 'spm', 'mini.model')):
+        sys.exit(f'--keep-vocab: no {os.path.join(OUT, "spm", "mini.model")} to keep')
+    for sub in (('tasks', 'c4') if keep_vocab else ('',)):
+        if os.path.isdir(os.path.join(OUT, sub)):
+            shutil.rmtree(os.path.join(OUT, sub))
     os.makedirs(os.path.join(OUT, 'tasks'))
     spm_text = []
     for fn in TASKS:
+        # Each task (and the corpus below) draws from its own stream, so editing one task leaves the
+        # others' records byte-identical. str seeds are hashed with SHA-512: stable across runs.
+        rng.seed(f'{SEED}/{fn.__name__}')
         d = os.path.join(OUT, 'tasks', fn.__name__)
         os.makedirs(d)
         for split, n in (('train', N_TRAIN), ('validation', N_VAL)):
@@ -340,6 +411,7 @@ def main():
                     if split == 'train':
                         spm_text.extend(texts_of(rec))
     os.makedirs(os.path.join(OUT, 'c4'))
+    rng.seed(f'{SEED}/c4')
     for split, n in (('train', 2600), ('validation', 100)):
         with open(os.path.join(OUT, 'c4', f'{split}.jsonl'), 'w', encoding='utf-8') as f:
             for _ in range(n):
@@ -347,7 +419,9 @@ def main():
                 f.write(json.dumps({'text': doc}, ensure_ascii=False) + '\n')
                 if split == 'train':
                     spm_text.append(doc)
-    # SentencePiece: T5's id layout (pad 0, eos 1, unk 2, no bos), unigram.
+    if keep_vocab:
+        print('wrote', os.path.join(OUT, 'tasks'), 'and', os.path.join(OUT, 'c4'), '(vocab kept)', file=sys.stderr)
+        return
     tmp = os.path.join(OUT, 'spm_input.txt')
     with open(tmp, 'w', encoding='utf-8') as f:
         f.write('\n'.join(spm_text) + '\n')
