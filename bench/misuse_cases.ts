@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ASYNC_CALLS } from '../test/native/helpers/async_calls';
 
 export type Expect = 'error' | 'value' | 'survive';
 
@@ -281,16 +282,7 @@ export const CASES: MisuseCase[] = [
       return ckptMod().fromPretrained(path.join(dir, 'ck'));
     },
   },
-  ...(
-    [
-      'matmulAsync',
-      'forwardAsync',
-      'forwardBackwardAsync',
-      'generateAsync',
-      'scoreAsync',
-      'stepAsync',
-    ] as const
-  ).flatMap((call) =>
+  ...ASYNC_CALLS.flatMap((call) =>
     (['terminate', 'exit'] as const).map((how) => ({
       name: `worker ${how} during ${call}`,
       expect: 'survive' as Expect,

@@ -7,6 +7,7 @@
  * and charts.
  */
 
+import { MINI_HELD_OUT } from '../tasks/mini/skills';
 import { Ext5Error } from '../util/errors';
 import { Rng } from '../util/rng';
 import { type CellSpec, checkpointPath, expPaths, type MixtureSpec } from './cell';
@@ -54,7 +55,7 @@ const MINI: StudyParams = {
   finetuneSets: [],
   c4Task: 'mini_c4_span_corruption',
   pool: 'mini_exmix',
-  heldOut: ['mini_nli_counts', 'mini_word_problems'],
+  heldOut: [...MINI_HELD_OUT],
   seeds: 3,
   pretrainSteps: 200,
   finetuneSteps: 100,

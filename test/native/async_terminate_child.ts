@@ -5,24 +5,15 @@
 // worker's teardown, when no JS can run any more: settling the promise then must not throw.)
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { AsyncCall } from './async_terminate_worker';
+import { ASYNC_CALLS } from './helpers/async_calls';
 import { tsHookSource } from './helpers/ts_hook';
-
-const CALLS: AsyncCall[] = [
-  'matmulAsync',
-  'forwardAsync',
-  'forwardBackwardAsync',
-  'generateAsync',
-  'scoreAsync',
-  'stepAsync',
-];
 
 async function main(): Promise<void> {
   const source = tsHookSource(path.join(__dirname, 'async_terminate_worker.ts'));
   let runs = 0;
   let inFlight = 0;
   for (const how of ['terminate', 'exit'] as const) {
-    for (const call of CALLS) {
+    for (const call of ASYNC_CALLS) {
       const worker = new Worker(source, { eval: true, workerData: { call, how } });
       let done = false;
       const exited = new Promise<void>((resolve) => worker.on('exit', () => resolve()));

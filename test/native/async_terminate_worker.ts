@@ -4,13 +4,7 @@
 // this ends the worker's environment only).
 import { parentPort, workerData } from 'node:worker_threads';
 
-export type AsyncCall =
-  | 'matmulAsync'
-  | 'forwardAsync'
-  | 'forwardBackwardAsync'
-  | 'generateAsync'
-  | 'scoreAsync'
-  | 'stepAsync';
+import type { AsyncCall } from './helpers/async_calls';
 
 const CONFIG = { vocab_size: 512, d_model: 256, d_kv: 64, d_ff: 1024, num_layers: 4, num_heads: 4 };
 
