@@ -284,7 +284,8 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
             yLabel: 'cross-entropy per target token',
             logY: true,
             series: curves.flatMap((c) => [
-              { label: `${c.arm.label} train`, color: c.color, points: c.smooth, raw: c.mean },
+              // The faint line under each train curve is its unsmoothed mean; the legend says so.
+              { label: `${c.arm.label} train (smoothed)`, color: c.color, points: c.smooth, raw: c.mean },
               ...(c.vmean.length > 1
                 ? [
                     {

@@ -205,9 +205,13 @@ function mix(p: StudyParams, r: Results): StudyAnalysis {
           : '';
       })
       .filter(Boolean);
+    // A tie is not a best: with every mean equal, say so instead of naming the first value.
+    const tied = score.every((x) => !x || x.mean === score[best]!.mean);
     verdicts.push(
-      `Best downstream score at ${p.sweep}=${p.values[best]} (${show(score[best]!)}).`,
-      ...others,
+      tied
+        ? `No ${p.sweep} value scores higher than another: every downstream mean is ${show(score[best]!)}.`
+        : `Best downstream score at ${p.sweep}=${p.values[best]} (${show(score[best]!)}).`,
+      ...others.map((o) => (o.endsWith('.') ? o : `${o}.`)),
     );
   }
   const logX = p.values.every((v) => v > 0) && Math.max(...p.values) / Math.min(...p.values) >= 8;

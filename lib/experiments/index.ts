@@ -123,10 +123,26 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
       title: `ext5 experiment ${o.study}: ${TITLES[o.study]}`,
       subtitle: `preset ${o.preset} · ${params.seeds} seed${params.seeds > 1 ? 's' : ''} · ${complete.done}/${complete.total} cells finished · ${Math.round(cellSeconds)} s of training`,
       verdicts: analysis.verdicts,
-      tables: analysis.tables,
+      // The study's parameters as a table (one row per knob), not a JSON line that wraps mid-word.
+      tables: [
+        ...analysis.tables,
+        {
+          title: 'Parameters',
+          head: ['parameter', 'value'],
+          rows: Object.entries(params).map(([k, v]) => [
+            k,
+            Array.isArray(v)
+              ? v.join(', ') || '(none)'
+              : v !== null && typeof v === 'object'
+                ? Object.entries(v)
+                    .map(([a, b]) => `${a}: ${b}`)
+                    .join(', ')
+                : String(v),
+          ]),
+        },
+      ],
       charts: analysis.charts,
       notes: [
-        `Parameters: ${JSON.stringify(params)}`,
         complete.done < complete.total
           ? `Incomplete: ${complete.total - complete.done} cells have no result; run the same command again to finish them.`
           : 'All cells finished.',

@@ -85,6 +85,22 @@ test('prefinetune analysis: means with intervals and a verdict per comparison', 
   expect(a.tables[0]!.rows[0]).toEqual(['T5', '21.0 ± 12.7 (n=2)']);
 });
 
+test('mix analysis: a tie names no best value; otherwise the best one, each verdict a sentence', () => {
+  const q = p({ heldOut: ['mini_word_problems'], sweep: 'R', values: [1, 4] });
+  const cells = (a: number[], b: number[]) =>
+    new Map([
+      result('R1-s0-ft-mini_word_problems', { mini_word_problems: { accuracy: a[0]! } }),
+      result('R1-s1-ft-mini_word_problems', { mini_word_problems: { accuracy: a[1]! } }),
+      result('R4-s0-ft-mini_word_problems', { mini_word_problems: { accuracy: b[0]! } }),
+      result('R4-s1-ft-mini_word_problems', { mini_word_problems: { accuracy: b[1]! } }),
+    ]);
+  const tie = analyzeStudy('mix', q, cells([0, 0], [0, 0])).verdicts;
+  expect(tie[0]).toMatch(/^No R value scores higher than another/);
+  expect(tie.every((v) => v.endsWith('.'))).toBe(true);
+  const best = analyzeStudy('mix', q, cells([10, 12], [30, 31])).verdicts;
+  expect(best[0]).toMatch(/^Best downstream score at R=4 /);
+});
+
 test('transfer analysis: relative change of the row family, significant cells starred', () => {
   const q = p({ families: ['nli', 'dialogue'], seeds: 2 });
   const d = { mini_booking_dialog: { bleu: 10 }, mini_weather_dialog: { bleu: 10 } };
