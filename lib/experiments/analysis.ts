@@ -201,7 +201,7 @@ function mix(p: StudyParams, r: Results): StudyAnalysis {
           .map((s) => heldOutScore(p, r, `${tag(v)}-s${s}`))
           .filter(Number.isFinite);
         return xs.length
-          ? `${p.sweep}=${v}: ${compareArms(xs, bestRaw, { a: `${p.sweep}=${v}`, b: `${p.sweep}=${p.values[best]}` }).verdict}`
+          ? `${p.sweep}=${v}: ${compareArms(xs, bestRaw, { a: `${p.sweep}=${v}`, b: `${p.sweep}=${p.values[best]}` }).verdict}.`
           : '';
       })
       .filter(Boolean);
@@ -211,7 +211,7 @@ function mix(p: StudyParams, r: Results): StudyAnalysis {
       tied
         ? `No ${p.sweep} value scores higher than another: every downstream mean is ${show(score[best]!)}.`
         : `Best downstream score at ${p.sweep}=${p.values[best]} (${show(score[best]!)}).`,
-      ...others.map((o) => (o.endsWith('.') ? o : `${o}.`)),
+      ...others,
     );
   }
   const logX = p.values.every((v) => v > 0) && Math.max(...p.values) / Math.min(...p.values) >= 8;

@@ -163,6 +163,5 @@ export function resolveCheckpointSpec(spec: string): string {
  * one): the directory `--checkpoint` loads from.
  */
 export async function resolveCheckpointSource(spec: string): Promise<string> {
-  const resolved = resolveCheckpointSpec(spec);
-  return parseHubRef(resolved) ? fetchModelDir(resolved) : resolved;
+  return parseHubRef(spec) ? fetchModelDir(spec) : resolveCheckpointDir(spec);
 }
