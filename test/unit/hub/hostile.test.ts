@@ -301,57 +301,48 @@ describe('what a download may write', () => {
     return { state, respond };
   }
 
-  it('cuts a chunked body that runs past the listed size, writing no more than was promised', async () => {
-    const { state, respond } = flood();
+  /** Downloads the listed file while the CDN answers with `respond`: the error and the bytes handed out. */
+  async function fetchFrom(respond: Handler, name: string) {
     hub.faults.push({ on: 'cdn', match: '/blob/', respond });
-    const dest = path.join(tmp, 'flood', 'model.safetensors');
+    const dest = path.join(tmp, name, 'model.safetensors');
     let received = 0;
     const e = await err(
       downloadFile(remote(), dest, { ...fast, retries: 0, onBytes: (n) => (received += n) }),
     );
+    // Nothing of a refused body stays on disk.
+    expect(fs.existsSync(dest)).toBe(false);
+    expect(fs.existsSync(`${dest}.partial`)).toBe(false);
+    return { e, received };
+  }
+
+  it('cuts a chunked body that runs past the listed size, writing no more than was promised', async () => {
+    const { state, respond } = flood();
+    const { e, received } = await fetchFrom(respond, 'flood');
     expect(e.code).toBe('HUB_TOO_LARGE');
     expect(e.message).toContain(String(weights.length));
     expect(received).toBeLessThanOrEqual(weights.length);
     await state.closed;
     expect(state.sent).toBeLessThan(total / 2);
-    expect(fs.existsSync(dest)).toBe(false);
-    expect(fs.existsSync(`${dest}.partial`)).toBe(false);
   });
 
   it('refuses a Content-Length larger than the listed size before reading the body', async () => {
     const { state, respond } = flood({ 'content-length': String(total) });
-    hub.faults.push({ on: 'cdn', match: '/blob/', respond });
-    const dest = path.join(tmp, 'cl', 'model.safetensors');
-    let received = 0;
-    const e = await err(
-      downloadFile(remote(), dest, { ...fast, retries: 0, onBytes: (n) => (received += n) }),
-    );
+    const { e, received } = await fetchFrom(respond, 'cl');
     expect(e.code).toBe('HUB_TOO_LARGE');
     expect(e.message).toMatch(/Content-Length/);
     expect(received).toBe(0);
     await state.closed;
     expect(state.sent).toBeLessThan(total / 2);
-    expect(fs.existsSync(`${dest}.partial`)).toBe(false);
   });
 
   it('bounds a gzip body by its inflated size', async () => {
     const gz = zlib.gzipSync(Buffer.alloc(total, 3));
-    hub.faults.push({
-      on: 'cdn',
-      match: '/blob/',
-      respond: (_q, res) => {
-        res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(gz.length) });
-        res.end(gz);
-      },
-    });
-    const dest = path.join(tmp, 'gz', 'model.safetensors');
-    let received = 0;
-    const e = await err(
-      downloadFile(remote(), dest, { ...fast, retries: 0, onBytes: (n) => (received += n) }),
-    );
+    const { e, received } = await fetchFrom((_q, res) => {
+      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(gz.length) });
+      res.end(gz);
+    }, 'gz');
     expect(e.code).toBe('HUB_TOO_LARGE');
     expect(received).toBeLessThanOrEqual(weights.length);
-    expect(fs.existsSync(`${dest}.partial`)).toBe(false);
   });
 
   it('bounds JSON answers (maxJsonBytes), plain or inflated', async () => {
