@@ -19,6 +19,18 @@ export interface HubOptions {
   etagTimeoutS?: number;
   /** Seconds to wait for the next bytes of a file download (default $HF_HUB_DOWNLOAD_TIMEOUT or 10). */
   downloadTimeoutS?: number;
+  /**
+   * Seconds a metadata request (revision, listing page) may take in all, first byte to last, however steadily
+   * bytes arrive; a download gets this plus its size over downloadMinRate (default $EXT5_HUB_REQUEST_DEADLINE
+   * or 60).
+   */
+  requestDeadlineS?: number;
+  /** Bytes per second a download attempt must average, which sets its deadline (default $EXT5_HUB_DOWNLOAD_MIN_RATE or 32768). */
+  downloadMinRate?: number;
+  /** The largest JSON answer read, in bytes after decompression (default $EXT5_HUB_MAX_JSON_BYTES or 64 MiB). */
+  maxJsonBytes?: number;
+  /** The most pages a listing may have (default $EXT5_HUB_MAX_PAGES or 10000). */
+  maxListPages?: number;
   /** Retries of a request answered 429 or 5xx, or cut off (default 5). */
   maxRetries?: number;
   /** First wait before a retry in ms, doubled each time up to 8 s (default 1000); Retry-After wins when sent. */
@@ -105,4 +117,29 @@ export function etagTimeoutMs(opts: HubOptions = {}): number {
 /** Download stall timeout in ms (option, $HF_HUB_DOWNLOAD_TIMEOUT, 10 s as in huggingface_hub). */
 export function downloadTimeoutMs(opts: HubOptions = {}): number {
   return 1000 * (opts.downloadTimeoutS ?? envNumber('HF_HUB_DOWNLOAD_TIMEOUT') ?? 10);
+}
+
+/** The deadline of a whole metadata request in ms (option, $EXT5_HUB_REQUEST_DEADLINE, 60 s). */
+export function requestDeadlineMs(opts: HubOptions = {}): number {
+  return 1000 * (opts.requestDeadlineS ?? envNumber('EXT5_HUB_REQUEST_DEADLINE') ?? 60);
+}
+
+/**
+ * The deadline of one download attempt that is to fetch `bytes`, in ms: the request deadline plus the time
+ * `bytes` take at the minimum rate (option, $EXT5_HUB_DOWNLOAD_MIN_RATE bytes/s, 32 KiB/s). A cut attempt
+ * resumes where it stopped, with a deadline for what is left.
+ */
+export function downloadDeadlineMs(bytes: number, opts: HubOptions = {}): number {
+  const rate = opts.downloadMinRate ?? envNumber('EXT5_HUB_DOWNLOAD_MIN_RATE') ?? 32 * 1024;
+  return requestDeadlineMs(opts) + Math.ceil((1000 * bytes) / rate);
+}
+
+/** The largest JSON answer read, in bytes (option, $EXT5_HUB_MAX_JSON_BYTES, 64 MiB). */
+export function maxJsonBytes(opts: HubOptions = {}): number {
+  return Math.floor(opts.maxJsonBytes ?? envNumber('EXT5_HUB_MAX_JSON_BYTES') ?? 64 * 1024 * 1024);
+}
+
+/** The most pages one listing may have (option, $EXT5_HUB_MAX_PAGES, 10000). */
+export function maxListPages(opts: HubOptions = {}): number {
+  return Math.floor(opts.maxListPages ?? envNumber('EXT5_HUB_MAX_PAGES') ?? 10_000);
 }

@@ -14,8 +14,17 @@
  *   folders; older exports used `{config}/{name}-{split}[-NNNNN-of-NNNNN].parquet`.
  */
 import { Ext5Error } from '../util/errors';
-import { type HubOptions, hubEndpoint } from './config';
+import { type HubOptions, hubEndpoint, maxListPages } from './config';
 import { hubRequest } from './http';
+import {
+  checkCommit,
+  checkSegment,
+  checkTreeLayout,
+  isCommit,
+  nextLink,
+  parseTreePage,
+  type TreeEntry,
+} from './validate';
 
 export const PARQUET_REVISION = 'refs/convert/parquet';
 
@@ -30,22 +39,9 @@ export interface RemoteFile {
   sha256?: string;
 }
 
-export interface TreeEntry {
-  type: string;
-  path: string;
-  size?: number;
-  oid?: string;
-  lfs?: { oid?: string; size?: number };
-}
-
 export type RepoType = 'dataset' | 'model';
 
 type ListOptions = HubOptions & { manualHint?: string };
-
-/** True for a full 40-hex commit id (already pinned). */
-export function isCommit(rev: string): boolean {
-  return /^[0-9a-f]{40}$/.test(rev);
-}
 
 export function encodePath(p: string): string {
   return p.split('/').map(encodeURIComponent).join('/');
@@ -76,19 +72,16 @@ export async function resolveCommit(
   if (isCommit(revision)) return revision;
   const url = `${hubEndpoint(opts)}/api/${type}s/${repo}/revision/${encodeURIComponent(revision)}`;
   const r = await hubRequest(url, { ...opts, what: `resolving ${repo}@${revision}` });
-  const info = (await r.json()) as { sha?: unknown };
-  const sha = typeof info?.sha === 'string' ? info.sha : r.commit;
-  if (!sha) throw new Ext5Error('HUB_BAD_ANSWER', `${url}: no commit (sha) in the answer`);
-  return sha;
+  const info = (await r.json()) as { sha?: unknown } | null;
+  if (info?.sha !== undefined) return checkCommit(info.sha, 'sha', url);
+  if (r.commit !== undefined) return checkCommit(r.commit, 'X-Repo-Commit', url);
+  throw new Ext5Error('HUB_BAD_ANSWER', `${url}: no commit (sha) in the answer`);
 }
 
-function nextLink(header: string | null): string | undefined {
-  if (!header) return undefined;
-  const m = /<([^>]+)>\s*;\s*rel="next"/.exec(header);
-  return m?.[1];
-}
-
-/** Lists the files under `dir` of a repo at `revision` (recursive, all pages); pin `revision` first. */
+/**
+ * Lists the files under `dir` of a repo at `revision` (recursive, all pages); pin `revision` first. Every
+ * entry is checked (validate.ts); a page that repeats, or more than maxListPages() pages, is HUB_PAGINATION.
+ */
 export async function listTree(
   repo: string,
   revision: string,
@@ -98,14 +91,31 @@ export async function listTree(
 ): Promise<TreeEntry[]> {
   let url: string | undefined =
     `${hubEndpoint(opts)}/api/${type}s/${repo}/tree/${encodeURIComponent(revision)}${dir ? `/${encodePath(dir)}` : ''}?recursive=true`;
+  const first = url;
   const out: TreeEntry[] = [];
+  const seen = new Set<string>();
+  const maxPages = maxListPages(opts);
   while (url) {
+    if (seen.has(url)) {
+      throw new Ext5Error(
+        'HUB_PAGINATION',
+        `listing ${repo}@${revision}: the next page ${url} repeats an earlier one (after ${seen.size} pages)`,
+        'the server is not paginating as the Hub does: check HF_ENDPOINT (or --endpoint)',
+      );
+    }
+    if (seen.size >= maxPages) {
+      throw new Ext5Error(
+        'HUB_PAGINATION',
+        `listing ${repo}@${revision}: more than ${maxPages} pages, starting at ${first}`,
+        'raise EXT5_HUB_MAX_PAGES if the repository really has that many files',
+      );
+    }
+    seen.add(url);
     const r = await hubRequest(url, { ...opts, what: `listing ${repo}@${revision}/${dir}` });
-    const page = await r.json();
-    if (!Array.isArray(page)) throw new Ext5Error('HUB_BAD_ANSWER', `listing ${url}: expected a JSON array`);
-    out.push(...(page as TreeEntry[]));
-    url = nextLink(r.res.headers.get('link'));
+    out.push(...parseTreePage(await r.json(), url));
+    url = nextLink(r.res.headers.get('link'), url);
   }
+  checkTreeLayout(out, first);
   return out;
 }
 
@@ -143,6 +153,8 @@ export async function listParquetExport(
   split: string,
   opts: ListOptions = {},
 ): Promise<ParquetExport> {
+  checkSegment(config, 'the config', 'HUB_BAD_ID', repo);
+  checkSegment(split, 'the split', 'HUB_BAD_ID', repo);
   const commit = await resolveCommit(repo, PARQUET_REVISION, opts);
   // No folder for the config is no export of it (the caller says so, naming config and split).
   const listed = await listTree(repo, commit, config, opts).catch((e: unknown) => {

@@ -3,13 +3,15 @@
  * the huggingface_hub cache; a later run or a retry after a cut connection continues with an HTTP Range
  * request), verified (size, and sha256 when the Hub lists one), with a progress bar. A file already there
  * counts as present only when its size and sha256 match (the digest is cached, see verify.ts).
+ * Bounded: no more than the listed size (else the answer's announced size) is ever written, and each
+ * attempt has a deadline that grows with the bytes it is to fetch (downloadDeadlineMs).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { asWriteError, commitFile, isDiskFull } from '../io/durable';
 import { Ext5Error } from '../util/errors';
 import { Progress, type ProgressMode } from '../util/progress';
-import { downloadTimeoutMs, type HubOptions, isOffline } from './config';
+import { downloadDeadlineMs, downloadTimeoutMs, type HubOptions, isOffline } from './config';
 import type { RemoteFile } from './datasets';
 import { type HubResponse, hubRequest, offlineModeError } from './http';
 import { cachedSha256, rememberSha256, sha256File } from './verify';
@@ -47,6 +49,12 @@ export function sizeOf(file: string): number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Whether a 206's `Content-Range: bytes START-END/TOTAL` starts at `offset`. */
+function rangeStartsAt(header: string | null, offset: number): boolean {
+  const m = /^\s*bytes\s+(\d+)-\d+\/(\d+|\*)\s*$/.exec(header ?? '');
+  return m !== null && Number(m[1]) === offset;
+}
 
 /** Whether `dest` already is `file`: same size and (when listed) same sha256. */
 export async function isPresent(
@@ -86,12 +94,16 @@ export async function downloadFile(
     const have = Math.max(0, sizeOf(partial));
     if (file.size !== undefined && have === file.size) break;
     if (file.size !== undefined && have > file.size) fs.rmSync(partial);
-    const offset = Math.max(0, sizeOf(partial));
+    // Without a listed size, a partial file cannot be judged: start over.
+    const offset = file.size === undefined ? 0 : Math.max(0, sizeOf(partial));
     // 429/5xx are retried inside hubRequest; a cut body is retried here, resuming from what arrived.
+    // No compression: the listed size is the size of the bytes on the wire.
     const r: HubResponse = await hubRequest(file.url, {
       ...opts,
-      headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+      headers: { 'accept-encoding': 'identity', ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) },
       timeoutMs: downloadTimeoutMs(opts),
+      deadlineMs: (announced) =>
+        downloadDeadlineMs(Math.max(0, (file.size ?? announced ?? 0) - offset), opts),
       what: `downloading ${file.repo}/${file.path}`,
       manualHint: manual,
     });
@@ -99,13 +111,46 @@ export async function downloadFile(
     if (r.res.status === 416) {
       // The partial file is at least as long as the remote one: verify it below, or start over.
       await r.cancel();
-      if (file.size === undefined) break;
-      fs.rmSync(partial);
+      fs.rmSync(partial, { force: true });
       continue;
     }
     const append = offset > 0 && r.res.status === 206;
-    const fh = await fs.promises.open(partial, append ? 'a' : 'w');
     const base = append ? offset : 0;
+    const total = file.size ?? r.size;
+    const refuse = async (e: Ext5Error) => {
+      await r.cancel().catch(() => undefined);
+      fs.rmSync(partial, { force: true });
+      return e;
+    };
+    if (total === undefined) {
+      throw await refuse(
+        new Ext5Error(
+          'HUB_BAD_ANSWER',
+          `${file.url}: neither the listing nor the answer gives the file's size, so the download cannot be bounded`,
+          'pass the size the listing gives (RemoteFile.size)',
+        ),
+      );
+    }
+    if (append && !rangeStartsAt(r.res.headers.get('content-range'), offset)) {
+      throw await refuse(
+        new Ext5Error(
+          'HUB_BAD_ANSWER',
+          `${file.url}: asked for bytes from ${offset}, the answer's Content-Range is ${JSON.stringify(r.res.headers.get('content-range'))}`,
+          'run the command again to re-download',
+        ),
+      );
+    }
+    const room = total - base;
+    if (r.length !== undefined && r.length > room) {
+      throw await refuse(
+        new Ext5Error(
+          'HUB_TOO_LARGE',
+          `${file.url}: the answer's Content-Length is ${r.length} bytes, more than the ${room} bytes expected (${total} in all)`,
+          `the server sends more than the listing says: check HF_ENDPOINT (or --endpoint) and any proxy in between. ${manual}`,
+        ),
+      );
+    }
+    const fh = await fs.promises.open(partial, append ? 'a' : 'w');
     if (opts.onBytes) {
       // The caller's bar counts what is left to fetch; a refused Range (200) re-fetches from 0.
     } else if (!progress) {
@@ -122,7 +167,7 @@ export async function downloadFile(
     }
     let written = base;
     try {
-      for await (const chunk of r.chunks()) {
+      for await (const chunk of r.chunks(room, `expected (${total} in all)`)) {
         await fh.write(chunk);
         written += chunk.length;
         progress?.update(written);
@@ -136,6 +181,11 @@ export async function downloadFile(
       // A full disk is not a network hiccup: retrying cannot help, and the partial file stays
       // for the next run to resume once there is space.
       if (isDiskFull(err)) throw asWriteError(err, partial);
+      // A body longer than promised is the server's doing, not the network's: what came is not kept.
+      if (err instanceof Ext5Error && err.code === 'HUB_TOO_LARGE') {
+        fs.rmSync(partial, { force: true });
+        throw err;
+      }
       if (attempt <= retries) {
         await sleep(delay);
         delay *= 2;

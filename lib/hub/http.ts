@@ -3,36 +3,58 @@
  * hf_raise_for_status; file_download.py for redirects and headers):
  * - 429 and 5xx answers and cut connections are retried with exponential backoff (1 s doubling to 8 s,
  *   5 retries), honouring `Retry-After`;
- * - every request has a timeout: no answer (or no next body bytes) within it aborts the attempt;
+ * - every request has an idle timeout (no answer, or no next body bytes, within it aborts the attempt) and
+ *   an overall deadline (so that a reply trickling one byte at a time ends too);
  * - redirects are followed by hand so that the first answer's `X-Repo-Commit`, `X-Linked-Etag`/`ETag` and
- *   `X-Linked-Size` are kept, and the token is not sent on to another host (the CDN);
+ *   `X-Linked-Size` are kept, and the token is not sent on to another origin (the CDN);
+ * - bodies are read with a bound: JSON answers up to maxJsonBytes(), downloads up to what was promised;
  * - a failed answer becomes a clear error from its `X-Error-Code` (RepoNotFound, RevisionNotFound,
  *   EntryNotFound, GatedRepo) and `X-Error-Message`: the Hub answers 401 for a repo that does not exist too.
  */
 import { Ext5Error } from '../util/errors';
-import { etagTimeoutMs, type HubOptions, hubHeaders, isOffline } from './config';
+import {
+  etagTimeoutMs,
+  type HubOptions,
+  hubEndpoint,
+  hubHeaders,
+  isOffline,
+  maxJsonBytes,
+  requestDeadlineMs,
+} from './config';
+import { badAnswer, headerSize } from './validate';
 
 /** A successful answer, with what the Hub said before any redirect. */
 export interface HubResponse {
   res: Response;
   /** The commit the revision resolved to (`X-Repo-Commit` of the first answer), when sent. */
   commit?: string;
-  /** `X-Linked-Etag` (LFS files: their sha256), else `ETag`, without quotes. */
+  /** `X-Linked-Etag` (LFS files: their sha256), else `ETag`, without quotes. Never used as a path. */
   etag?: string;
-  /** `X-Linked-Size`, else Content-Length of the first answer. */
+  /** `X-Linked-Size`, else the Content-Length of an unencoded answer. */
   size?: number;
-  /** The body's chunks; each one resets the stall timer. */
-  chunks(): AsyncIterable<Uint8Array>;
+  /** The Content-Length of this answer's body when it is not encoded (gzip…): the bytes it promises. */
+  length?: number;
+  /**
+   * The body's chunks (decoded); each one resets the idle timer. With `maxBytes`, a body that runs past it is
+   * cut before the chunk that would pass it is handed out: HUB_TOO_LARGE, saying it was `expected`.
+   */
+  chunks(maxBytes?: number, expected?: string): AsyncIterable<Uint8Array>;
+  /** The body as JSON, at most maxJsonBytes() of it. */
   json(): Promise<unknown>;
-  /** Drops the body (and the timer). */
+  /** Drops the body (and the timers). */
   cancel(): Promise<void>;
 }
 
 export interface RequestOptions extends HubOptions {
   method?: 'GET' | 'HEAD';
   headers?: Record<string, string>;
-  /** Stall timeout in ms (default: etagTimeoutMs()). */
+  /** Idle timeout in ms: the longest wait for an answer or the next body bytes (default: etagTimeoutMs()). */
   timeoutMs?: number;
+  /**
+   * The whole attempt's deadline in ms, from sending to the body's last byte (default requestDeadlineMs()).
+   * A function gets the size the answer announces (X-Linked-Size or Content-Length) once its headers are in.
+   */
+  deadlineMs?: number | ((announced: number | undefined) => number);
   /** Appended to error hints (e.g. where to put the files by hand). */
   manualHint?: string;
   /** What the request is for, in error messages (e.g. "listing org/x@main"). */
@@ -141,9 +163,21 @@ export function httpError(
 
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
 
+const seconds = (ms: number) => `${Math.round(ms) / 1000} s`;
+
+/** The origin the token belongs to: the endpoint's (undefined when the endpoint is no URL). */
+function tokenOrigin(opts: HubOptions): string | undefined {
+  try {
+    return new URL(hubEndpoint(opts)).origin;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * GET (or HEAD) `url` with the Hub's headers, retries, timeouts and redirects; throws a clear Ext5Error
  * for anything but a 2xx (or a 416 to a Range request, returned so that the caller can judge its file).
+ * The token goes only to the endpoint's origin: a redirect elsewhere drops it for the rest of the chain.
  * @example
  * const r = await hubRequest(`${hubEndpoint()}/api/models/org/name/revision/main`, { what: 'model info' });
  */
@@ -153,38 +187,71 @@ export async function hubRequest(url: string, opts: RequestOptions = {}): Promis
   if (isOffline(opts)) throw offlineModeError(`${what} (${url})`, hint);
   const maxRetries = opts.maxRetries ?? 5;
   const maxRetryAfter = opts.maxRetryAfterMs ?? 60_000;
-  const timeoutMs = opts.timeoutMs ?? etagTimeoutMs(opts);
+  const idleMs = opts.timeoutMs ?? etagTimeoutMs(opts);
+  const deadlineOpt = opts.deadlineMs ?? requestDeadlineMs(opts);
   let delay = opts.retryDelayMs ?? 1000;
-  const baseHeaders = { ...hubHeaders(opts), ...(opts.headers ?? {}) };
+  const { authorization, ...plainHeaders } = { ...hubHeaders(opts), ...(opts.headers ?? {}) };
+  const authOrigin = tokenOrigin(opts);
+  const ranged = Object.keys(opts.headers ?? {}).some((k) => k.toLowerCase() === 'range');
   for (let attempt = 0; ; attempt++) {
     const ctrl = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      if (timer) clearTimeout(timer);
-      // unref: a caller that reads `res` itself (not chunks()) leaves it armed; that must not hold the process.
-      timer = setTimeout(
-        () => ctrl.abort(new Error(`no answer for ${timeoutMs / 1000} s`)),
-        timeoutMs,
+    const started = Date.now();
+    let idle: NodeJS.Timeout | undefined;
+    let deadline: NodeJS.Timeout | undefined;
+    let deadlineMs = typeof deadlineOpt === 'number' ? deadlineOpt : deadlineOpt(undefined);
+    let fired: 'idle' | 'deadline' | undefined;
+    // unref: a caller that reads `res` itself (not chunks()) leaves them armed; that must not hold the process.
+    const armIdle = () => {
+      if (idle) clearTimeout(idle);
+      idle = setTimeout(() => {
+        fired ??= 'idle';
+        ctrl.abort(new Error(`no answer for ${seconds(idleMs)}`));
+      }, idleMs).unref();
+    };
+    const armDeadline = () => {
+      if (deadline) clearTimeout(deadline);
+      deadline = setTimeout(
+        () => {
+          fired ??= 'deadline';
+          ctrl.abort(new Error(`not done within ${seconds(deadlineMs)}`));
+        },
+        Math.max(0, started + deadlineMs - Date.now()),
       ).unref();
     };
     const disarm = () => {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      if (idle) clearTimeout(idle);
+      if (deadline) clearTimeout(deadline);
+      idle = deadline = undefined;
     };
     const backoff = async (wait?: number) => {
       await sleep(wait ?? delay);
       delay = Math.min(delay * 2, 8000);
     };
     let current = url;
-    let headers: Record<string, string> = baseHeaders;
+    const timeoutError = () =>
+      fired === 'deadline'
+        ? new Ext5Error(
+            'HUB_TIMEOUT',
+            `${what}: ${current} did not finish answering within ${seconds(deadlineMs)}`,
+            `raise EXT5_HUB_REQUEST_DEADLINE (seconds), or lower EXT5_HUB_DOWNLOAD_MIN_RATE (bytes/s) for downloads, on a slow network.${hint ? ` ${hint}` : ''}`,
+          )
+        : new Ext5Error(
+            'HUB_TIMEOUT',
+            `${what}: no answer from ${current} within ${seconds(idleMs)}`,
+            `raise HF_HUB_ETAG_TIMEOUT / HF_HUB_DOWNLOAD_TIMEOUT (seconds) on a slow network.${hint ? ` ${hint}` : ''}`,
+          );
+    let trusted = true;
     let first: Response | undefined;
     let res: Response;
+    armDeadline();
     try {
       for (let hop = 0; ; hop++) {
-        arm();
+        // Once a hop leaves the endpoint's origin the chain is in other hands: no token for any later hop.
+        trusted &&= new URL(current).origin === authOrigin;
+        armIdle();
         res = await fetch(current, {
           method: opts.method ?? 'GET',
-          headers,
+          headers: trusted && authorization ? { ...plainHeaders, authorization } : plainHeaders,
           redirect: 'manual',
           signal: ctrl.signal,
         });
@@ -192,11 +259,14 @@ export async function hubRequest(url: string, opts: RequestOptions = {}): Promis
         const loc = res.headers.get('location');
         if (res.status >= 300 && res.status < 400 && loc && hop < 10) {
           await res.body?.cancel();
-          const next = new URL(loc, current);
-          // The token is for the Hub; a CDN on another host gets the request without it.
-          if (next.origin !== new URL(current).origin) {
-            const { authorization: _drop, ...rest } = headers;
-            headers = rest;
+          let next: URL;
+          try {
+            next = new URL(loc, current);
+          } catch {
+            throw badAnswer('the Location header', loc, 'is no URL', current);
+          }
+          if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+            throw badAnswer('the Location header', loc, 'points to something that is not http(s)', current);
           }
           current = next.toString();
           continue;
@@ -205,6 +275,7 @@ export async function hubRequest(url: string, opts: RequestOptions = {}): Promis
       }
     } catch (err) {
       disarm();
+      if (err instanceof Ext5Error) throw err;
       // No server or no name (refused, unknown host) will not change in seconds; a reset or a stall may.
       const code = (err as { cause?: { code?: string } })?.cause?.code ?? '';
       const hopeless = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(code);
@@ -212,13 +283,8 @@ export async function hubRequest(url: string, opts: RequestOptions = {}): Promis
         await backoff();
         continue;
       }
-      const timedOut = ctrl.signal.aborted;
-      throw timedOut
-        ? new Ext5Error(
-            'HUB_TIMEOUT',
-            `${what}: no answer from ${current} within ${timeoutMs / 1000} s`,
-            `raise HF_HUB_ETAG_TIMEOUT / HF_HUB_DOWNLOAD_TIMEOUT (seconds) on a slow network.${hint ? ` ${hint}` : ''}`,
-          )
+      throw ctrl.signal.aborted
+        ? timeoutError()
         : networkError(
             err,
             current,
@@ -239,7 +305,8 @@ export async function hubRequest(url: string, opts: RequestOptions = {}): Promis
       await backoff(wait);
       continue;
     }
-    if (!res.ok && res.status !== 416) {
+    // 416 is for the caller to judge only when it asked for a range.
+    if (!res.ok && !(res.status === 416 && ranged)) {
       disarm();
       await res.body?.cancel();
       throw httpError(
@@ -252,29 +319,71 @@ export async function hubRequest(url: string, opts: RequestOptions = {}): Promis
       );
     }
     const f = first ?? res;
-    const size = Number(f.headers.get('x-linked-size') ?? res.headers.get('content-length') ?? Number.NaN);
     const body = res.body;
+    const fail = async (e: Ext5Error) => {
+      disarm();
+      await body?.cancel().catch(() => undefined);
+      return e;
+    };
+    const encoding = (res.headers.get('content-encoding') ?? '').trim().toLowerCase();
+    let length: number | undefined;
+    let linked: number | undefined;
+    try {
+      length =
+        encoding === '' || encoding === 'identity'
+          ? headerSize(res.headers.get('content-length'), 'Content-Length', current)
+          : undefined;
+      linked = headerSize(f.headers.get('x-linked-size'), 'X-Linked-Size', url);
+    } catch (e) {
+      throw await fail(e as Ext5Error);
+    }
+    const size = linked ?? length;
+    if (typeof deadlineOpt === 'function') {
+      deadlineMs = deadlineOpt(size);
+      armDeadline();
+    }
+    const commit = f.headers.get('x-repo-commit');
+    const etag = stripEtag(f.headers.get('x-linked-etag') ?? f.headers.get('etag'));
     const out: HubResponse = {
       res,
-      ...(f.headers.get('x-repo-commit') ? { commit: f.headers.get('x-repo-commit')! } : {}),
-      ...(stripEtag(f.headers.get('x-linked-etag') ?? f.headers.get('etag')) !== undefined
-        ? { etag: stripEtag(f.headers.get('x-linked-etag') ?? f.headers.get('etag'))! }
-        : {}),
-      ...(Number.isFinite(size) ? { size } : {}),
-      async *chunks() {
+      ...(commit ? { commit } : {}),
+      ...(etag !== undefined ? { etag } : {}),
+      ...(size !== undefined ? { size } : {}),
+      ...(length !== undefined ? { length } : {}),
+      async *chunks(maxBytes?: number, expected = 'expected') {
+        let n = 0;
         try {
           if (!body) return;
+          armIdle();
           for await (const c of body as unknown as AsyncIterable<Uint8Array>) {
-            arm();
+            n += c.length;
+            if (maxBytes !== undefined && n > maxBytes) {
+              throw new Ext5Error(
+                'HUB_TOO_LARGE',
+                `${what}: ${current} sent more than the ${maxBytes} bytes ${expected}; cut there`,
+                `the server sends more than it promised: check HF_ENDPOINT (or --endpoint) and any proxy in between.${hint ? ` ${hint}` : ''}`,
+              );
+            }
+            armIdle();
             yield c;
           }
+        } catch (err) {
+          if (err instanceof Ext5Error) throw err;
+          if (ctrl.signal.aborted && fired) throw timeoutError();
+          throw new Ext5Error(
+            'OFFLINE',
+            `${what}: the answer from ${current} broke off after ${n} bytes (${err instanceof Error ? err.message : String(err)})`,
+            `check the network and run the command again.${hint ? ` ${hint}` : ''}`,
+          );
         } finally {
           disarm();
         }
       },
       async json() {
+        const limit = maxJsonBytes(opts);
         const parts: Uint8Array[] = [];
-        for await (const c of out.chunks()) parts.push(c);
+        for await (const c of out.chunks(limit, 'allowed for a JSON answer (EXT5_HUB_MAX_JSON_BYTES)'))
+          parts.push(c);
         try {
           return JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown;
         } catch {

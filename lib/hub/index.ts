@@ -11,4 +11,5 @@ export * from './http';
 export * from './model_ref';
 export * from './snapshot';
 export * from './t5_vocab';
+export * from './validate';
 export * from './verify';

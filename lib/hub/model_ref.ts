@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { Ext5Error } from '../util/errors';
 import { hubCacheDir } from './config';
 import { cachedSnapshot, downloadModel, isHubId, repoCacheDir, type SnapshotOptions } from './snapshot';
+import { checkRevision } from './validate';
 
 /** A Hub model named by id, with the revision `id@revision` or an option pinned it to. */
 export interface HubModelRef {
@@ -25,13 +26,7 @@ export function parseHubRef(spec: string, revision?: string): HubModelRef | unde
   const id = at < 0 ? spec : spec.slice(0, at);
   const own = at < 0 ? undefined : spec.slice(at + 1);
   if (!isHubId(id) || (at >= 0 && fs.existsSync(spec))) return undefined;
-  if (own !== undefined && (own === '' || /\s|\.\./.test(own))) {
-    throw new Ext5Error(
-      'HUB_BAD_ID',
-      `'${spec}': '${own}' is not a revision`,
-      'write org/name@revision, with a branch, tag or commit after the @',
-    );
-  }
+  if (own !== undefined) checkRevision(own, spec);
   if (own !== undefined && revision !== undefined && own !== revision) {
     throw new Ext5Error(
       'HUB_BAD_ID',

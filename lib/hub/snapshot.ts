@@ -16,9 +16,10 @@ import * as path from 'node:path';
 import { writeFileDurable } from '../io/durable';
 import { Ext5Error } from '../util/errors';
 import { type HubOptions, hubCacheDir, isOffline } from './config';
-import { globToRegExp, isCommit, listTree, resolveCommit, resolveUrl, type TreeEntry } from './datasets';
+import { globToRegExp, listTree, resolveCommit, resolveUrl } from './datasets';
 import { type DownloadOptions, downloadFile } from './file';
 import { offlineModeError } from './http';
+import { checkRevision, checkSegment, isCommit, type TreeEntry } from './validate';
 import { HASH_CACHE } from './verify';
 
 export interface SnapshotOptions
@@ -60,7 +61,7 @@ export function repoCacheDir(repoId: string, cacheDir = hubCacheDir()): string {
 }
 
 function refFile(repoDir: string, revision: string): string {
-  return path.join(repoDir, 'refs', ...revision.split('/'));
+  return path.join(repoDir, 'refs', ...checkRevision(revision).split('/'));
 }
 
 /** Records that branch or tag `revision` resolved to `commit` (refs/<revision>), as huggingface_hub does. */
@@ -78,7 +79,10 @@ function writeRef(repoDir: string, revision: string, commit: string): void {
   writeFileDurable(file, commit);
 }
 
-/** The cached snapshot folder of `revision` (via refs/<revision> for a branch or tag), if there is one. */
+/**
+ * The cached snapshot folder of `revision` (via refs/<revision> for a branch or tag), if there is one.
+ * @throws Ext5Error HUB_BAD_CACHE when refs/<revision> holds something other than a commit id.
+ */
 export function cachedSnapshot(
   repoId: string,
   revision = 'main',
@@ -87,10 +91,18 @@ export function cachedSnapshot(
   const repoDir = repoCacheDir(repoId, cacheDir);
   let commit = isCommit(revision) ? revision : undefined;
   if (!commit) {
+    const file = refFile(repoDir, revision);
     try {
-      commit = fs.readFileSync(refFile(repoDir, revision), 'utf8').trim();
+      commit = fs.readFileSync(file, 'utf8').trim();
     } catch {
       return undefined;
+    }
+    if (!isCommit(commit)) {
+      throw new Ext5Error(
+        'HUB_BAD_CACHE',
+        `${file} should hold a commit id (40 hex digits) but holds ${JSON.stringify(commit.slice(0, 80))}`,
+        `delete ${file} (the next download with a network writes it again)`,
+      );
     }
   }
   const dir = path.join(repoDir, 'snapshots', commit);
@@ -141,16 +153,11 @@ async function fetchFiles(
   const snap = path.join(repoDir, 'snapshots', listing.commit);
   writeRef(repoDir, revision, listing.commit);
   fs.mkdirSync(snap, { recursive: true });
+  // Paths, oids and sizes were checked when listed (listTree, validate.ts).
   for (const e of files) {
     const link = path.join(snap, ...e.path.split('/'));
-    if (
-      e.path.split('/').some((p) => p === '..' || p === '.' || p === '') ||
-      !link.startsWith(snap + path.sep)
-    ) {
-      throw new Ext5Error('HUB_BAD_ANSWER', `${repoId}: refusing the file path '${e.path}' from the listing`);
-    }
     const blobName = e.lfs?.oid ?? e.oid;
-    if (!blobName || !/^[0-9a-f]{40,64}$/.test(blobName)) {
+    if (!blobName) {
       throw new Ext5Error('HUB_BAD_ANSWER', `${repoId}: the listing gives no oid for ${e.path}`);
     }
     const blob = path.join(repoDir, 'blobs', blobName);
@@ -199,7 +206,7 @@ async function fetchFiles(
  */
 export async function snapshotDownload(repoId: string, opts: SnapshotOptions = {}): Promise<string> {
   checkId(repoId);
-  const revision = opts.revision ?? 'main';
+  const revision = checkRevision(opts.revision ?? 'main');
   const offlineSnapshot = () => cachedSnapshot(repoId, revision, opts.cacheDir);
   if (isOffline(opts)) {
     const dir = offlineSnapshot();
@@ -291,13 +298,15 @@ function readShards(indexFile: string, repoId: string): string[] {
   }
   if (!map || typeof map !== 'object')
     throw new Ext5Error('HUB_BAD_REPO', `${repoId}: model.safetensors.index.json has no weight_map`);
-  const shards = [...new Set(Object.values(map as Record<string, unknown>).map(String))].sort();
+  const where = `weight_map of ${repoId}/model.safetensors.index.json`;
+  const shards = [...new Set(Object.values(map as Record<string, unknown>))];
   for (const s of shards) {
-    if (s.includes('/') || s.includes('..') || !s.endsWith('.safetensors')) {
-      throw new Ext5Error('HUB_BAD_REPO', `${repoId}: the index names an odd shard '${s}'`);
+    checkSegment(s, 'the shard', 'HUB_BAD_REPO', where);
+    if (!(s as string).endsWith('.safetensors')) {
+      throw new Ext5Error('HUB_BAD_REPO', `the shard '${s}' (${where}) is not a .safetensors file`);
     }
   }
-  return shards;
+  return (shards as string[]).sort();
 }
 
 /**
@@ -306,7 +315,7 @@ function readShards(indexFile: string, repoId: string): string[] {
  */
 export async function resolveModelFiles(repoId: string, opts: SnapshotOptions = {}): Promise<ModelFiles> {
   checkId(repoId);
-  const revision = opts.revision ?? 'main';
+  const revision = checkRevision(opts.revision ?? 'main');
   let listing: Listing | undefined;
   if (!isOffline(opts)) {
     try {

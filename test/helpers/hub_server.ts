@@ -12,7 +12,9 @@
  *   exists); unknown revisions: 404 RevisionNotFound; unknown files: 404 EntryNotFound; gated repos: 401
  *   GatedRepo without a token, 403 GatedRepo with a token that was not granted access;
  * - faults injected per URL: an answer status (429 with Retry-After, 5xx) a number of times, a body cut after
- *   N bytes, a stall.
+ *   N bytes, a stall, or a handler of the test's own (a hostile answer: a bad listing, an endless body…).
+ * `startOrigin` starts a plain server on another loopback address (127.0.0.2): a second origin that logs
+ * what reaches it, for checking that tokens stay with the Hub.
  * Branches move: setFiles() on an existing branch makes a new commit, and old commits stay readable.
  */
 import { createHash } from 'node:crypto';
@@ -41,6 +43,8 @@ export interface Fault {
   stallMs?: number;
   /** How many times (default 1). */
   times?: number;
+  /** Answer with this instead (after any stall); it owns `res` and must end it or destroy its socket. */
+  respond?: (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 }
 
 export interface LoggedRequest {
@@ -167,11 +171,16 @@ export class LocalHub {
     on: 'hub' | 'cdn',
     url: string,
     res: http.ServerResponse,
+    req: http.IncomingMessage,
   ): Promise<Fault | undefined> {
     const f = this.fault(on, url);
     if (!f) return undefined;
     // unref: a stalled answer must not keep the test process alive after close().
     if (f.stallMs) await new Promise((r) => setTimeout(r, f.stallMs).unref());
+    if (f.respond) {
+      await f.respond(req, res);
+      return f;
+    }
     if (f.status) {
       if (f.retryAfter !== undefined) res.setHeader('retry-after', f.retryAfter);
       res.statusCode = f.status;
@@ -201,7 +210,7 @@ export class LocalHub {
       ...(req.headers.range ? { range: req.headers.range } : {}),
       ...(auth ? { auth } : {}),
     });
-    if (await this.applyFault('hub', url, res).then((f) => f?.status)) return;
+    if (await this.applyFault('hub', url, res, req).then((f) => f?.status || f?.respond)) return;
     const token = auth?.replace(/^Bearer /, '');
     // /api/{type}s/{org}/{name}/{revision|tree}/{rev}[/{path}]
     const api = /^\/api\/(datasets|models)\/([^/]+\/[^/]+)\/(revision|tree)\/(.+)$/.exec(url);
@@ -311,8 +320,8 @@ export class LocalHub {
       ...(req.headers.range ? { range: req.headers.range } : {}),
       ...(auth ? { auth } : {}),
     });
-    const fault = await this.applyFault('cdn', url, res);
-    if (fault?.status) return;
+    const fault = await this.applyFault('cdn', url, res, req);
+    if (fault?.status || fault?.respond) return;
     const body = this.blobs.get(url.replace(/^\/blob\//, ''));
     if (!body) {
       res.statusCode = 404;
@@ -341,6 +350,41 @@ export class LocalHub {
     }
     res.end(req.method === 'HEAD' ? undefined : part);
   }
+}
+
+/** A plain server on another loopback address: a second origin, logging each request and its token. */
+export interface Origin {
+  url: string;
+  readonly log: LoggedRequest[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server on `host` (a loopback address: 127.0.0.2 is another origin than the Hub's 127.0.0.1)
+ * answering with `handler`, default an empty JSON listing.
+ */
+export async function startOrigin(
+  host: '127.0.0.1' | '127.0.0.2',
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void = (_q, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end('[]');
+  },
+): Promise<Origin> {
+  const log: LoggedRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const auth = req.headers.authorization;
+    log.push({ on: 'cdn', method: req.method ?? 'GET', url: req.url ?? '/', ...(auth ? { auth } : {}) });
+    handler(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
+  return {
+    url: `http://${host}:${(server.address() as AddressInfo).port}`,
+    log,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
 }
 
 /** sha256 of a buffer (hex), for expectations. */

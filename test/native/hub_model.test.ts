@@ -15,7 +15,7 @@ import {
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import { preset } from '../../lib/model/t5_presets';
 import { tinyT5Repo } from '../helpers/hub_models';
-import { LocalHub } from '../helpers/hub_server';
+import { LocalHub, type RepoFile } from '../helpers/hub_server';
 
 jest.setTimeout(60_000);
 
@@ -25,12 +25,14 @@ const cacheDir = path.join(tmp, 'hub');
 const quiet = { progress: 'silent' as const, cacheDir };
 let main = '';
 let v1 = '';
+let mainFiles: RepoFile[] = [];
 const saved = { offline: process.env.HF_HUB_OFFLINE };
 
 beforeAll(async () => {
   hub = await LocalHub.start();
   v1 = hub.setFiles('model', 'org/tiny', 'v1', await tinyT5Repo(path.join(tmp, 'src1'), 1));
-  main = hub.setFiles('model', 'org/tiny', 'main', await tinyT5Repo(path.join(tmp, 'src2'), 2));
+  mainFiles = await tinyT5Repo(path.join(tmp, 'src2'), 2);
+  main = hub.setFiles('model', 'org/tiny', 'main', mainFiles);
   hub.setFiles('model', 'org/pickled', 'main', [
     { path: 'config.json', body: fs.readFileSync(path.join(tmp, 'src1', 'config.json')) },
     { path: 'pytorch_model.bin', body: Buffer.alloc(4000, 1) },
@@ -102,6 +104,42 @@ describe('fromPretrained by Hub id', () => {
     expect(e.code).toBe('HUB_NO_SAFETENSORS');
     expect(e.hint).toMatch(/safe_serialization=True/);
     expect(hub.requests(undefined, 'pytorch_model.bin')).toEqual([]);
+  });
+
+  it('refuses a revision sha that points outside the cache, leaving the file it names untouched', async () => {
+    const victim = path.join(tmp, 'repro', 'victim.txt');
+    fs.mkdirSync(path.dirname(victim), { recursive: true });
+    fs.writeFileSync(victim, 'precious');
+    // From refs/ up to the root and down to the victim, as a hostile server would write it.
+    const refs = path.join(cacheDir, 'models--org--tiny', 'refs');
+    const sha = `${'../'.repeat(refs.split(path.sep).length)}${victim.slice(1)}`;
+    // The server says so for every revision, and serves its listing and files at that "commit" too.
+    const atSha = (u: string) => u.includes('victim.txt');
+    hub.faults.push(
+      {
+        match: '/api/models/org/tiny/revision/',
+        times: 10,
+        respond: (_q, res) => void res.end(JSON.stringify({ id: 'org/tiny', sha })),
+      },
+      {
+        match: (u) => u.includes('/api/models/org/tiny/tree/') && atSha(u),
+        times: 10,
+        respond: (_q, res) => void res.end(JSON.stringify(mainFiles.map((f) => LocalHub.entry(f)))),
+      },
+      {
+        match: (u) => u.includes('/org/tiny/resolve/') && atSha(u),
+        times: 10,
+        respond: (req, res) => {
+          const name = decodeURIComponent(req.url!).split('/').at(-1);
+          res.end(mainFiles.find((f) => f.path === name)?.body);
+        },
+      },
+    );
+    const e = await fromPretrainedAsync('org/tiny', { ...quiet, endpoint: hub.endpoint }).catch((x) => x);
+    hub.faults.length = 0;
+    expect(e.code).toBe('HUB_BAD_ANSWER');
+    expect(e.message).toMatch(/sha is not a commit id/);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
   });
 });
 

@@ -57,14 +57,16 @@ describe('errors from X-Error-Code', () => {
 
   it('a gated repo: 401 GatedRepo without a token, 403 with one not granted, OK with a granted one', async () => {
     const url = `${hub.endpoint}/org/gated/resolve/main/model.safetensors`;
-    const noToken = await err(hubRequest(url, { ...fast, token: '' }));
+    // The token goes to the endpoint's origin only: name it.
+    const at = { ...fast, endpoint: hub.endpoint };
+    const noToken = await err(hubRequest(url, { ...at, token: '' }));
     expect(noToken?.code).toBe('HUB_GATED');
     expect(noToken?.message).toMatch(/gated \(401/);
     expect(noToken?.hint).toMatch(/accept its terms/);
-    const wrong = await err(hubRequest(url, { ...fast, token: 'hf_other' }));
+    const wrong = await err(hubRequest(url, { ...at, token: 'hf_other' }));
     expect(wrong?.code).toBe('HUB_GATED');
     expect(wrong?.message).toMatch(/gated \(403/);
-    const ok = await hubRequest(url, { ...fast, token: 'hf_granted' });
+    const ok = await hubRequest(url, { ...at, token: 'hf_granted' });
     expect(Buffer.from(await ok.res.arrayBuffer()).equals(body)).toBe(true);
   });
 });
@@ -134,10 +136,7 @@ describe('timeouts and redirects', () => {
     const n = hub.log.length;
     const r = await hubRequest(
       `${hub.endpoint}/datasets/org/ds/resolve/refs%2Fconvert%2Fparquet/default/train/0000.parquet`,
-      {
-        ...fast,
-        token: 'hf_secret',
-      },
+      { ...fast, endpoint: hub.endpoint, token: 'hf_secret' },
     );
     expect(r.commit).toBe(commit);
     expect(r.etag).toMatch(/^[0-9a-f]{64}$/);
