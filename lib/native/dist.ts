@@ -19,9 +19,8 @@
  * - `EXT5_DIST`: anything else Gloo/NCCL reported;
  * - `EXT5_BUSY`: a second collective was started before the first one finished.
  */
-import type { Tensor } from '../tensor/tensor';
 import { loadAddon } from './loader';
-import type { TensorHandle } from './torch';
+import type { TensorArg } from './torch';
 
 /** Which collective backend moves the data. */
 export type DistBackend = 'gloo' | 'nccl';
@@ -64,7 +63,7 @@ export interface DistStatus {
   broken: string | null;
 }
 
-type T = TensorHandle | Tensor;
+type T = TensorArg;
 
 export interface DistAddon {
   /** Which backends this build of the addon can create. */
