@@ -60,3 +60,17 @@ test('a 5-step run with --gradient-checkpointing has the losses of the run witho
   expect(new Set(a).size).toBe(5);
   for (let i = 0; i < 5; i++) expect(Math.abs(b[i]! - a[i]!)).toBeLessThanOrEqual(1e-6 * a[i]!);
 });
+
+test('ext5 plan estimates per-rank memory from a run config without loading libtorch', () => {
+  const r = runCli(['plan', '--preset', 'tiny-demo', '--world-size', '2', '--json']);
+  expect(r.status).toBe(0);
+  expect(r.loadedLibtorch).toBe(false);
+  const p = JSON.parse(r.stdout);
+  expect(p.rows).toBe(8); // tiny-demo: 16 rows per step over 2 processes
+  expect(p.dropout).toBe(0); // the tiny T5.1.1 config's own dropout_rate
+  expect(p.withCheckpointing.activationBytes).toBeLessThan(p.withoutCheckpointing.activationBytes);
+  expect(p.withCheckpointing.parameters).toBe(p.withoutCheckpointing.parameters);
+  const bad = runCli(['plan', '--world-size', '3', '--preset', 'tiny-demo']);
+  expect(bad.status).not.toBe(0);
+  expect(bad.stderr).toContain('do not split over 3 processes');
+});

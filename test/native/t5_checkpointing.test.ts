@@ -4,6 +4,7 @@
 // and T5.1.1 (gated GELU, untied); Adafactor training gives the same losses step for step; passes
 // without gradients are unchanged; and the peak memory of a training step, measured as the
 // process's resident-set high-water mark in a child process per configuration, goes down.
+import { parameterShapes } from '../../lib/model/memory_plan';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import { preset } from '../../lib/model/t5_presets';
 import { Adafactor } from '../../lib/optim/adafactor';
@@ -246,6 +247,19 @@ test('model.gradientCheckpointing in a run config reaches the model the run buil
     const c = loadRunConfig({ preset: 'tiny-test', set: [`model.gradientCheckpointing=${on}`] });
     const m = buildModel(c, 2048);
     expect(m.gradientCheckpointing).toBe(on);
+    m.dispose();
+  }
+});
+
+test('the memory planner lists the parameters the native model creates, by name and shape', () => {
+  for (const config of Object.values(VARIANTS)) {
+    const m = build(config, false);
+    const real = m.namedParameters().map(([name, t]) => {
+      const shape = [...t.shape];
+      t.dispose();
+      return { name, shape };
+    });
+    expect(parameterShapes(m.config)).toEqual(real);
     m.dispose();
   }
 });
