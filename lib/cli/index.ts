@@ -12,6 +12,7 @@ import { experimentCommand } from './experiment';
 import { finetuneCommand } from './finetune';
 import { distSelftestCommand, launchCommand } from './launch';
 import { mixturesCommand } from './mixtures';
+import { planCommand } from './plan';
 import { predictCommand } from './predict';
 import { presetsCommand } from './presets';
 import { pretrainCommand } from './pretrain';
@@ -35,6 +36,7 @@ export const commands: CommandModule<any, any>[] = [
   tasksCommand,
   mixturesCommand,
   presetsCommand,
+  planCommand,
   dataCommand,
   reportCommand,
   launchCommand,

@@ -17,6 +17,7 @@ export interface TrainArgs {
   steps?: number;
   'batch-size'?: number;
   threads?: number;
+  'gradient-checkpointing'?: boolean;
   progress: boolean;
   json: boolean;
   'print-config': boolean;
@@ -48,6 +49,11 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('threads', {
       type: 'number',
       describe: 'libtorch intra-op threads (training.threads; default all cores)',
+    })
+    .option('gradient-checkpointing', {
+      type: 'boolean',
+      describe:
+        'Recompute each T5 block in backward instead of keeping its activations (model.gradientCheckpointing)',
     })
     .option('progress', {
       type: 'boolean',
@@ -90,6 +96,11 @@ export function flagSets(
   add('training.steps', '--steps', args.steps);
   add('training.batchSize', '--batch-size', args['batch-size']);
   add('training.threads', '--threads', args.threads);
+  add(
+    'model.gradientCheckpointing',
+    args['gradient-checkpointing'] === false ? '--no-gradient-checkpointing' : '--gradient-checkpointing',
+    args['gradient-checkpointing'],
+  );
   if (!args.progress) add('logging.progress', '--no-progress', false);
   for (const [k, [flag, v]] of Object.entries(extra)) add(k, flag, v);
   return { sets: [...sets, ...(args.set ?? [])], flags };

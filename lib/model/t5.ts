@@ -265,6 +265,20 @@ export class T5ForConditionalGeneration implements Disposable {
     return this.native.computeDtype;
   }
 
+  /**
+   * Activation checkpointing (default false; docs/scale.md): forwardBackward() keeps only each
+   * encoder and decoder block's inputs and recomputes the block during backward, with the same
+   * dropout masks, so the gradients are those of a pass without it. Less activation memory, one
+   * more forward pass of the blocks per step. forward(), score() and generate() are unaffected.
+   */
+  get gradientCheckpointing(): boolean {
+    return this.native.gradientCheckpointing;
+  }
+
+  set gradientCheckpointing(on: boolean) {
+    this.native.gradientCheckpointing = on;
+  }
+
   /** Forward pass without gradients: loss (with labels, then typed as present) and optionally logits. */
   forward(batch: T5LabelledBatch): T5LossOutput;
   forward(batch: T5Batch): T5Output;

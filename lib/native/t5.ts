@@ -237,6 +237,12 @@ export interface NativeT5Model {
   readonly disposed: boolean;
   /** The dtype of matmuls and activations: 'float32' (CPU default) or 'bfloat16' (CUDA default). */
   readonly computeDtype: string;
+  /**
+   * Activation checkpointing per encoder/decoder block (default false): passes with gradients
+   * keep only each block's inputs and recompute the block, with the same dropout masks, during
+   * backward. Setting a non-boolean throws EXT5_INVALID_ARG; setting it during an async call, EXT5_BUSY.
+   */
+  gradientCheckpointing: boolean;
 }
 
 export interface T5Addon {

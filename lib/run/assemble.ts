@@ -120,6 +120,16 @@ export function resolveModelConfig(spec: string): T5Config {
 
 /** The model a config asks for: a checkpoint, a preset name, or a config.json path. */
 export function buildModel(c: RunConfig, vocabSize: number): T5ForConditionalGeneration {
+  return withRunSettings(buildModelOf(c, vocabSize), c);
+}
+
+/** What the run config sets on a built or loaded model besides its weights. */
+function withRunSettings(model: T5ForConditionalGeneration, c: RunConfig): T5ForConditionalGeneration {
+  model.gradientCheckpointing = c.model.gradientCheckpointing;
+  return model;
+}
+
+function buildModelOf(c: RunConfig, vocabSize: number): T5ForConditionalGeneration {
   const device = c.training.device;
   const computeDtype = c.training.dtype; // bf16 compute keeps float32 master weights
   let model: T5ForConditionalGeneration;
@@ -157,5 +167,8 @@ export function runModel(
   resumeFrom: string | undefined,
 ): T5ForConditionalGeneration {
   if (!resumeFrom) return buildModel(c, vocabSize);
-  return fromPretrained(resumeFrom, { device: c.training.device, computeDtype: c.training.dtype });
+  return withRunSettings(
+    fromPretrained(resumeFrom, { device: c.training.device, computeDtype: c.training.dtype }),
+    c,
+  );
 }

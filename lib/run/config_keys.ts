@@ -90,6 +90,12 @@ const KEY_TABLE = [
     default: null,
     doc: "Override the model config's `vocab_size` (e.g. to fit a small vocabulary); null = keep it.",
   },
+  {
+    path: 'model.gradientCheckpointing',
+    type: bool,
+    default: false,
+    doc: "Activation checkpointing: keep only each encoder/decoder block's inputs and recompute the block in backward (same gradients, less activation memory, about one more forward pass per step; docs/scale.md).",
+  },
   // data
   {
     path: 'data.mixtureOrTask',

@@ -36,13 +36,19 @@ export const ARCHITECTURE_KEYS = [
 
 type Architecture = Partial<Pick<T5Config, (typeof ARCHITECTURE_KEYS)[number]>>;
 
-/** The architecture a run config asks for (its checkpoint's, or its preset / config.json with model.vocabSize). */
-export function modelArchitecture(c: RunConfig): Architecture {
+/** The model config a run config asks for: its checkpoint's, or its preset / config.json with model.vocabSize. */
+export function runModelConfig(c: RunConfig): Record<string, unknown> {
   const base: Record<string, unknown> = c.model.checkpoint
     ? readCheckpointConfig(c.model.checkpoint)
     : { ...resolveModelConfig(c.model.config) };
   if (!c.model.checkpoint && c.model.vocabSize !== null) base.vocab_size = c.model.vocabSize;
   if (base.num_decoder_layers === undefined) base.num_decoder_layers = base.num_layers;
+  return base;
+}
+
+/** The architecture a run config asks for (the keys of {@link runModelConfig} that shape the weights). */
+export function modelArchitecture(c: RunConfig): Architecture {
+  const base = runModelConfig(c);
   return Object.fromEntries(ARCHITECTURE_KEYS.map((k) => [k, base[k]])) as Architecture;
 }
 

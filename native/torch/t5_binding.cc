@@ -98,6 +98,8 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
             InstanceAccessor("config", &T5ModelWrap::ConfigGet, nullptr),
             InstanceAccessor("busy", &T5ModelWrap::Busy, nullptr),
             InstanceAccessor("computeDtype", &T5ModelWrap::ComputeDtype, nullptr),
+            InstanceAccessor("gradientCheckpointing", &T5ModelWrap::GradientCheckpointing,
+                             &T5ModelWrap::SetGradientCheckpointing),
             InstanceAccessor("disposed", &T5ModelWrap::Disposed, nullptr),
         });
     constructor() = new Napi::FunctionReference(Napi::Persistent(ctor));
@@ -455,6 +457,21 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     Napi::Env env = info.Env();
     EXT5_TRY
     return Napi::String::New(env, DtypeName(Live()->model->compute_dtype()));
+    EXT5_CATCH(env)
+  }
+  Napi::Value GradientCheckpointing(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    EXT5_TRY
+    return Napi::Boolean::New(env, Live()->model->gradient_checkpointing());
+    EXT5_CATCH(env)
+  }
+  void SetGradientCheckpointing(const Napi::CallbackInfo& info, const Napi::Value& value) {
+    Napi::Env env = info.Env();
+    EXT5_TRY
+    bool on = GetBool(value, "gradientCheckpointing");
+    auto s = Live();
+    BusyGuard lock = BusyLock(s);
+    s->model->set_gradient_checkpointing(on);
     EXT5_CATCH(env)
   }
   Napi::Value Busy(const Napi::CallbackInfo& info) {

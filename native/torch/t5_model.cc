@@ -344,23 +344,22 @@ at::Tensor Model::encode(const at::Tensor& ids, const at::Tensor& key_mask, cons
   at::Tensor pos = Positions(positions, S, ids.device());
   at::Tensor bias = position_bias(enc_.at(0).self.rel, pos, pos, /*bidirectional=*/true) + Additive(allowed);
   at::Tensor h = dropout(at::embedding(shared_, ids).to(compute_dtype()));
-  for (const Block& blk : enc_) {
-    at::Tensor n = norm(h, blk.ln_self);
-    h = h + dropout(attend(blk.self, n, n, bias));
-    h = h + dropout(ffn(blk, norm(h, blk.ln_ff)));
-  }
+  for (const Block& blk : enc_) h = run_block(blk, h, bias, at::Tensor(), at::Tensor());
   return dropout(norm(h, enc_final_));
+}
+
+at::Tensor Model::block(const Block& blk, const at::Tensor& h_in, const at::Tensor& self_bias,
+                        const at::Tensor& enc_out, const at::Tensor& cross_bias) const {
+  at::Tensor n = norm(h_in, blk.ln_self);
+  at::Tensor h = h_in + dropout(attend(blk.self, n, n, self_bias));
+  if (enc_out.defined()) h = h + dropout(attend(blk.cross, norm(h, blk.ln_cross), enc_out, cross_bias));
+  return h + dropout(ffn(blk, norm(h, blk.ln_ff)));
 }
 
 at::Tensor Model::decoder_stack(const at::Tensor& dec_ids, const at::Tensor& self_bias, const at::Tensor& enc_out,
                                 const at::Tensor& cross_bias) const {
   at::Tensor h = dropout(at::embedding(shared_, dec_ids).to(compute_dtype()));
-  for (const Block& blk : dec_) {
-    at::Tensor n = norm(h, blk.ln_self);
-    h = h + dropout(attend(blk.self, n, n, self_bias));
-    h = h + dropout(attend(blk.cross, norm(h, blk.ln_cross), enc_out, cross_bias));
-    h = h + dropout(ffn(blk, norm(h, blk.ln_ff)));
-  }
+  for (const Block& blk : dec_) h = run_block(blk, h, self_bias, enc_out, cross_bias);
   return dropout(norm(h, dec_final_));
 }
 

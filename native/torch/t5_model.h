@@ -94,6 +94,7 @@ struct ScoreResult {
 };
 
 class Model;
+struct BlockCheckpoint;
 
 // The key/value cache of one generation: self-attention K/V grow by one step each call;
 // cross-attention K/V are computed once from the encoder output.
@@ -153,6 +154,14 @@ class Model {
   }
   void set_compute_dtype(std::optional<at::ScalarType> t) { compute_override_ = t; }
 
+  // Activation checkpointing (t5_checkpoint.cc): while grad mode is on, each encoder and decoder
+  // block keeps only its inputs and the RNG state its dropout drew from, and runs again during
+  // backward. Passes without grad (eval forward, score, generate and its KV cache) never use it.
+  // The graph of a checkpointed pass refers to this model: run its backward while the model is
+  // alive and before to() (the binding does forward and backward in one call).
+  bool gradient_checkpointing() const { return checkpointing_; }
+  void set_gradient_checkpointing(bool on) { checkpointing_ = on; }
+
   // Whether attention may run through libtorch 2.x's fused scaled_dot_product_attention (on CUDA
   // by default, on the CPU with EXT5_SDPA=1; EXT5_SDPA=0 at model creation keeps the explicit path).
   bool sdpa() const { return sdpa_; }
@@ -179,6 +188,7 @@ class Model {
   };
 
  private:
+  friend struct BlockCheckpoint;
   struct Attention {
     at::Tensor q, k, v, o, rel;  // rel only in layer 0 of a stack's self-attention
   };
@@ -187,6 +197,15 @@ class Model {
     Attention self, cross;
     at::Tensor wi, wi_0, wi_1, wo;
   };
+  // Calls f on each defined parameter of a block, in one fixed order (the checkpoint function
+  // passes them as inputs and rebuilds the block from them in that order).
+  template <class B, class F>
+  static void ForEachParam(B& b, F&& f) {
+    for (auto* t : {&b.ln_self, &b.self.q, &b.self.k, &b.self.v, &b.self.o, &b.ln_cross, &b.cross.q, &b.cross.k,
+                    &b.cross.v, &b.cross.o, &b.wi, &b.wi_0, &b.wi_1, &b.wo, &b.ln_ff}) {
+      if (t->defined()) f(*t);
+    }
+  }
 
   at::Tensor& add(const std::string& name, std::vector<int64_t> shape, double std, at::Generator& gen);
   void bind();  // re-points the block structs at params_ (after construction or to())
@@ -201,6 +220,12 @@ class Model {
   at::Tensor attend(const Attention& a, const at::Tensor& x, const at::Tensor& kv, const at::Tensor& bias) const;
   at::Tensor position_bias(const at::Tensor& rel_weight, const at::Tensor& q_pos, const at::Tensor& k_pos,
                            bool bidirectional) const;
+  // One block: self-attention, cross-attention when enc_out is defined (decoder), FFN.
+  at::Tensor block(const Block& blk, const at::Tensor& h, const at::Tensor& self_bias, const at::Tensor& enc_out,
+                   const at::Tensor& cross_bias) const;
+  // block(), checkpointed when gradient checkpointing is on and grad mode is enabled.
+  at::Tensor run_block(const Block& blk, const at::Tensor& h, const at::Tensor& self_bias, const at::Tensor& enc_out,
+                       const at::Tensor& cross_bias) const;
   at::Tensor decoder_stack(const at::Tensor& dec_ids, const at::Tensor& self_bias, const at::Tensor& enc_out,
                            const at::Tensor& cross_bias) const;
 
@@ -209,6 +234,7 @@ class Model {
   bool training_ = false;
   bool sdpa_ = false;
   bool sdpa_cpu_ = false;  // EXT5_SDPA=1: the fused path on the CPU too
+  bool checkpointing_ = false;
   std::optional<at::ScalarType> compute_override_;
   mutable bool cache_casts_ = false;
   mutable std::unordered_map<const void*, at::Tensor> cast_cache_;

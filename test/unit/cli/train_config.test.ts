@@ -145,3 +145,23 @@ test('--print-config shows the resolved values and where the non-default ones ca
   fs.writeFileSync(file, text);
   expect(resolveTrainingConfig('pretrain', { ...base, config: file }, {}).config).toEqual(r.config);
 });
+
+test('--gradient-checkpointing and --no-gradient-checkpointing set model.gradientCheckpointing, named as the source', () => {
+  const on = resolveTrainingConfig(
+    'pretrain',
+    { ...base, preset: 'tiny-demo', 'gradient-checkpointing': true },
+    {},
+  );
+  expect(on.config.model.gradientCheckpointing).toBe(true);
+  expect(on.sources['model.gradientCheckpointing']).toBe('--gradient-checkpointing');
+  const off = resolveTrainingConfig(
+    'pretrain',
+    { ...base, preset: 'tiny-demo', 'gradient-checkpointing': false, set: [] },
+    {},
+  );
+  expect(off.config.model.gradientCheckpointing).toBe(false);
+  expect(off.sources['model.gradientCheckpointing']).toBe('--no-gradient-checkpointing');
+  const unset = resolveTrainingConfig('pretrain', { ...base, preset: 'tiny-demo' }, {});
+  expect(unset.config.model.gradientCheckpointing).toBe(false);
+  expect(unset.sources['model.gradientCheckpointing']).toBe('default');
+});

@@ -48,7 +48,7 @@ function errorOf(f: () => unknown): Ext5Error {
 // checks the table against this object, so interface and table cannot drift apart.
 const FULL: RunConfig = {
   run: { kind: 'pretrain', name: null, dir: null },
-  model: { config: 't5-v1_1-small', checkpoint: null, vocabSize: null },
+  model: { config: 't5-v1_1-small', checkpoint: null, vocabSize: null, gradientCheckpointing: false },
   data: {
     mixtureOrTask: 'ext5_pretrain',
     dataDir: null,

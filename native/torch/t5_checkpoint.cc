@@ -1,0 +1,163 @@
+// Activation checkpointing of T5 blocks: a custom autograd Function whose forward runs one block
+// without recording a graph, keeping only the block's inputs and the RNG state its dropout draws
+// from, and whose backward replays that RNG state, runs the block again with grad enabled and
+// backpropagates through it. This is the reentrant scheme of PyTorch's torch.utils.checkpoint
+// (pytorch/pytorch torch/utils/checkpoint.py, CheckpointFunction), which libtorch's C++ API does
+// not have, written on torch::autograd::Function. The block's parameters are inputs of the
+// Function, so their gradients reach the parameters through the ordinary autograd edges (and
+// torch::autograd::grad on the loss sees them too); the relative position bias, computed once per
+// stack from the first block's table, is an input of every block, so each block's share of its
+// gradient flows back to the table.
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+
+#include "t5_model.h"
+
+namespace ext5 {
+namespace t5 {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// The states of the generators dropout draws from: the CPU default generator, and on CUDA the
+// default generator of the block's device (at::dropout and SDPA's dropout use those).
+struct RngState {
+  at::Tensor cpu, cuda;
+};
+
+at::Tensor GetState(at::Generator gen) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void SetState(at::Generator gen, const at::Tensor& state) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
+RngState CaptureRng(const at::Device& dev) {
+  RngState s;
+  s.cpu = GetState(at::globalContext().defaultGenerator(at::kCPU));
+  if (dev.is_cuda()) s.cuda = GetState(at::globalContext().defaultGenerator(dev));
+  return s;
+}
+
+void RestoreRng(const RngState& s, const at::Device& dev) {
+  SetState(at::globalContext().defaultGenerator(at::kCPU), s.cpu);
+  if (s.cuda.defined()) SetState(at::globalContext().defaultGenerator(dev), s.cuda);
+}
+
+// Sets the generators to `replay` for its lifetime and puts back the states they had before, so
+// recomputation draws the forward pass's dropout masks and leaves the random stream where
+// backward found it (a checkpointed run draws the same numbers as one without checkpointing).
+class RngFork {
+ public:
+  RngFork(const RngState& replay, const at::Device& dev) : dev_(dev), before_(CaptureRng(dev)) {
+    RestoreRng(replay, dev);
+  }
+  ~RngFork() { RestoreRng(before_, dev_); }
+  RngFork(const RngFork&) = delete;
+  RngFork& operator=(const RngFork&) = delete;
+
+ private:
+  at::Device dev_;
+  RngState before_;
+};
+
+}  // namespace
+
+// Inputs, as one tensor list: hidden states, self-attention bias, then for a decoder block the
+// encoder output and the cross-attention bias, then the block's parameters in ForEachParam order.
+struct BlockCheckpoint : torch::autograd::Function<BlockCheckpoint> {
+  // Non-tensor arguments of forward(); backward returns an undefined gradient for each.
+  static constexpr size_t kNonTensorArgs = 2;
+
+  static size_t NumActivations(const Model::Block& blk) { return blk.cross.q.defined() ? 4 : 2; }
+
+  // The block `like` with its parameters replaced by `inputs` (from NumActivations on).
+  static Model::Block Rebuild(const Model::Block& like, const variable_list& inputs) {
+    Model::Block b = like;
+    size_t i = NumActivations(like);
+    Model::ForEachParam(b, [&](at::Tensor& t) { t = inputs.at(i++); });
+    return b;
+  }
+
+  static at::Tensor Run(const Model& m, const Model::Block& blk, const variable_list& in) {
+    const bool decoder = NumActivations(blk) == 4;
+    return m.block(Rebuild(blk, in), in[0], in[1], decoder ? in[2] : at::Tensor(), decoder ? in[3] : at::Tensor());
+  }
+
+  static at::Tensor forward(AutogradContext* ctx, at::TensorList inputs, const Model* m, const Model::Block* blk) {
+    // Function::apply runs this with grad mode off: nothing inside the block is kept.
+    ctx->saved_data["model"] = static_cast<int64_t>(reinterpret_cast<intptr_t>(m));
+    ctx->saved_data["block"] = static_cast<int64_t>(reinterpret_cast<intptr_t>(blk));
+    if (m->training() && m->config().dropout_rate > 0) {
+      RngState rng = CaptureRng(inputs[0].device());
+      ctx->saved_data["cpu_rng"] = rng.cpu;
+      if (rng.cuda.defined()) ctx->saved_data["cuda_rng"] = rng.cuda;
+    }
+    ctx->save_for_backward(inputs.vec());
+    return Run(*m, *blk, inputs.vec());
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+    const auto* m = reinterpret_cast<const Model*>(static_cast<intptr_t>(ctx->saved_data["model"].toInt()));
+    const auto* blk = reinterpret_cast<const Model::Block*>(static_cast<intptr_t>(ctx->saved_data["block"].toInt()));
+    variable_list saved = ctx->get_saved_variables();
+    variable_list grads(saved.size() + kNonTensorArgs);
+    if (!grad_out.at(0).defined()) return grads;
+    variable_list in;
+    variable_list wanted;
+    std::vector<size_t> where;
+    in.reserve(saved.size());
+    for (size_t i = 0; i < saved.size(); i++) {
+      at::Tensor t = saved[i].detach();
+      if (saved[i].requires_grad()) {
+        t.requires_grad_(true);
+        wanted.push_back(t);
+        where.push_back(i);
+      }
+      in.push_back(t);
+    }
+    if (wanted.empty()) return grads;
+    at::Tensor y;
+    {
+      std::optional<RngFork> fork;
+      if (ctx->saved_data.count("cpu_rng")) {
+        RngState replay;
+        replay.cpu = ctx->saved_data["cpu_rng"].toTensor();
+        if (ctx->saved_data.count("cuda_rng")) replay.cuda = ctx->saved_data["cuda_rng"].toTensor();
+        fork.emplace(replay, in[0].device());
+      }
+      at::AutoGradMode grad_mode(true);
+      y = Run(*m, *blk, in);
+    }
+    variable_list g = torch::autograd::grad({y}, wanted, {grad_out[0]}, /*retain_graph=*/false,
+                                            /*create_graph=*/false, /*allow_unused=*/true);
+    for (size_t j = 0; j < where.size(); j++) grads[where[j]] = g[j];
+    return grads;
+  }
+};
+
+at::Tensor Model::run_block(const Block& blk, const at::Tensor& h, const at::Tensor& self_bias,
+                            const at::Tensor& enc_out, const at::Tensor& cross_bias) const {
+  if (!checkpointing_ || !at::GradMode::is_enabled()) return block(blk, h, self_bias, enc_out, cross_bias);
+  variable_list in{h, self_bias};
+  if (enc_out.defined()) {
+    in.push_back(enc_out);
+    in.push_back(cross_bias);
+  }
+  ForEachParam(blk, [&](const at::Tensor& t) { in.push_back(t); });
+  return BlockCheckpoint::apply(at::TensorList(in), this, &blk);
+}
+
+}  // namespace t5
+}  // namespace ext5
