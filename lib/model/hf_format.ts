@@ -670,7 +670,9 @@ const SAVE_KEYS = ['dtype', 'maxShardSize', 'optimizer', 'vocabulary', 'extra', 
 
 /**
  * Saves a model as a Hugging Face checkpoint directory, atomically: config.json (with
- * "architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "torch_dtype") and
+ * "architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "dtype" and "torch_dtype"
+ * with one value, both head keys "tie_word_embeddings" and "scale_decoder_outputs", and every
+ * float-typed key written as a float: lib/model/t5_config.ts configJsonText) and
  * model.safetensors (or shards with an index), plus optimizer.safetensors when asked. Tied
  * weights are stored once, as shared.weight (transformers re-ties them on load).
  *
