@@ -32,7 +32,7 @@ import { vocabularyPath } from '../text/vocab_names';
 import { didYouMean, Ext5Error } from '../util/errors';
 import { writeTokenizerFiles } from './hf_tokenizer';
 import type { ModelOptions, T5ForConditionalGeneration } from './t5';
-import { type T5Config, toHuggingFaceJson, validateConfig } from './t5_config';
+import { configJsonText, type T5Config, toHuggingFaceJson, validateConfig } from './t5_config';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -287,10 +287,33 @@ export class CheckpointWeights implements Disposable {
 
 // ---- config ----------------------------------------------------------------------------------
 
-const T5_ARCHITECTURES = ['T5ForConditionalGeneration', 'T5WithLMHeadModel', 'T5Model'];
+/** Classes whose checkpoints hold a whole T5 encoder-decoder (T5WithLMHeadModel: old exports). */
+const T5_ARCHITECTURES = [
+  'T5ForConditionalGeneration',
+  'T5WithLMHeadModel',
+  'T5Model',
+  'MT5ForConditionalGeneration',
+  'MT5Model',
+];
+/** model_type values of the T5 family that ext5 does not implement, and what they add. */
+const UNSUPPORTED_T5_TYPES: Record<string, string> = {
+  umt5: "UMT5 gives every layer its own relative position bias (T5 shares layer 0's)",
+  longt5: "LongT5's local / transient-global attention",
+  switch_transformers: "Switch Transformers' mixture-of-experts feed-forward layers",
+  pix2struct: "Pix2Struct's image encoder",
+  pop2piano: 'Pop2Piano (audio inputs)',
+};
 
-/** Reads and validates config.json of a T5 checkpoint directory. */
-export function readCheckpointConfig(dir: string): T5Config {
+function isMt5(o: Record<string, unknown>): boolean {
+  return (
+    o.model_type === 'mt5' ||
+    (Array.isArray(o.architectures) &&
+      o.architectures.some((a) => typeof a === 'string' && a.startsWith('MT5')))
+  );
+}
+
+/** config.json of a checkpoint directory as parsed JSON, after the checks of its model type and class. */
+function readConfigObject(dir: string): { file: string; raw: Record<string, unknown> } {
   const file = path.join(dir, CONFIG_FILE);
   if (!fs.existsSync(dir))
     throw new Ext5Error('EXT5_NOT_FOUND', `${dir}: no such checkpoint directory`, 'check the path');
@@ -318,28 +341,102 @@ export function readCheckpointConfig(dir: string): T5Config {
         'add "model_type": "t5" if this is a T5 checkpoint',
       );
     }
-  } else if (o.model_type !== 't5') {
+  } else if (o.model_type !== 't5' && o.model_type !== 'mt5') {
+    const why = typeof o.model_type === 'string' ? UNSUPPORTED_T5_TYPES[o.model_type] : undefined;
     throw ckptError(
-      `${file}: "model_type" is ${JSON.stringify(o.model_type)}; ext5 loads T5 checkpoints ("t5") only`,
-      o.model_type === 'mt5' || o.model_type === 'umt5'
-        ? 'mT5/umT5 differ from T5 (vocabulary, untied heads); they are not supported'
-        : 'this is a checkpoint of another architecture',
+      `${file}: "model_type" is ${JSON.stringify(o.model_type)}; ext5 loads T5 checkpoints ("t5", and "mt5") only`,
+      why ? `${why} is not implemented in ext5` : 'this is a checkpoint of another architecture',
     );
   }
-  const bad = archs.find((a) => typeof a !== 'string' || !a.startsWith('T5'));
+  const bad = archs.find((a) => typeof a !== 'string' || !/^M?T5/.test(a));
   if (bad !== undefined) {
     throw ckptError(
       `${file}: "architectures" lists ${JSON.stringify(bad)}, not a T5 class`,
       'this is a checkpoint of another architecture',
     );
   }
-  if (archs.includes('T5EncoderModel')) {
+  const encoderOnly = archs.find((a) => a === 'T5EncoderModel' || a === 'MT5EncoderModel');
+  if (encoderOnly !== undefined) {
     throw ckptError(
-      `${file}: a T5EncoderModel checkpoint has no decoder`,
+      `${file}: a ${encoderOnly} checkpoint has no decoder`,
       'load a full encoder-decoder checkpoint',
     );
   }
-  return validateConfig(o, file);
+  const otherHead = archs.find((a) => typeof a === 'string' && !T5_ARCHITECTURES.includes(a));
+  if (otherHead !== undefined) {
+    throw ckptError(
+      `${file}: "architectures" lists ${JSON.stringify(otherHead)}; ext5 implements T5ForConditionalGeneration only`,
+      'a classification or question-answering head is not a language-model head',
+    );
+  }
+  return { file, raw: o };
+}
+
+/**
+ * Reads and validates config.json of a T5 checkpoint directory. Whether lm_head is tied can also
+ * depend on the weights (a transformers-5 layout says `"tie_word_embeddings": true` and stores its
+ * own lm_head.weight when it is not tied): loadPretrained decides that with the weights at hand.
+ */
+export function readCheckpointConfig(dir: string): T5Config {
+  const { file, raw } = readConfigObject(dir);
+  return validateConfig(raw, file);
+}
+
+/** Where shared.weight comes from: itself, or one of the copies that HF checkpoints may store instead. */
+function embeddingSource(weights: CheckpointWeights): string | undefined {
+  return ['shared.weight', ...EMBED_ALIASES].find((n) => weights.has(n));
+}
+
+/** Whether two stored tensors hold the same dtype and bytes. */
+function sameStoredTensor(weights: CheckpointWeights, a: string, b: string): boolean {
+  return weights.info(a).dtype === weights.info(b).dtype && bytesEqual(weights.read(a), weights.read(b));
+}
+
+/**
+ * Decides the output head (tied or not, decoder output rescaled or not) as transformers reads the
+ * checkpoint, in each config layout:
+ *  - 4.x layout (no "scale_decoder_outputs"): tie_word_embeddings decides both (tied = rescaled);
+ *  - 5.x layout ("scale_decoder_outputs" present: transformers 5 writes it, and its T5Config
+ *    always says "tie_word_embeddings": true): the key decides the rescale, and lm_head is untied
+ *    exactly when the checkpoint stores an lm_head.weight that differs from shared.weight
+ *    (transformers 5 does not tie two stored tensors that differ). A "tie_word_embeddings": false
+ *    still needs its lm_head.weight (4.x readers would otherwise get a random head);
+ *  - mT5 ("model_type": "mt5"): transformers 5's MT5 never rescales and 4.x rescales only when
+ *    tied, so an mT5 checkpoint loads when the two agree: untied (tie_word_embeddings false, or an
+ *    lm_head.weight of its own, which is what transformers 5 re-saves) and not rescaled.
+ * What neither layout pins down is refused (EXT5_CONFIG naming the keys), never guessed.
+ */
+function resolveOutputHead(
+  raw: Record<string, unknown>,
+  config: T5Config,
+  weights: CheckpointWeights,
+  file: string,
+): T5Config {
+  const shared = embeddingSource(weights);
+  const ownHead = () =>
+    weights.has('lm_head.weight') &&
+    shared !== undefined &&
+    !sameStoredTensor(weights, 'lm_head.weight', shared);
+  if (isMt5(raw)) {
+    if (raw.scale_decoder_outputs === true) {
+      throw new Ext5Error(
+        'EXT5_CONFIG',
+        `${file}: an mT5 config with "scale_decoder_outputs": true`,
+        'transformers never rescales mT5 decoder outputs (its MT5 model has no such step); write "model_type": "t5" if this is a T5 checkpoint',
+      );
+    }
+    if (raw.tie_word_embeddings === false || ownHead())
+      return { ...config, tie_word_embeddings: false, scale_decoder_outputs: false };
+    throw new Ext5Error(
+      'EXT5_CONFIG',
+      `${file}: an mT5 checkpoint whose lm_head is tied ("tie_word_embeddings" is ${JSON.stringify(raw.tie_word_embeddings ?? null)} and no lm_head.weight of its own)`,
+      'transformers 4.x rescales a tied mT5 decoder output by d_model^-0.5 and transformers 5 does not; ' +
+        'write "model_type": "t5" with "scale_decoder_outputs" true or false to say which',
+    );
+  }
+  const layout5 = raw.scale_decoder_outputs !== undefined && raw.scale_decoder_outputs !== null;
+  if (layout5 && config.tie_word_embeddings && ownHead()) return { ...config, tie_word_embeddings: false };
+  return config;
 }
 
 // ---- fromPretrained / savePretrained ---------------------------------------------------------
@@ -390,8 +487,10 @@ export function loadPretrained(
       throw new Ext5Error('EXT5_INVALID_ARG', `unknown fromPretrained option '${k}'${didYouMean(k, known)}`);
   }
   recoverInterruptedSave(dir);
-  const config = readCheckpointConfig(dir);
+  const { file, raw } = readConfigObject(dir);
+  const read = validateConfig(raw, file);
   using weights = CheckpointWeights.open(dir);
+  const config = resolveOutputHead(raw, read, weights, file);
   checkConfigAgainstWeights(config, weights);
   const model = build(config, {
     device: opts.device ?? 'cpu',
@@ -430,7 +529,7 @@ function checkConfigAgainstWeights(config: T5Config, weights: CheckpointWeights)
       `num_decoder_layers is ${config.num_decoder_layers} but the weights hold ${blocks.decoder} decoder block(s)`,
     );
   }
-  const embed = ['shared.weight', ...EMBED_ALIASES].find((n) => weights.has(n));
+  const embed = embeddingSource(weights);
   if (embed) {
     const shape = weights.info(embed).shape;
     if (!sameShape(shape, [config.vocab_size, config.d_model])) {
@@ -471,9 +570,7 @@ function loadWeights(
   const aliases = new Set([...EMBED_ALIASES, ...(tied ? ['lm_head.weight'] : [])]);
 
   // 1. Names: every parameter present (shared.weight may come from an alias), nothing unknown.
-  const sharedSource = weights.has('shared.weight')
-    ? 'shared.weight'
-    : EMBED_ALIASES.find((a) => weights.has(a));
+  const sharedSource = embeddingSource(weights);
   const missing = [...expected.keys()].filter(
     (n) => !weights.has(n) && !(n === 'shared.weight' && sharedSource),
   );
@@ -530,7 +627,8 @@ function loadWeights(
           throw ckptError(
             `${weights.fileOf(a)}: '${a}' differs from '${sharedSource}', but T5 ties them`,
             a === 'lm_head.weight'
-              ? 'if the output embedding is separate, set "tie_word_embeddings": false in config.json'
+              ? 'if the output embedding is separate, set "tie_word_embeddings": false in config.json ' +
+                  '(a config with "scale_decoder_outputs", as transformers 5 writes, reads a distinct lm_head.weight as untied)'
               : 'the checkpoint is inconsistent; re-export it',
           );
         }
@@ -572,7 +670,9 @@ const SAVE_KEYS = ['dtype', 'maxShardSize', 'optimizer', 'vocabulary', 'extra', 
 
 /**
  * Saves a model as a Hugging Face checkpoint directory, atomically: config.json (with
- * "architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "torch_dtype") and
+ * "architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "dtype" and "torch_dtype"
+ * with one value, both head keys "tie_word_embeddings" and "scale_decoder_outputs", and every
+ * float-typed key written as a float: lib/model/t5_config.ts configJsonText) and
  * model.safetensors (or shards with an index), plus optimizer.safetensors when asked. Tied
  * weights are stored once, as shared.weight (transformers re-ties them on load).
  *
@@ -613,10 +713,14 @@ export async function savePretrained(
       }));
     // A config loaded from an old export may name a legacy class (T5WithLMHeadModel): write the
     // class this checkpoint is, as transformers' save_pretrained would.
+    // An mT5 is written as the T5 it is (same layers), with its head spelled out by both keys.
+    // "dtype" is what transformers 5 (and 4.56+) reads, "torch_dtype" what older 4.x reads: both
+    // are written, with one value.
     const config = {
       ...toHuggingFaceJson(model.config),
       architectures: ['T5ForConditionalGeneration'],
       model_type: 't5',
+      dtype,
       torch_dtype: dtype,
     };
     await writeDirectoryAtomic(dir, async (tmp) => {
@@ -629,7 +733,7 @@ export async function savePretrained(
       }
       if (opts.extra) await opts.extra(tmp);
       // config.json last: a directory with a config but no weights never exists, even in tmp.
-      writeFileDurable(path.join(tmp, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
+      writeFileDurable(path.join(tmp, CONFIG_FILE), configJsonText(config));
     });
   } finally {
     for (const [, t] of params) t.dispose();

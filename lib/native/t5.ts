@@ -76,8 +76,14 @@ export interface GenerateOptions {
   numBeams?: number;
   /** Beam hypotheses are ranked by sum(log p) / length^lengthPenalty (default 1). */
   lengthPenalty?: number;
-  /** Beam search stops a batch item once numBeams hypotheses are finished (default false). */
-  earlyStopping?: boolean;
+  /**
+   * When beam search stops a batch item, with transformers' `early_stopping` meaning (default
+   * false); each waits for numBeams finished hypotheses first. true: at once. false: when the best
+   * running beam, scored at the current length, cannot beat the worst finished one. 'never': the
+   * same with maxNewTokens as its length when lengthPenalty > 0 (a longer hypothesis could still
+   * win), so it searches longer.
+   */
+  earlyStopping?: boolean | 'never';
   /** Sample instead of argmax (default false). */
   doSample?: boolean;
   temperature?: number;

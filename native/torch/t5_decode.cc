@@ -5,8 +5,12 @@
 // `generation/logits_process.py` (temperature, top-k, top-p), re-written here on ATen:
 //  - sequences start with decoder_start_token_id; a row that emitted EOS is padded with pad;
 //  - beam hypotheses are scored sum(log p) / length^length_penalty, length = generated tokens
-//    including EOS; with early_stopping a batch item is done once num_beams hypotheses are kept,
-//    otherwise once no running beam can beat the worst kept one;
+//    including EOS; a batch item is done once num_beams hypotheses are kept and then, by
+//    early_stopping (transformers 5's vectorised `_beam_search`, `_check_early_stop_heuristic`):
+//    true: at once; false: when the best running beam's sum(log p) / cur_len^length_penalty
+//    cannot beat the worst kept hypothesis ("running" = the best continuation that is not EOS;
+//    cur_len = tokens generated so far); "never": the same with max_new_tokens in place of cur_len
+//    when length_penalty > 0 (a longer hypothesis could still score higher), cur_len otherwise;
 //  - sampling applies temperature, then top-k, then top-p (keeping at least one token), and
 //    draws from a CPU generator seeded by the caller, so a seed reproduces the same tokens on
 //    every device.
@@ -173,11 +177,14 @@ at::Tensor Beam(const Model& m, const at::Tensor& enc_out_b, const at::Tensor& e
         }
       }
       if (static_cast<int64_t>(hyps[b].size()) >= K) {
-        if (o.early_stopping) {
+        if (o.early_stopping == EarlyStopping::kTrue) {
           done[b] = true;
         } else {
-          const double best_running = ts[b * 2 * K];
-          done[b] = worst_score(b) >= length_score(best_running, step + 1);
+          // filled == K here (at most K of the 2K candidates are EOS), so slot 0 is the best
+          // running beam; the best candidate overall may be an EOS, which does not run on.
+          const double best_running = new_scores[b * K];
+          const bool never = o.early_stopping == EarlyStopping::kNever && o.length_penalty > 0;
+          done[b] = worst_score(b) >= length_score(best_running, never ? L : step + 1);
         }
       }
     }

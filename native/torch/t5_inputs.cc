@@ -14,6 +14,7 @@ namespace t5io {
 
 using t5::Batch;
 using t5::Config;
+using t5::EarlyStopping;
 using t5::GenerateOptions;
 using t5::Model;
 
@@ -111,6 +112,9 @@ Config ParseConfig(const Napi::Value& v) {
   }
   Napi::Value tie = o.Get("tie_word_embeddings");
   c.tie_word_embeddings = tie.IsUndefined() || tie.IsNull() ? true : GetBool(tie, "config.tie_word_embeddings");
+  Napi::Value scale = o.Get("scale_decoder_outputs");
+  c.scale_decoder_outputs = scale.IsUndefined() || scale.IsNull() ? c.tie_word_embeddings
+                                                                  : GetBool(scale, "config.scale_decoder_outputs");
   return c;
 }
 
@@ -130,6 +134,7 @@ Napi::Object ConfigToJs(Napi::Env env, const Config& c) {
   n("layer_norm_epsilon", c.layer_norm_epsilon);
   o.Set("feed_forward_proj", Napi::String::New(env, c.gated ? "gated-gelu" : "relu"));
   o.Set("tie_word_embeddings", Napi::Boolean::New(env, c.tie_word_embeddings));
+  o.Set("scale_decoder_outputs", Napi::Boolean::New(env, c.scale_decoder_outputs));
   n("pad_token_id", c.pad_token_id);
   n("eos_token_id", c.eos_token_id);
   n("decoder_start_token_id", c.decoder_start_token_id);
@@ -315,7 +320,16 @@ GenerateOptions ParseGenerateOptions(const Napi::Value& v) {
   if (g.num_beams < 1 || g.num_beams > 1024) ThrowArg("numBeams must be in [1, 1024]");
   if (Present(o, "lengthPenalty")) g.length_penalty = GetNumber(o.Get("lengthPenalty"), "lengthPenalty");
   if (!std::isfinite(g.length_penalty)) ThrowArg("lengthPenalty must be finite");
-  if (Present(o, "earlyStopping")) g.early_stopping = GetBool(o.Get("earlyStopping"), "earlyStopping");
+  if (Present(o, "earlyStopping")) {
+    Napi::Value es = o.Get("earlyStopping");
+    if (es.IsBoolean()) {
+      g.early_stopping = es.As<Napi::Boolean>().Value() ? EarlyStopping::kTrue : EarlyStopping::kHeuristic;
+    } else if (es.IsString() && es.As<Napi::String>().Utf8Value() == "never") {
+      g.early_stopping = EarlyStopping::kNever;
+    } else {
+      ThrowArg("earlyStopping must be true, false or 'never'");
+    }
+  }
   if (Present(o, "doSample")) g.do_sample = GetBool(o.Get("doSample"), "doSample");
   if (Present(o, "temperature")) g.temperature = GetNumber(o.Get("temperature"), "temperature");
   if (!(g.temperature > 0) || !std::isfinite(g.temperature)) ThrowArg("temperature must be a finite number > 0");

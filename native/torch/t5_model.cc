@@ -382,11 +382,10 @@ at::Tensor Model::decode_full(const at::Tensor& dec_ids, const at::Tensor& dec_k
 }
 
 at::Tensor Model::logits(const at::Tensor& dec_hidden) const {
-  if (cfg_.tie_word_embeddings) {
-    // Tied v1.0 models rescale before the shared embedding matrix (mesh-tensorflow convention).
-    return at::linear(dec_hidden * std::pow(static_cast<double>(cfg_.d_model), -0.5), w(shared_)).to(at::kFloat);
-  }
-  return at::linear(dec_hidden, w(lm_head_)).to(at::kFloat);
+  // T5 v1.0 rescales before the tied embedding matrix (mesh-tensorflow convention); the scale and
+  // the tie are separate config keys (transformers 5 writes both).
+  at::Tensor h = cfg_.scale_decoder_outputs ? dec_hidden * std::pow(static_cast<double>(cfg_.d_model), -0.5) : dec_hidden;
+  return at::linear(h, w(cfg_.tie_word_embeddings ? shared_ : lm_head_)).to(at::kFloat);
 }
 
 Output Model::forward(const Batch& b) const {

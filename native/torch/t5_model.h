@@ -44,7 +44,12 @@ struct Config {
   double dropout_rate = 0.1;
   double layer_norm_epsilon = 1e-6;
   bool gated = false;  // feed_forward_proj == "gated-gelu"
+  // lm_head is shared.weight (true) or its own lm_head.weight (false).
   bool tie_word_embeddings = true;
+  // The decoder output is multiplied by d_model^-0.5 before lm_head (mesh-tensorflow's
+  // convention for tied T5 v1.0). Hugging Face's T5Config key; when a config leaves it out it
+  // follows tie_word_embeddings, as transformers 4.x did.
+  bool scale_decoder_outputs = true;
   int64_t pad_token_id = 0;
   int64_t eos_token_id = 1;
   int64_t decoder_start_token_id = 0;
@@ -74,12 +79,16 @@ struct Output {
   double weight_sum = 0;  // the loss denominator: non-ignored tokens or sum of weights
 };
 
+// Beam search stopping, transformers' `early_stopping` (see t5_decode.cc): kTrue (true),
+// kHeuristic (false), kNever ("never").
+enum class EarlyStopping { kTrue, kHeuristic, kNever };
+
 // Options of generate(); see t5_decode.cc.
 struct GenerateOptions {
   int64_t max_new_tokens = 20;
   int64_t num_beams = 1;
   double length_penalty = 1.0;
-  bool early_stopping = false;
+  EarlyStopping early_stopping = EarlyStopping::kHeuristic;
   bool do_sample = false;
   double temperature = 1.0;
   int64_t top_k = 0;

@@ -206,7 +206,8 @@ test('convert writes a Hugging Face export in bfloat16', () => {
   expect(r.status).toBe(0);
   const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
   expect(cfg.model_type).toBe('t5');
-  expect(cfg.torch_dtype).toBe('bfloat16');
+  // transformers 5 reads "dtype", older 4.x "torch_dtype": both are written, with the one value.
+  expect([cfg.dtype, cfg.torch_dtype]).toEqual(['bfloat16', 'bfloat16']);
   const buf = fs.readFileSync(path.join(out, 'model.safetensors'));
   const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString('utf8'));
   expect(header['shared.weight'].dtype).toBe('BF16');

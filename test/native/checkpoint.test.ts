@@ -325,16 +325,19 @@ describe('savePretrained / fromPretrained', () => {
       expect((await errorOf(() => fromPretrained(dir))).code).toBe('EXT5_SAFETENSORS');
     });
 
-    test('a tied alias that differs from shared.weight', async () => {
-      const dir = rewrite(tiedDir, {
-        tensors: (t) => {
-          const shared = t.get('shared.weight')!;
-          t.set('lm_head.weight', { ...shared, data: new Uint8Array(shared.data.length) });
-        },
-      });
+    test('a tied alias that differs from shared.weight (4.x layout: no scale_decoder_outputs)', async () => {
+      const differing = (t: Map<string, { dtype: 'F32'; shape: number[]; data: Uint8Array }>) => {
+        const shared = t.get('shared.weight')!;
+        t.set('lm_head.weight', { ...shared, data: new Uint8Array(shared.data.length) });
+      };
+      const dir = rewrite(tiedDir, { config: (c) => delete c.scale_decoder_outputs, tensors: differing });
       const err = await errorOf(() => fromPretrained(dir));
       expect(err.message).toMatch(/'lm_head.weight' differs from 'shared.weight'/);
       expect(err.hint).toMatch(/tie_word_embeddings/);
+      // In the layout transformers 5 writes, the same files are an untied head of its own.
+      const v5 = fromPretrained(rewrite(tiedDir, { tensors: differing }));
+      expect([v5.config.tie_word_embeddings, v5.config.scale_decoder_outputs]).toEqual([false, true]);
+      v5.dispose();
     });
 
     test('an integer tensor where a weight belongs', async () => {

@@ -15,6 +15,84 @@ const INPUTS = [
 ];
 const MASK = INPUTS.map((r) => r.map((_, j) => (j < r.indexOf(1) + 1 ? 1 : 0)));
 
+// Bigram language models for beam search: 6 tokens (0 = start/pad, never generated; 1 = EOS);
+// row p holds the next-token logits after token p. bigramModel() makes a real T5 whose logits are
+// exactly these (to float rounding), so the search's inputs are known by hand.
+const BIGRAMS: number[][][] = [
+  [
+    [-9, 0.2, 0.2, 0.5, 1.4, 0.3],
+    [-9, 4.8, 1.1, 1, -0.6, -1],
+    [-9, -2, -0.8, 0.8, 3, 0.3],
+    [-9, 3.2, 0.1, -2.3, 1.8, -0.3],
+    [-9, 2.1, 1.4, 3.3, -1.4, -0.2],
+    [-9, -1.5, 0.1, 1.2, -2.1, 0.3],
+  ],
+  [
+    [-9, 0.4, -1.6, 2.6, 3.6, 0.8],
+    [-9, -1.2, -4.2, -3.2, -1.2, 2],
+    [-9, -2.8, -0.6, -1.7, 2.6, 1.9],
+    [-9, 3.5, 1.1, 0.9, 1.3, 1.4],
+    [-9, 0.8, -2.9, -1.5, -3.9, -0.4],
+    [-9, 2.4, 0.9, 0.8, 1.8, -1.1],
+  ],
+  [
+    [-9, -0.2, -5.5, 2.6, -0.1, 1.9],
+    [-9, 1.9, -0.9, -2.3, -1, 1.8],
+    [-9, -2.3, -0.9, -4.3, 1.1, 0.2],
+    [-9, -0.7, -1.1, 2.7, 3.2, -4.9],
+    [-9, 3.7, -2.3, -0.5, -0.6, 3.1],
+    [-9, 3.8, -1.2, -5.2, -5, -1.1],
+  ],
+  [
+    [-9, -0.7, 1.4, 1.9, -1, 1.3],
+    [-9, 1.4, -1.6, 1.4, 0.3, 0.2],
+    [-9, 3.1, 1, -3.6, 1.3, -5],
+    [-9, 0.6, 3, 1.4, 3.1, -4.7],
+    [-9, 1.9, 1, -1.6, -3.9, -0.4],
+    [-9, 4.2, 1.8, -0.5, -0.5, -1.3],
+  ],
+];
+
+/**
+ * A T5 whose next-token logits depend on the previous token only: embeddings are one-hot rows,
+ * every attention and feed-forward output projection is zero (so each block adds nothing to the
+ * residual stream), and lm_head undoes the final RMS norm's sqrt(d) so that logits = table[prev].
+ */
+function bigramModel(table: number[][]): T5ForConditionalGeneration {
+  const V = table.length;
+  const eps = 1e-6;
+  const m = T5ForConditionalGeneration.fromConfig({
+    vocab_size: V,
+    d_model: V,
+    d_kv: 3,
+    d_ff: 4,
+    num_layers: 1,
+    num_heads: 2,
+    dropout_rate: 0,
+    layer_norm_epsilon: eps,
+    tie_word_embeddings: false,
+    scale_decoder_outputs: false,
+  });
+  const eye = new Float32Array(V * V);
+  const head = new Float32Array(V * V);
+  for (let v = 0; v < V; v++) {
+    eye[v * V + v] = 1;
+    for (let w = 0; w < V; w++) head[w * V + v] = (table[v] as number[])[w]! * Math.sqrt(1 / V + eps);
+  }
+  const params = m.namedParameters();
+  const entries: Array<[string, Tensor]> = [
+    ['shared.weight', fromTypedArray(eye, [V, V])],
+    ['lm_head.weight', fromTypedArray(head, [V, V])],
+  ];
+  for (const [name, t] of params) {
+    if (/\.w?o\.weight$/.test(name)) entries.push([name, fromTypedArray(new Float32Array(t.numel), t.shape)]);
+    t.dispose();
+  }
+  m.loadParameters(entries, false);
+  for (const [, t] of entries) t.dispose();
+  return m;
+}
+
 function rows(t: Tensor): number[][] {
   const [B, L] = t.shape as [number, number];
   const d = Array.from(t.data() as BigInt64Array, Number);
@@ -48,6 +126,78 @@ function greedyByForward(m: T5ForConditionalGeneration, steps: number, eos: numb
     if (done.every(Boolean)) break;
   }
   return seqs;
+}
+
+type EarlyStopping = boolean | 'never';
+
+/**
+ * Beam search for one input as transformers 5 runs it (huggingface/transformers
+ * src/transformers/generation/utils.py `_beam_search`, `_update_finished_beams`,
+ * `_check_early_stop_heuristic`, `_beam_search_has_unfinished_sequences`; batch of one, no
+ * sampling), with each step's log-probabilities from a full forward pass over the prefix. Returns
+ * the best finished hypothesis (generated tokens, EOS included when it ended with one).
+ */
+function transformersBeamSearch(
+  m: T5ForConditionalGeneration,
+  input: number[],
+  o: { numBeams: number; maxNewTokens: number; lengthPenalty: number; earlyStopping: EarlyStopping },
+): number[] {
+  const K = o.numBeams;
+  const eos = m.config.eos_token_id;
+  const start = m.config.decoder_start_token_id;
+  const promptLen = 1; // the decoder start token
+  const maxLength = promptLen + o.maxNewTokens;
+  let running = Array.from({ length: K }, (_, k) => ({ score: k === 0 ? 0 : -1e9, tokens: [] as number[] }));
+  let finished: Array<{ score: number; tokens: number[] }> = [];
+  let heuristicUnsatisfied = true;
+  for (let curLen = promptLen; ; ) {
+    const out = m.forward({
+      inputIds: running.map(() => input),
+      decoderInputIds: running.map((r) => [start, ...r.tokens]),
+      returnLogits: true,
+    });
+    const lg = out.logits as Tensor;
+    const [, T, V] = lg.shape as [number, number, number];
+    const d = lg.data() as Float32Array;
+    lg.dispose();
+    const cands: Array<{ score: number; tokens: number[]; token: number }> = [];
+    running.forEach((r, k) => {
+      const row = d.subarray((k * T + T - 1) * V, (k * T + T) * V);
+      const max = Math.max(...row);
+      const lse = max + Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0));
+      row.forEach((x, v) => {
+        cands.push({ score: r.score + x - lse, tokens: [...r.tokens, v], token: v });
+      });
+    });
+    cands.sort((a, b) => b.score - a.score);
+    const top = cands.slice(0, 2 * K);
+    // MaxLengthCriteria or EOS: such a candidate stops running.
+    const atMax = curLen + 1 >= maxLength;
+    const stops = (c: (typeof top)[number]) => c.token === eos || atMax;
+    const full = finished.length === K;
+    if (heuristicUnsatisfied && !(full && o.earlyStopping === true)) {
+      top.slice(0, K).forEach((c) => {
+        if (stops(c))
+          finished.push({ score: c.score / (curLen + 1 - promptLen) ** o.lengthPenalty, tokens: c.tokens });
+      });
+      finished = finished.sort((a, b) => b.score - a.score).slice(0, K);
+    }
+    running = top
+      .map((c) => ({ score: stops(c) ? c.score - 1e9 : c.score, tokens: c.tokens }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, K);
+    curLen += 1;
+    if (finished.length === K) {
+      const len =
+        o.earlyStopping === 'never' && o.lengthPenalty > 0 ? maxLength - promptLen : curLen - promptLen;
+      const bestPossible = (running[0] as { score: number }).score / len ** o.lengthPenalty;
+      const worst = Math.min(...finished.map((f) => f.score));
+      heuristicUnsatisfied = heuristicUnsatisfied && bestPossible > worst;
+    }
+    const allStop = top.every(stops);
+    if (!heuristicUnsatisfied || (finished.length === K && o.earlyStopping === true) || allStop) break;
+  }
+  return (finished[0] as { tokens: number[] }).tokens;
 }
 
 describe('T5 decoding', () => {
@@ -162,6 +312,55 @@ describe('T5 decoding', () => {
       expect(mine.slice(0, single.length)).toEqual(single);
       expect(mine.slice(single.length).every((x) => x === 0)).toBe(true);
     });
+  });
+
+  test('earlyStopping, hand-checked on a bigram model (4 beams, length penalty 2): true, false and never differ', () => {
+    // Traced by hand from BIGRAMS[0] (scores are sum(log p) / len^2, EOS = 1):
+    //  step 3 fills the 4 kept hypotheses ([4,3,1] -0.170, [5,3,1] -0.316, [3,1] -0.508, [4,1] -0.612):
+    //    true stops here with [4,3,1];
+    //  step 5 keeps [4,3,4,3,1] -0.1445, [4,2,4,3,1] -0.161, [4,3,1], [2,4,3,1] -0.1825. The best
+    //    running beam is [2,4,3,4,3] (sum -4.719): -4.719 / 5^2 = -0.189 cannot beat the worst kept
+    //    -0.1825, so false stops with [4,3,4,3,1] (the best candidate of the step is an EOS one,
+    //    -3.613 / 25 = -0.1445, but it does not run on: judging by it is the rule of 'never' here);
+    //  never judges -4.719 / 6^2 = -0.131 > -0.1825 and runs a 6th step, which finds
+    //    [2,4,3,4,3,1] at -5.001 / 36 = -0.139.
+    const m = bigramModel(BIGRAMS[0] as number[][]);
+    const gen = (earlyStopping: EarlyStopping) =>
+      m.generateIds([[3, 1]], null, { numBeams: 4, maxNewTokens: 6, lengthPenalty: 2.0, earlyStopping })[0];
+    expect(gen(true)).toEqual([4, 3, 1]);
+    expect(gen(false)).toEqual([4, 3, 4, 3, 1]);
+    expect(gen('never')).toEqual([2, 4, 3, 4, 3, 1]);
+    m.dispose();
+  });
+
+  test.each([
+    [true, 2.0],
+    [false, 2.0],
+    ['never', 2.0],
+    [false, 0.5],
+    ['never', 0.5],
+    [false, -1.0],
+    ['never', -1.0],
+    [true, 1.0],
+  ] as Array<[EarlyStopping, number]>)(
+    'earlyStopping %p, lengthPenalty %p: the tokens of transformers 5 beam search (4 beams)',
+    (earlyStopping, lengthPenalty) => {
+      const opts = { numBeams: 4, maxNewTokens: 6, lengthPenalty, earlyStopping };
+      BIGRAMS.forEach((table, i) => {
+        const m = bigramModel(table);
+        const ours = rows(m.generate([[3, 1]], undefined, opts))[0] as number[];
+        const theirs = transformersBeamSearch(m, [3, 1], opts);
+        expect([i, ours.slice(1, 1 + theirs.length)]).toEqual([i, theirs]);
+        expect(ours.slice(1 + theirs.length).every((x) => x === 0)).toBe(true);
+        m.dispose();
+      });
+    },
+  );
+
+  test("earlyStopping accepts true, false and 'never' only", () => {
+    expect(() => model.generate(INPUTS, MASK, { numBeams: 2, earlyStopping: 'always' as never })).toThrow(
+      /earlyStopping must be true, false or 'never'/,
+    );
   });
 
   test('sampling: same seed, same tokens (cached or not); other seeds differ; topK 1 is greedy', () => {

@@ -122,6 +122,17 @@ maybe('T5 forward/backward vs the Python reference (float32)', () => {
   > = [
     ['v1.0 padded, labels shifted', V10, padded],
     ['v1.1 padded, labels shifted', V11, padded],
+    // The head's two keys apart (transformers 5): tied but not rescaled, untied but rescaled.
+    [
+      'v1.1 tied lm_head, not rescaled',
+      { ...V11, tie_word_embeddings: true, scale_decoder_outputs: false },
+      padded,
+    ],
+    [
+      'v1.0 own lm_head, rescaled',
+      { ...V10, tie_word_embeddings: false, scale_decoder_outputs: true },
+      padded,
+    ],
     [
       'v1.0 explicit decoder inputs and decoder mask',
       V10,

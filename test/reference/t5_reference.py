@@ -45,6 +45,8 @@ class Cfg:
         self.eps = d.get("layer_norm_epsilon", 1e-6)
         self.gated = d.get("feed_forward_proj", "relu") == "gated-gelu"
         self.tied = d.get("tie_word_embeddings", True)
+        # Hugging Face's own key since transformers 5; 4.x configs leave it out and rescale when tied.
+        self.scaled = d.get("scale_decoder_outputs", self.tied)
         self.start = d.get("decoder_start_token_id", 0)
         self.pad = d.get("pad_token_id", 0)
         self.eos = d.get("eos_token_id", 1)
@@ -157,9 +159,9 @@ def decoder(W, dec_ids, dec_ok, dec_segs, dec_pos, enc, enc_ok, enc_segs, cfg):
 
 
 def to_logits(W, h, cfg):
-    if cfg.tied:
-        return F.linear(h * cfg.d ** -0.5, W["shared.weight"])
-    return F.linear(h, W["lm_head.weight"])
+    if cfg.scaled:
+        h = h * cfg.d ** -0.5
+    return F.linear(h, W["shared.weight" if cfg.tied else "lm_head.weight"])
 
 
 def teacher_inputs(labels, segs, cfg):
