@@ -10,6 +10,9 @@ const common = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json', 'node'],
 };
 module.exports = {
+  // A private temporary directory per run; the run fails if a test leaves anything in it.
+  globalSetup: '<rootDir>/test/jest/tmp_setup.js',
+  globalTeardown: '<rootDir>/test/jest/tmp_teardown.js',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'native', testMatch: ['<rootDir>/test/native/**/*.test.ts'] },

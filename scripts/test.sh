@@ -11,7 +11,9 @@ npx tsc -p tsconfig.json --noEmit
 # skipped, while require() and import() count, so a lazy require cannot hide a cycle. madge exits
 # non-zero and names the cycle when it finds one.
 npx madge --circular lib bin
-results="$(mktemp -d)/jest.json"
+results_dir="$(mktemp -d)"
+trap 'rm -rf "$results_dir"' EXIT
+results="$results_dir/jest.json"
 status=0
 npx jest --ci --json --outputFile="$results" "$@" || status=$?
 # A plain closing line that any CI reads: "jest: N passed, N failed, N skipped".

@@ -2,7 +2,7 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { Ext5Error } from '../util/errors';
 import { commands } from './index';
 import { valueCompletions } from './names';
-import { flagSuggestions, knownFlags, UsageError } from './usage';
+import { checkRepeatedFlags, flagSuggestions, knownFlags, type ParsedOptions, UsageError } from './usage';
 
 /** Prints an error the way every ext5 command does: message, then the fix, no stack unless EXT5_DEBUG. */
 export function reportError(err: unknown): number {
@@ -55,7 +55,7 @@ function withoutVersion(cmd: CommandModule<any, any>): CommandModule<any, any> {
 
 export async function main(argv: string[]): Promise<number> {
   quietOnClosedPipe();
-  const parser = yargs(argv)
+  const parser: Argv = yargs(argv)
     .scriptName('ext5')
     .usage('$0 <command> [options]\n\nExT5 extreme multi-task pre-training of T5 models, on libtorch.')
     .command(commands.map(withoutVersion))
@@ -73,6 +73,13 @@ export async function main(argv: string[]): Promise<number> {
         if (values) done(values);
         else completionFilter();
       },
+    )
+    // Before validation and every command's coerce functions, which would see the array yargs makes.
+    // `parser` is the instance each command's builder configures, so its options are the command's.
+    // (getOptions() is public yargs API that its type declarations leave out.)
+    .middleware(
+      (args) => checkRepeatedFlags(args, (parser as unknown as { getOptions(): ParsedOptions }).getOptions()),
+      true,
     )
     .demandCommand(1, 'Name a command; `ext5 --help` lists them.')
     .strict()

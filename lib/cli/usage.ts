@@ -3,7 +3,7 @@
  * rest of ext5's errors: an unknown flag gets the closest flag the command takes, with the same
  * did-you-mean rule that commands, tasks and `--set` keys use.
  */
-import { closestName } from '../util/errors';
+import { closestName, Ext5Error } from '../util/errors';
 
 /** A command-line usage mistake (unknown flag, missing argument): exit code 2. */
 export class UsageError extends Error {}
@@ -52,4 +52,39 @@ export function knownFlags(usage: unknown): string[] {
   if (typeof get !== 'function') return [];
   const d = get.call(usage);
   return d !== null && typeof d === 'object' ? Object.keys(d) : [];
+}
+
+/** What yargs' `getOptions()` says about the flags of the command being parsed. */
+export interface ParsedOptions {
+  key: Record<string, unknown>;
+  array: string[];
+  alias: Record<string, string[] | undefined>;
+}
+
+/**
+ * Refuses a single-valued flag given more than once. yargs collects the repeats into an array,
+ * which a command reading one string or number then mishandles (`--preset a --preset b` reached
+ * the preset lookup as ['a', 'b']). Flags declared `array: true` may repeat; boolean flags do not
+ * collect, and the last of `--x` / `--no-x` wins. An alias counts as the same flag (`-o a --out b`).
+ * Throws EXT5_FLAG_REPEATED naming every such flag and the values given.
+ */
+export function checkRepeatedFlags(argv: Record<string, unknown>, options: ParsedOptions): void {
+  const covered = new Set<string>(options.array);
+  for (const name of options.array) for (const a of options.alias[name] ?? []) covered.add(a);
+  const repeated: string[] = [];
+  for (const name of Object.keys(options.key)) {
+    if (covered.has(name)) continue;
+    const value = argv[name];
+    if (!Array.isArray(value)) continue;
+    covered.add(name);
+    for (const a of options.alias[name] ?? []) covered.add(a);
+    const flag = name.length === 1 ? `-${name}` : `--${name}`;
+    repeated.push(`${flag} (${value.map((v) => JSON.stringify(v)).join(', ')})`);
+  }
+  if (repeated.length === 0) return;
+  throw new Ext5Error(
+    'EXT5_FLAG_REPEATED',
+    `${repeated.join('; ')}: given more than once, but ${repeated.length === 1 ? 'it takes' : 'each takes'} one value`,
+    'give each of these flags once (`ext5 <command> --help` marks the flags that take several values with [array])',
+  );
 }

@@ -14,7 +14,11 @@
  * await savePretrained(model, 'checkpoints/step-1000', { optimizer: opt, vocabulary: 't5' });
  */
 import { fetchModelDir, localModelDir, type SnapshotOptions } from '../hub';
-import { type FromPretrainedOptions, readCheckpointConfig as readConfigOf } from './hf_format';
+import {
+  checkFromPretrainedArgs,
+  type FromPretrainedOptions,
+  readCheckpointConfig as readConfigOf,
+} from './hf_format';
 import { T5ForConditionalGeneration } from './t5';
 import type { T5Config } from './t5_config';
 
@@ -50,6 +54,7 @@ export function fromPretrained(
   dirOrId: string,
   opts: FromPretrainedOptions & Pick<HubModelOptions, 'revision' | 'cacheDir'> = {},
 ): T5ForConditionalGeneration {
+  checkFromPretrainedArgs('fromPretrained', dirOrId, opts);
   const [rest, hub] = split(opts);
   return T5ForConditionalGeneration.fromPretrained(localModelDir(dirOrId, hub), rest);
 }
@@ -64,6 +69,7 @@ export async function fromPretrainedAsync(
   dirOrId: string,
   opts: FromPretrainedOptions & HubModelOptions = {},
 ): Promise<T5ForConditionalGeneration> {
+  checkFromPretrainedArgs('fromPretrainedAsync', dirOrId, opts);
   const [rest, hub] = split(opts);
   return T5ForConditionalGeneration.fromPretrainedAsync(await fetchModelDir(dirOrId, hub), rest);
 }

@@ -467,6 +467,34 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * Checks the arguments of the fromPretrained entry points before anything reads them: a model is
+ * named by a non-empty string (a checkpoint folder or a Hub id), options by a plain object or
+ * nothing. Anything else is EXT5_INVALID_ARG naming the function and what it got.
+ */
+export function checkFromPretrainedArgs(fn: string, dirOrId: unknown, options: unknown): void {
+  if (typeof dirOrId !== 'string' || dirOrId.trim() === '') {
+    const got =
+      typeof dirOrId === 'string'
+        ? 'an empty string'
+        : dirOrId === null
+          ? 'null'
+          : `${typeof dirOrId} ${String(dirOrId)}`;
+    throw new Ext5Error(
+      'EXT5_INVALID_ARG',
+      `${fn}() takes a checkpoint folder path or a Hugging Face Hub id as a string, got ${got}`,
+      "e.g. fromPretrained('checkpoints/step-1000') or fromPretrained('google-t5/t5-small')",
+    );
+  }
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    throw new Ext5Error(
+      'EXT5_INVALID_ARG',
+      `${fn}() options must be an object (or left out), got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`,
+      "e.g. { device: 'cpu' }",
+    );
+  }
+}
+
+/**
  * Loads a Hugging Face T5 / T5.1.1 checkpoint directory (config.json + model.safetensors or
  * shards) into the model that `build` makes from its config. Names, shapes and dtypes are checked
  * against the config before any weight is read; tied copies of shared.weight
@@ -481,6 +509,7 @@ export function loadPretrained(
   opts: FromPretrainedOptions,
   build: (config: T5Config, options: ModelOptions) => T5ForConditionalGeneration,
 ): T5ForConditionalGeneration {
+  checkFromPretrainedArgs('T5ForConditionalGeneration.fromPretrained', dir, opts);
   const known = ['device', 'computeDtype', 'allowNonFinite'];
   for (const k of Object.keys(opts)) {
     if (!known.includes(k))

@@ -24,6 +24,7 @@ import type { TensorArg, TensorHandle } from '../native/torch';
 import { Tensor } from '../tensor/tensor';
 import { Ext5Error } from '../util/errors';
 import {
+  checkFromPretrainedArgs,
   type FromPretrainedOptions,
   loadPretrained,
   type SavePretrainedOptions,
@@ -199,6 +200,7 @@ export class T5ForConditionalGeneration implements Disposable {
     dir: string,
     options: FromPretrainedOptions = {},
   ): Promise<T5ForConditionalGeneration> {
+    checkFromPretrainedArgs('T5ForConditionalGeneration.fromPretrainedAsync', dir, options);
     await new Promise<void>((resolve) => setImmediate(resolve));
     return T5ForConditionalGeneration.fromPretrained(dir, options);
   }

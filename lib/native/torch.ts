@@ -71,6 +71,13 @@ export interface TorchInfo {
 export interface DeviceMemory {
   tensors: number;
   bytes: number;
+  /**
+   * Handles released since start because their Tensor was garbage-collected instead of disposed
+   * (and their bytes). `tensors + collectedTensors` changes only when code creates or disposes
+   * tensors, whenever garbage collection happens to run.
+   */
+  collectedTensors: number;
+  collectedBytes: number;
   allocatorAllocated?: number;
   allocatorReserved?: number;
 }
@@ -131,6 +138,8 @@ export interface TorchAddon extends UnaryFns, BinaryFns {
   watchFlag(): Int32Array;
   /** Weakly references the Tensor owning `t`: collected, it frees `t` even in synchronous code. */
   watch(t: H, owner: object): void;
+  /** dispose() for a Tensor that was garbage-collected: also counted in memory()'s collected figures. */
+  disposeCollected(t: H): boolean;
 
   info(): TorchInfo;
   setNumThreads(n: number): void;

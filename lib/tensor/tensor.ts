@@ -14,6 +14,7 @@
  */
 import {
   type BinaryOp,
+  type DeviceMemory,
   type DType,
   type NativeTypedArray,
   type TensorHandle,
@@ -137,7 +138,7 @@ function normDims(dim: number | number[] | undefined): number | number[] | null 
 // Handles carry a generation, so releasing one that was already disposed is a no-op.
 const finalizer = new FinalizationRegistry<TensorHandle>((h) => {
   try {
-    torch().dispose(h);
+    torch().disposeCollected(h);
   } catch {
     // the addon is gone (process exit); nothing to release
   }
@@ -689,8 +690,11 @@ export function noGrad<T>(fn: () => T): T {
 
 // ---- runtime ---------------------------------------------------------------------------------
 
-/** Live tensor handles and their bytes, per device (plus CUDA allocator figures when available). */
-export function memory(): Record<string, { tensors: number; bytes: number }> {
+/**
+ * Live tensor handles and their bytes, per device; the handles (and bytes) released so far because
+ * their Tensor was garbage-collected rather than disposed; CUDA allocator figures when available.
+ */
+export function memory(): Record<string, DeviceMemory> {
   return torch().memory();
 }
 

@@ -3,6 +3,7 @@
  * directory, what to resume from, the model, the optimizer, the schedule, the data pipeline and
  * the metric writers. The loop in lib/train/trainer.ts only uses them.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { broadcastParameters } from '../ddp/data_parallel';
 import type { ProcessGroup } from '../ddp/process_group';
@@ -16,9 +17,11 @@ import { pipelineOptions, rankRows, scheduleSpec } from '../run/derive';
 import { MetricsWriter } from '../run/metrics_log';
 import { checkRunDirReuse, loadStartingPoint, resumeCandidates, type SkippedCheckpoint } from '../run/resume';
 import type { TrainerState } from '../run/run_checkpoints';
-import { createRunDir, type RunDir, runDirPaths } from '../run/run_dir';
+import { getPath, validateRunConfig } from '../run/run_config';
+import { createRunDir, RUN_FILES, type RunDir, runDirPaths } from '../run/run_dir';
 import { TensorBoardWriter } from '../run/tensorboard';
 import { rngStateFromBase64 } from '../tensor/rng_state';
+import { Ext5Error } from '../util/errors';
 import { Progress } from '../util/progress';
 import { type PipelineState, TrainingPipeline } from './pipeline';
 
@@ -52,6 +55,50 @@ export interface TrainingSetup {
   /** Writes one row of values to metrics.jsonl and TensorBoard (rank 0 only). */
   log(step: number, split: string, values: Record<string, number>): void;
   dispose(): void;
+}
+
+// The config keys that choose the training sampler's tasks and rates, with the flags that set them.
+const SAMPLER_KEYS: ReadonlyArray<[key: string, flags: string]> = [
+  ['data.mixtureOrTask', '--mixture, or --task for finetune'],
+  ['mixture.R', '-R'],
+  ['mixture.K', '-K'],
+  ['mixture.temperature', '--temperature'],
+];
+
+/**
+ * The sampler refused the resumed checkpoint's state (BAD_SAMPLER_STATE: it was saved over other
+ * tasks): the same error, naming the sampler keys whose values differ from those the checkpoint's
+ * run started with (its run directory's config.json), and how to resume or start anew.
+ */
+function samplerMismatch(e: unknown, c: RunConfig, resumeFrom: string | undefined): unknown {
+  if (!(e instanceof Ext5Error) || e.code !== 'BAD_SAMPLER_STATE' || resumeFrom === undefined) return e;
+  const runConfig = path.join(path.dirname(path.dirname(path.resolve(resumeFrom))), RUN_FILES.config);
+  let old: RunConfig | undefined;
+  try {
+    old = validateRunConfig(JSON.parse(fs.readFileSync(runConfig, 'utf8')), runConfig);
+  } catch {
+    old = undefined; // not in a run directory, or its config.json is from another version: say what is known
+  }
+  const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+  const diffs = SAMPLER_KEYS.map(([key, flags]) => ({
+    key,
+    flags,
+    was: getPath(old, key),
+    now: getPath(c, key),
+  })).filter((d) => old !== undefined && JSON.stringify(d.was) !== JSON.stringify(d.now));
+  let detail = '';
+  if (diffs.length > 0)
+    detail = ` The run started with ${diffs.map((d) => `${d.key}=${show(d.was)}`).join(', ')}; this start gives ${diffs
+      .map((d) => `${d.key}=${show(d.now)} (${d.flags})`)
+      .join(', ')}.`;
+  else if (old)
+    detail = ` Its run (${runConfig}) started with these same settings: the mixture's definition changed since.`;
+  const same = diffs.map((d) => `--set ${d.key}=${show(d.was)}`).join(' ');
+  return new Ext5Error(
+    'BAD_SAMPLER_STATE',
+    `cannot resume ${resumeFrom}: ${e.message}.${detail}`,
+    `resume with the settings the run started with${same ? ` (${same})` : ''}; or train the new mixture in a new run directory (--run-dir NEW_DIR), starting from this checkpoint's weights with --set model.checkpoint=${resumeFrom} if wanted`,
+  );
 }
 
 /** Builds a run's parts from its config; resumes model, optimizer, pipeline and RNG when asked. */
@@ -95,7 +142,13 @@ export async function setUpTraining(
       resumed?.ranks?.[rank] ?? (resumed ? { pipeline: resumed.pipeline, rng: resumed.rng } : undefined);
     if (mine) rngStateFromBase64(mine.rng);
     const pipeline = new TrainingPipeline(pipelineOptions(c, 'train', { vocab, shard }));
-    if (mine) pipeline.setState(mine.pipeline);
+    if (mine) {
+      try {
+        pipeline.setState(mine.pipeline);
+      } catch (e) {
+        throw samplerMismatch(e, c, resumeFrom);
+      }
+    }
     if (lead) checkRunDirReuse(c, paths, resumed?.step ?? 0, resumeFrom);
     // The run has started: from here on its directory is written.
     const dirs: RunDir = lead

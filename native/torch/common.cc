@@ -11,6 +11,7 @@
 #include <cmath>
 #include <atomic>
 #include <map>
+#include <random>
 #include <sstream>
 
 namespace ext5 {
@@ -260,6 +261,11 @@ namespace {
 constexpr int kSlots = 17;
 std::atomic<int64_t> g_tensors[kSlots];
 std::atomic<int64_t> g_bytes[kSlots];
+// Handles released because their TS Tensor was garbage-collected (Sweep, or the finalizer's
+// disposeCollected) rather than disposed: live + collected changes only when code creates or
+// disposes tensors, never with garbage-collection timing.
+std::atomic<int64_t> g_collected_tensors[kSlots];
+std::atomic<int64_t> g_collected_bytes[kSlots];
 std::atomic<bool> g_used[kSlots];
 
 int SlotOf(const at::Device& d) {
@@ -275,6 +281,8 @@ std::vector<std::pair<std::string, DeviceStats>> LiveStats() {
     DeviceStats s;
     s.tensors = g_tensors[i].load();
     s.bytes = g_bytes[i].load();
+    s.collected_tensors = g_collected_tensors[i].load();
+    s.collected_bytes = g_collected_bytes[i].load();
     out.emplace_back(i == 0 ? "cpu" : "cuda:" + std::to_string(i - 1), s);
   }
   return out;
@@ -304,11 +312,20 @@ void MaybeTrim(int64_t released) {
   (void)released;
 #endif
 }
-constexpr double kIndexSpan = 16777216.0;  // 2^24 slots; generation in the bits above
+// A handle is generation * kIndexSpan + slot index. Generations run through [kGenBase,
+// kGenBase + kGenSpan) and wrap there, so every handle lies in [2^52, 2^53): exact as a double, and
+// no small number (a count, an index, a shape) is ever a handle. Each slot starts its generations
+// at a random offset, so a number made up or computed by mistake names a live tensor with odds of
+// about one in 2^28, instead of a handle being predictable from the order tensors were made.
+constexpr double kIndexSpan = 16777216.0;  // 2^24 slots
+constexpr uint32_t kGenBase = 1u << 28;
+constexpr uint32_t kGenSpan = 1u << 28;
 
 struct Slot {
   at::Tensor tensor;
-  uint32_t gen = 0;  // generation of the live handle; bumped on release
+  uint32_t gen = 0;     // generation of the last handle issued for this slot
+  uint32_t first = 0;   // offset in [0, kGenSpan) of the slot's first generation
+  uint64_t issued = 0;  // handles issued for this slot so far
   bool live = false;
   int dev = 0;
   int64_t bytes = 0;
@@ -330,6 +347,7 @@ constexpr int64_t kSweepEvery = 64 * 1024 * 1024;
 struct AddonData {
   std::vector<Slot> slots;
   std::vector<uint32_t> free;
+  std::mt19937 rng{std::random_device{}()};  // slots' first generations
   int64_t wrapped_since_sweep = 0;
   std::vector<uint32_t> watched;       // slot indices that hold an owner reference
   Napi::Reference<Napi::ArrayBuffer> flag_buffer;
@@ -350,7 +368,8 @@ enum class Lookup { kLive, kDisposed, kInvalid };
 Lookup Find(AddonData& d, const Napi::Value& v, Slot** out) {
   if (!v.IsNumber()) return Lookup::kInvalid;
   double id = v.As<Napi::Number>().DoubleValue();
-  if (!(id >= kIndexSpan) || id > 9007199254740991.0 || std::floor(id) != id) return Lookup::kInvalid;
+  constexpr double kMin = static_cast<double>(kGenBase) * kIndexSpan;  // 2^52
+  if (!(id >= kMin) || id > 9007199254740991.0 || std::floor(id) != id) return Lookup::kInvalid;
   auto gen = static_cast<uint64_t>(id / kIndexSpan);
   auto index = static_cast<uint64_t>(id - static_cast<double>(gen) * kIndexSpan);
   if (index >= d.slots.size()) return Lookup::kInvalid;
@@ -359,7 +378,9 @@ Lookup Find(AddonData& d, const Napi::Value& v, Slot** out) {
     *out = &s;
     return Lookup::kLive;
   }
-  return gen < s.gen || (gen == s.gen && !s.live) ? Lookup::kDisposed : Lookup::kInvalid;
+  // Issued before (now disposed) when gen is among the slot's first `issued` generations.
+  uint64_t k = (gen - kGenBase + kGenSpan - s.first) % kGenSpan;
+  return k < std::min<uint64_t>(s.issued, kGenSpan) ? Lookup::kDisposed : Lookup::kInvalid;
 }
 
 Napi::Value Unwrapped(const Napi::Value& v) {
@@ -386,9 +407,11 @@ Napi::Value TensorHandle::Wrap(Napi::Env env, at::Tensor t) {
     }
     index = static_cast<uint32_t>(d.slots.size());
     d.slots.emplace_back();
+    d.slots.back().first = static_cast<uint32_t>(d.rng() % kGenSpan);
   }
   Slot& s = d.slots[index];
-  s.gen += 1;
+  s.gen = kGenBase + static_cast<uint32_t>((s.first + s.issued) % kGenSpan);
+  s.issued += 1;
   s.live = true;
   s.dev = SlotOf(t.device());
   s.bytes = static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
@@ -427,7 +450,8 @@ at::Tensor TensorHandle::Get(const Napi::Value& v, const char* name) {
 }
 
 namespace {
-void ReleaseSlot(Napi::Env env, AddonData& d, Slot* s) {
+// `collected`: released because the owning TS Tensor was garbage-collected, not disposed.
+void ReleaseSlot(Napi::Env env, AddonData& d, Slot* s, bool collected) {
   s->live = false;
   if (s->owner != nullptr) {
     napi_delete_reference(env, s->owner);
@@ -436,6 +460,10 @@ void ReleaseSlot(Napi::Env env, AddonData& d, Slot* s) {
   s->tensor = at::Tensor();
   g_tensors[s->dev].fetch_sub(1, std::memory_order_relaxed);
   g_bytes[s->dev].fetch_sub(s->bytes, std::memory_order_relaxed);
+  if (collected) {
+    g_collected_tensors[s->dev].fetch_add(1, std::memory_order_relaxed);
+    g_collected_bytes[s->dev].fetch_add(s->bytes, std::memory_order_relaxed);
+  }
   if (s->external != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -s->external);
   s->external = 0;
   MaybeTrim(s->bytes);
@@ -453,7 +481,7 @@ void Sweep(Napi::Env env, AddonData& d) {
     seen[index] = true;
     napi_value owner = nullptr;
     if (napi_get_reference_value(env, s.owner, &owner) == napi_ok && owner == nullptr) {
-      ReleaseSlot(env, d, &s);
+      ReleaseSlot(env, d, &s, true);
     } else {
       still.push_back(index);
     }
@@ -462,11 +490,11 @@ void Sweep(Napi::Env env, AddonData& d) {
 }
 }  // namespace
 
-bool TensorHandle::Release(Napi::Env env, const Napi::Value& v) {
+bool TensorHandle::Release(Napi::Env env, const Napi::Value& v, bool collected) {
   AddonData& d = Data(env);
   Slot* s = nullptr;
   if (Find(d, Unwrapped(v), &s) != Lookup::kLive) return false;
-  ReleaseSlot(env, d, s);
+  ReleaseSlot(env, d, s, collected);
   return true;
 }
 
@@ -508,7 +536,13 @@ void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
   });
   SetMethod(env, exports, "dispose", [](const Napi::CallbackInfo& info) {
     if (info.Length() != 1) ThrowArg("dispose() takes 1 argument");
-    return Napi::Boolean::New(info.Env(), TensorHandle::Release(info.Env(), info[0]));
+    return Napi::Boolean::New(info.Env(), TensorHandle::Release(info.Env(), info[0], false));
+  });
+  // disposeCollected(handle): dispose() for the FinalizationRegistry, counted in memory()'s
+  // collectedTensors/collectedBytes.
+  SetMethod(env, exports, "disposeCollected", [](const Napi::CallbackInfo& info) {
+    if (info.Length() != 1) ThrowArg("disposeCollected() takes 1 argument");
+    return Napi::Boolean::New(info.Env(), TensorHandle::Release(info.Env(), info[0], true));
   });
   SetMethod(env, exports, "isLive", [](const Napi::CallbackInfo& info) {
     if (info.Length() != 1) ThrowArg("isLive() takes 1 argument");

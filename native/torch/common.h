@@ -100,14 +100,17 @@ class TensorHandle {
   // The tensor behind a handle (or a TS Tensor); throws EXT5_INVALID_ARG / EXT5_DISPOSED naming
   // the argument.
   static at::Tensor Get(const Napi::Value& v, const char* name);
-  // Releases a handle; false when it was already released. Safe to call twice.
-  static bool Release(Napi::Env env, const Napi::Value& v);
+  // Releases a handle; false when it was already released. Safe to call twice. `collected`: the
+  // owning TS Tensor was garbage-collected (counted in DeviceStats::collected_*).
+  static bool Release(Napi::Env env, const Napi::Value& v, bool collected);
 };
 
 // Live-handle statistics per device, for memory().
 struct DeviceStats {
   int64_t tensors = 0;
   int64_t bytes = 0;
+  int64_t collected_tensors = 0;  // released since start because their Tensor was garbage-collected
+  int64_t collected_bytes = 0;
 };
 std::vector<std::pair<std::string, DeviceStats>> LiveStats();
 

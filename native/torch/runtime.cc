@@ -86,6 +86,8 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
     Napi::Object d = Napi::Object::New(env);
     d.Set("tensors", static_cast<double>(s.tensors));
     d.Set("bytes", static_cast<double>(s.bytes));
+    d.Set("collectedTensors", static_cast<double>(s.collected_tensors));
+    d.Set("collectedBytes", static_cast<double>(s.collected_bytes));
 #ifdef EXT5_WITH_CUDA
     if (device.rfind("cuda", 0) == 0) {
       int idx = device.size() > 5 ? std::stoi(device.substr(5)) : 0;

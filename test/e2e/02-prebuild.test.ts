@@ -8,6 +8,17 @@ import { root } from './helpers/cli';
 
 jest.setTimeout(900_000);
 
+// Every temporary directory a test makes, removed after the file's tests whether they pass or fail.
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+function tempDir(prefix: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+
 function copy(rel: string, dest: string) {
   fs.cpSync(path.join(root, rel), path.join(dest, rel), { recursive: true });
 }
@@ -21,7 +32,7 @@ test('a fresh install with matching prebuilds does not compile', () => {
   expect(fs.readdirSync(prebuilds).some((f) => /^ext5_torch\..*node$/.test(f))).toBe(true);
 
   // An installed package: what `npm pack` ships, without .git and without a local build.
-  const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-installed-'));
+  const pkg = tempDir('ext5-installed-');
   for (const rel of ['package.json', 'dist', 'scripts', 'CMakeLists.txt', 'native/torch/prebuilds'])
     copy(rel, pkg);
   for (const f of fs.readdirSync(path.join(root, 'native', 'torch'))) {
@@ -30,7 +41,7 @@ test('a fresh install with matching prebuilds does not compile', () => {
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
 
   // PATH without cmake or a compiler: any attempt to build would fail loudly.
-  const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-bare-path-'));
+  const bare = tempDir('ext5-bare-path-');
   fs.symlinkSync(process.execPath, path.join(bare, 'node'));
   const env = { ...process.env, PATH: bare };
   const install = spawnSync(process.execPath, ['scripts/install.js'], { cwd: pkg, env, encoding: 'utf8' });
@@ -51,7 +62,6 @@ test('a fresh install with matching prebuilds does not compile', () => {
   const out = JSON.parse(probe.stdout);
   expect(out.how).toBe('prebuild');
   expect(out.v).toMatch(/^\d+\.\d+/);
-  fs.rmSync(pkg, { recursive: true, force: true });
 });
 
 function loaderError(pkg: string) {
@@ -68,7 +78,7 @@ function loaderError(pkg: string) {
 
 test('with no build and no prebuild, the loader lists what it tried and how to fix it', () => {
   // An installed package without a prebuild for this platform: only commands that exist there.
-  const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-nobuild-'));
+  const pkg = tempDir('ext5-nobuild-');
   for (const rel of ['package.json', 'dist', 'scripts']) copy(rel, pkg);
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
   const err = loaderError(pkg);
@@ -86,11 +96,10 @@ test('with no build and no prebuild, the loader lists what it tried and how to f
   expect(dev.hint).toMatch(/npm run build:native/);
   expect(dev.hint).toMatch(/node scripts\/build-native\.js torch/);
   expect(dev.hint).toMatch(/bash scripts\/setup\.sh/);
-  fs.rmSync(pkg, { recursive: true, force: true });
 });
 
 test('without a prebuild and without the build tools, install stops and names what to install', () => {
-  const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-notools-'));
+  const pkg = tempDir('ext5-notools-');
   for (const rel of [
     'package.json',
     'scripts',
@@ -101,7 +110,7 @@ test('without a prebuild and without the build tools, install stops and names wh
     copy(rel, pkg);
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
   // PATH with node only: no cmake, ninja, compiler or pkg-config.
-  const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-bare-path-'));
+  const bare = tempDir('ext5-bare-path-');
   fs.symlinkSync(process.execPath, path.join(bare, 'node'));
   const env = { ...process.env, PATH: bare };
   const r = spawnSync(process.execPath, ['scripts/build-native.js', 'spm'], {
@@ -118,6 +127,4 @@ test('without a prebuild and without the build tools, install stops and names wh
   );
   expect(r.stderr).not.toMatch(/setup\.sh/);
   expect(fs.existsSync(path.join(pkg, 'native', 'spm', 'build'))).toBe(false);
-  fs.rmSync(pkg, { recursive: true, force: true });
-  fs.rmSync(bare, { recursive: true, force: true });
 });

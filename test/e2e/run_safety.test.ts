@@ -109,9 +109,17 @@ test('a run directory is not reused for another model, and a refused start chang
     dir,
     '--steps',
     '8',
-    ...set('data.mixtureOrTask=mini_c4_span_corruption'),
+    '--mixture',
+    'mini_c4_span_corruption',
   ]);
   expect(task.status).toBe(1);
+  // The error names the key and flag that differ, both values, and both ways forward.
+  expect(task.stderr).toMatch(/BAD_SAMPLER_STATE.*cannot resume .*step-00000004/);
+  expect(task.stderr).toContain(
+    'The run started with data.mixtureOrTask=mini_ext5_pretrain; this start gives data.mixtureOrTask=mini_c4_span_corruption (--mixture',
+  );
+  expect(task.stderr).toContain('--set data.mixtureOrTask=mini_ext5_pretrain');
+  expect(task.stderr).toContain('--run-dir NEW_DIR');
   expect(snapshot(dir)).toEqual(before);
 });
 

@@ -1,4 +1,6 @@
 // The Tensor API over the torch addon: creation, read-back, ops, autograd and scopes.
+
+import { torch } from '../../lib/native/torch';
 import {
   allclose,
   arange,
@@ -18,6 +20,7 @@ import {
   where,
   zeros,
 } from '../../lib/tensor/tensor';
+import { exposeGc, held } from './helpers/held';
 
 const close = (a: ArrayLike<number>, b: number[], tol = 1e-6) => {
   expect(a.length).toBe(b.length);
@@ -208,7 +211,7 @@ describe('autograd', () => {
 
 describe('memory and scopes', () => {
   test('tidy disposes intermediates and keeps results', () => {
-    const before = memory().cpu?.tensors ?? 0;
+    const before = held().tensors;
     let inner: Tensor | undefined;
     const out = tidy(() => {
       inner = ones([10, 10]);
@@ -218,7 +221,7 @@ describe('memory and scopes', () => {
     expect(out.y.disposed).toBe(false);
     expect(out.y.item()).toBe(200);
     out.y.dispose();
-    expect(memory().cpu?.tensors ?? 0).toBe(before);
+    expect(held().tensors).toBe(before);
   });
 
   test('using disposes at block end', () => {
@@ -231,8 +234,30 @@ describe('memory and scopes', () => {
     expect(t.disposed).toBe(true);
   });
 
-  test('bytes return to baseline after many allocate/dispose cycles', () => {
-    const base = memory().cpu ?? { tensors: 0, bytes: 0 };
+  test('a forgotten tensor freed by the garbage collector moves from live to collected', async () => {
+    const gc = exposeGc();
+    const base = held();
+    const live0 = memory().cpu!.tensors;
+    const h = (() => randn([1000]).handle)(); // its Tensor is unreachable once this returns
+    const deadline = Date.now() + 10_000;
+    while (torch().isLive(h) && Date.now() < deadline) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(torch().isLive(h)).toBe(false);
+    expect(memory().cpu!.tensors).toBeLessThanOrEqual(live0);
+    expect(held()).toEqual({ tensors: base.tensors + 1, bytes: base.bytes + 4000 });
+  });
+
+  test('bytes return to baseline after many allocate/dispose cycles, while forgotten tensors are collected', () => {
+    // Tensors forgotten before the loop (as earlier tests leave them) are freed by the native
+    // sweep during it: made certain here by collecting them first, the loop then wrapping more
+    // than the sweep interval (64 MB). The count of what this code holds must not move.
+    const gc = exposeGc();
+    for (let i = 0; i < 50; i++) randn([64, 64]);
+    const base = held();
+    const collected0 = memory().cpu!.collectedTensors;
+    gc();
     for (let i = 0; i < 2000; i++) {
       const a = randn([64, 64]);
       const b = a.matmul(a);
@@ -242,8 +267,7 @@ describe('memory and scopes', () => {
       c.dispose();
     }
     for (let i = 0; i < 500; i++) tidy(() => randn([32, 32]).exp().sum()).dispose();
-    const after = memory().cpu ?? { tensors: 0, bytes: 0 };
-    expect(after.tensors).toBe(base.tensors);
-    expect(after.bytes).toBe(base.bytes);
+    expect(held()).toEqual(base);
+    expect(memory().cpu!.collectedTensors - collected0).toBeGreaterThanOrEqual(50);
   });
 });

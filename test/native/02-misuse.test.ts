@@ -144,6 +144,33 @@ const cases: Case[] = [
   ],
   ['a made-up handle number', () => raw.clone(123456789), /must be a Tensor/, 'EXT5_INVALID_ARG'],
   [
+    'handle 2^24 (slot 0, first generation)',
+    () => {
+      zeros([1]);
+      raw.clone(2 ** 24);
+    },
+    /must be a Tensor/,
+    'EXT5_INVALID_ARG',
+  ],
+  [
+    "the first-generation number of a live tensor's slot",
+    () => {
+      const t = zeros([1]);
+      raw.clone(2 ** 24 + (t.handle % 2 ** 24));
+    },
+    /must be a Tensor/,
+    'EXT5_INVALID_ARG',
+  ],
+  [
+    'a live handle plus one generation',
+    () => {
+      const t = zeros([1]);
+      raw.clone(t.handle + 2 ** 24);
+    },
+    /must be a Tensor/,
+    'EXT5_INVALID_ARG',
+  ],
+  [
     'a disposed raw handle',
     () => {
       const h = raw.zeros([1]);

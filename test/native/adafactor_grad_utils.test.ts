@@ -4,7 +4,8 @@
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import { accumulateGradients } from '../../lib/optim/accumulate';
 import { Adafactor, clipGradNorm, gradNorm, scaleGrads } from '../../lib/optim/adafactor';
-import { memory, type Tensor, tensor, tidy } from '../../lib/tensor/tensor';
+import { type Tensor, tensor, tidy } from '../../lib/tensor/tensor';
+import { held } from './helpers/held';
 
 function param(data: number[], shape: number[]): Tensor {
   const t = tensor(data, { shape, dtype: 'float32' });
@@ -80,14 +81,14 @@ describe('clipGradNorm', () => {
   test('with a model: wrappers made for the call are freed; an optimizer built in tidy() keeps its own', () => {
     const model = T5ForConditionalGeneration.fromConfig('t5-tiny', { seed: 2 });
     model.forwardBackward({ inputIds: [[5, 6, 1]], labels: [[7, 1]] });
-    const before = memory().cpu?.tensors ?? 0;
+    const before = held().tensors;
     const norm = gradNorm(model);
     for (let i = 0; i < 10; i++) expect(gradNorm(model)).toBe(norm);
-    expect(memory().cpu?.tensors ?? 0).toBe(before);
+    expect(held().tensors).toBe(before);
     const opt = tidy(() => new Adafactor(model));
     expect(clipGradNorm(opt, 1e9)).toBe(norm);
     opt.dispose();
-    expect(memory().cpu?.tensors ?? 0).toBe(before);
+    expect(held().tensors).toBe(before);
     model.dispose();
   });
 

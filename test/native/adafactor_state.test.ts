@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SafetensorsReader, writeSafetensors } from '../../lib/io/safetensors';
 import { Adafactor, type AdafactorOptions } from '../../lib/optim/adafactor';
-import { memory, type Tensor, tensor } from '../../lib/tensor/tensor';
+import { type Tensor, tensor } from '../../lib/tensor/tensor';
+import { held } from './helpers/held';
 
 let dir: string;
 beforeAll(() => {
@@ -90,14 +91,13 @@ test('steps, saves and loads leak no tensors', () => {
   opt.step();
   opt.saveState(file);
   opt.loadState(file);
-  const before = memory().cpu ?? { tensors: 0, bytes: 0 };
+  const before = held();
   for (let k = 0; k < 20; k++) {
     opt.step();
     opt.saveState(file);
     opt.loadState(file);
   }
-  expect(memory().cpu?.tensors ?? 0).toBe(before.tensors);
-  expect(memory().cpu?.bytes ?? 0).toBe(before.bytes);
+  expect(held()).toEqual(before);
 });
 
 test('a never-stepped parameter is saved as step 0 and stays fresh', () => {

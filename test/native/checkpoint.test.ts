@@ -12,7 +12,7 @@ import {
 } from '../../lib/model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import { Adafactor } from '../../lib/optim/adafactor';
-import { memory } from '../../lib/tensor/tensor';
+import { held } from './helpers/held';
 
 let root: string;
 beforeAll(() => {
@@ -126,13 +126,12 @@ describe('savePretrained / fromPretrained', () => {
     const dir = fresh();
     await savePretrained(untied, dir);
     fromPretrained(dir).dispose();
-    const before = memory().cpu ?? { tensors: 0, bytes: 0 };
+    const before = held();
     for (let i = 0; i < 5; i++) {
       await savePretrained(untied, dir, { dtype: 'bfloat16' });
       fromPretrained(dir).dispose();
     }
-    expect(memory().cpu?.tensors ?? 0).toBe(before.tensors);
-    expect(memory().cpu?.bytes ?? 0).toBe(before.bytes);
+    expect(held()).toEqual(before);
   });
 
   test('shards above maxShardSize with a transformers-style index, and loads them back', async () => {

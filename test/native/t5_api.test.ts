@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import { fromPretrainedAsync, savePretrained } from '../../lib/model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import { preset } from '../../lib/model/t5_presets';
-import { memory } from '../../lib/tensor/tensor';
 import { loadVocabulary } from '../../lib/text/vocab_names';
 import type { SentencePieceVocabulary } from '../../lib/text/vocabulary';
+import { held } from './helpers/held';
 
 jest.setTimeout(60_000);
 
@@ -43,14 +43,14 @@ describe('generateIds', () => {
     const t = model.generate(INPUTS, MASK, opts);
     const expected = T5ForConditionalGeneration.sequencesToArrays(t, model.config.eos_token_id);
     t.dispose();
-    const before = memory().tensors;
+    const before = held();
     const ids = model.generateIds(INPUTS, MASK, opts);
-    expect(memory().tensors).toBe(before);
+    expect(held()).toEqual(before);
     expect(ids).toEqual(expected);
     expect(ids.every((r) => Array.isArray(r) && r.every((x) => typeof x === 'number'))).toBe(true);
     expect(ids.every((r) => r.length >= 1 && r.length <= 6)).toBe(true);
     expect(await model.generateIdsAsync(INPUTS, MASK, opts)).toEqual(expected);
-    expect(memory().tensors).toBe(before);
+    expect(held()).toEqual(before);
   });
 
   test('bad options are the same coded errors as generate()', () => {

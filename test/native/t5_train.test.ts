@@ -2,7 +2,7 @@
 // project's Adafactor and then generates its targets; memory stays flat over hundreds of steps.
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import { Adafactor } from '../../lib/optim/adafactor';
-import { memory } from '../../lib/tensor/tensor';
+import { held } from './helpers/held';
 
 // Generous: these spawn Python or train, and the machine may be shared.
 jest.setTimeout(120_000);
@@ -83,11 +83,11 @@ test('memory stays flat over 300 training steps (live handles unchanged, RSS wit
     if (i % 50 === 0) model.generate(enc.ids, enc.mask, { maxNewTokens: 4 }).dispose();
   };
   for (let i = 0; i < 50; i++) await step(i);
-  const handles = memory().cpu?.tensors ?? 0;
+  const handles = held().tensors;
   const rss0 = process.memoryUsage().rss;
   for (let i = 50; i < 350; i++) await step(i);
   const rss1 = process.memoryUsage().rss;
-  expect(memory().cpu?.tensors ?? 0).toBe(handles);
+  expect(held().tensors).toBe(handles);
   expect(rss1 - rss0).toBeLessThan(40 * 2 ** 20);
   opt.dispose();
   model.dispose();

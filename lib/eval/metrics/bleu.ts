@@ -107,9 +107,14 @@ function myLog(x: number): number {
 }
 
 /**
- * BLEU from sufficient statistics (sacreBLEU's `BLEU.compute_bleu`). `correct` and `total` are not
- * modified (sacreBLEU's add-k mutates its lists; ext5 works on copies).
- * @example computeBleu([9, 7, 5, 3], [10, 8, 6, 4], 11, 11, { smoothMethod: 'none' }).score // 83.75922397
+ * BLEU from sufficient statistics (sacreBLEU's `BLEU.compute_bleu`), with its defaults: no smoothing
+ * (`smoothMethod: 'none'`, where `BLEU(...)`, corpusBleu and sentenceBleu default to 'exp'), so an
+ * order without a match scores 0. `correct` and `total` are not modified (sacreBLEU's add-k mutates
+ * its lists; ext5 works on copies).
+ * @example
+ * computeBleu([9, 7, 5, 3], [10, 8, 6, 4], 11, 11).score // 83.75922397
+ * computeBleu([6, 5, 4, 0], [6, 5, 4, 3], 6, 6).score // 0: no 4-gram matches
+ * computeBleu([6, 5, 4, 0], [6, 5, 4, 3], 6, 6, { smoothMethod: 'exp' }).score // 63.89431042
  */
 export function computeBleu(
   correct: readonly number[],
@@ -118,7 +123,7 @@ export function computeBleu(
   refLen: number,
   options?: Pick<BleuOptions, 'smoothMethod' | 'smoothValue' | 'effectiveOrder' | 'maxNgramOrder'>,
 ): Omit<BleuScore, 'numRefs' | 'signature'> {
-  const o = resolveOptions(options, false);
+  const o = resolveOptions({ ...options, smoothMethod: options?.smoothMethod ?? 'none' }, false);
   const smoothValue = o.smoothValue ?? SMOOTH_DEFAULTS[o.smoothMethod] ?? 0;
   const order = o.maxNgramOrder;
   const c = correct.slice(0, order);

@@ -24,19 +24,24 @@ export function runCli(
       `${cliPath} is missing: build first (npx tsc -p tsconfig.build.json, or bash scripts/setup.sh)`,
     );
   }
-  const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-cli-')), 'libs.json');
-  const r = spawnSync(process.execPath, ['-r', path.join(__dirname, 'libs-at-exit.js'), cliPath, ...args], {
-    cwd: opts.cwd ?? root,
-    env: { ...process.env, ...opts.env, EXT5_LIBS_REPORT: report, FORCE_COLOR: '0' },
-    input: opts.input,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  let loadedLibtorch = false;
+  const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-cli-'));
+  const report = path.join(reportDir, 'libs.json');
   try {
-    loadedLibtorch = JSON.parse(fs.readFileSync(report, 'utf8')).libtorch;
-  } catch {
-    // the process died before its exit handler ran
+    const r = spawnSync(process.execPath, ['-r', path.join(__dirname, 'libs-at-exit.js'), cliPath, ...args], {
+      cwd: opts.cwd ?? root,
+      env: { ...process.env, ...opts.env, EXT5_LIBS_REPORT: report, FORCE_COLOR: '0' },
+      input: opts.input,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    let loadedLibtorch = false;
+    try {
+      loadedLibtorch = JSON.parse(fs.readFileSync(report, 'utf8')).libtorch;
+    } catch {
+      // the process died before its exit handler ran
+    }
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, loadedLibtorch };
+  } finally {
+    fs.rmSync(reportDir, { recursive: true, force: true });
   }
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, loadedLibtorch };
 }

@@ -21,6 +21,7 @@ import {
 } from '../../../lib/run/run_config';
 import { RUN_PRESETS, runPreset, runPresetNames } from '../../../lib/run/run_presets';
 import { Ext5Error } from '../../../lib/util/errors';
+import { cpuClock } from '../../helpers/cpu_clock';
 
 let dir: string;
 beforeAll(() => {
@@ -322,9 +323,9 @@ describe('bad input', () => {
           .join(', ')}]`,
       );
     const f = write('bomb.yaml', `${lines.join('\n')}\n`);
-    const t0 = performance.now();
+    const cpu = cpuClock();
     const e = errorOf(() => loadRunConfig({ file: f }));
-    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(cpu()).toBeLessThan(2000);
     expect(e.code).toBe('EXT5_CONFIG');
     expect(e.message).toBe(
       `${f}: the document expands to more than ${MAX_CONFIG_VALUES} values (YAML aliases repeat what they point to)`,

@@ -87,6 +87,30 @@ describe('corpus BLEU (sacreBLEU test_bleu.py)', () => {
     expect(Math.abs(s.score / 100 - 0.8375922397)).toBeLessThan(1e-8);
   });
 
+  test("computeBleu defaults to sacreBLEU's compute_bleu: no smoothing, so an order without a match scores 0", () => {
+    // sacreBLEU: BLEU.compute_bleu([6, 5, 4, 0], [6, 5, 4, 3], 6, 6).score == 0.0 (smooth_method='none').
+    const none = computeBleu([6, 5, 4, 0], [6, 5, 4, 3], 6, 6);
+    expect(none.score).toBe(0);
+    expect(none.precisions).toEqual([100, 100, 100, 0]);
+    expect(computeBleu([6, 5, 4, 0], [6, 5, 4, 3], 6, 6, { smoothMethod: 'none' })).toEqual(none);
+    expect(computeBleu([6, 5, 4, 0], [6, 5, 4, 3], 6, 6, { smoothValue: 0.5 })).toEqual(none);
+    // 'exp' halves the missing order's precision to 1/(2·3): (1·1·1·1/6)^(1/4).
+    const exp = computeBleu([6, 5, 4, 0], [6, 5, 4, 3], 6, 6, { smoothMethod: 'exp' });
+    expect(Math.abs(exp.score - 100 * (1 / 6) ** 0.25)).toBeLessThan(1e-9);
+    expect(computeBleu([9, 7, 5, 3], [10, 8, 6, 4], 11, 11).score).toBe(
+      computeBleu([9, 7, 5, 3], [10, 8, 6, 4], 11, 11, { smoothMethod: 'none' }).score,
+    );
+  });
+
+  test("corpusBleu and sentenceBleu keep sacreBLEU's BLEU(...) default, 'exp'", () => {
+    const hyp = 'the cat sat on a mat';
+    const ref = 'the cat sat on the mat';
+    expect(corpusBleu([hyp], [ref]).signature).toContain('smooth:exp');
+    expect(corpusBleu([hyp], [ref]).score).toBe(corpusBleu([hyp], [ref], { smoothMethod: 'exp' }).score);
+    expect(corpusBleu([hyp], [ref]).score).toBeGreaterThan(0);
+    expect(sentenceBleu(hyp, [ref]).score).toBe(sentenceBleu(hyp, [ref], { smoothMethod: 'exp' }).score);
+  });
+
   test.each([
     [[0, 0, 0, 0], [4, 4, 2, 1], 0, 1, 0.0],
     [[0, 0, 0, 0], [10, 11, 12, 0], 14, 10, 0.0],
