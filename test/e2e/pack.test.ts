@@ -118,6 +118,14 @@ test('npm pack ships exactly the runtime, the types, docs, LICENSE, prebuilds an
     files: { path: string }[];
   };
   ctx.tarball = path.join(work, info.filename);
+  // The stage is a clone that has been built (prepack runs build:ts): its bin runs through npx there.
+  expect((fs.statSync(path.join(ctx.stage, 'dist', 'bin', 'ext5.js')).mode & 0o111).toString(8)).toBe('111');
+  const own = run('npx', ['--no', '--', 'ext5', '--version'], { cwd: ctx.stage });
+  expect({ status: own.status, out: own.stdout.trim(), err: own.stderr }).toEqual({
+    status: 0,
+    out: '0.1.0',
+    err: '',
+  });
   ctx.files = info.files.map((f) => f.path).sort();
   console.log(
     `[pack] ${info.filename}: ${(info.size / 2 ** 20).toFixed(2)} MiB packed, ` +
