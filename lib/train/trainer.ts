@@ -119,8 +119,6 @@ class TrainingLoop {
   private lastCheckpoint: string | undefined;
   private lastLoss: number | null;
   private lastLossStep: number | null = null;
-  /** The loss of the last step trained, as the progress bar shows it. */
-  private lastStepLoss: number | null;
   /** Checkpoint directories this invocation wrote: the only ones pruning may delete. */
   private readonly written = new Set<string>();
   private stopRequested = false;
@@ -140,7 +138,6 @@ class TrainingLoop {
     this.tokens = r?.tokens ?? 0;
     this.examples = r?.examples ?? 0;
     this.lastLoss = r?.lastLoss ?? null;
-    this.lastStepLoss = this.lastLoss;
     this.lastCheckpoint = s.resumeFrom;
     this.pipelineState = s.pipelineState;
     this.params = s.pg ? s.model.parameters() : [];
@@ -173,7 +170,6 @@ class TrainingLoop {
         this.interval.loss += loss;
         this.interval.steps += 1;
         this.interval.seconds += dt;
-        this.lastStepLoss = loss;
         progress.suffix = `loss ${formatLoss(loss)}  lr ${lr.toExponential(1)}`;
         progress.update(this.step);
         this.maybeLog(lr, norm);
