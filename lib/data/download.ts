@@ -122,8 +122,8 @@ async function planUnit(unit: DownloadUnit, opts: DownloadOptions): Promise<Unit
     const m = readManifest(unit.dir);
     if (!m) {
       throw offlineModeError(
-        `the file list of ${unit.hfId} ${unit.config}/${unit.hfSplit}`,
-        `(it is recorded in ${path.join(unit.dir, MANIFEST)} by an online download). ${manualHint}`,
+        `the file list of ${unit.hfId} ${unit.config}/${unit.hfSplit} (an online download records it in ${path.join(unit.dir, MANIFEST)})`,
+        manualHint,
       );
     }
     return {
