@@ -74,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
         else completionFilter();
       },
     )
-    .demandCommand(1, 'Name a command; `ext5 --help` lists them.')
+    .demandCommand(1, 'Name a command.')
     .strict()
     .recommendCommands()
     .help()
