@@ -64,7 +64,7 @@ fi
 ts_hash=$(cat tsconfig.json tsconfig.build.json package.json $(find lib bin bench -name '*.ts' 2>/dev/null | sort) 2>/dev/null | sha256sum | cut -c1-16)
 if [ ! -f dist/.stamp ] || [ "$(cat dist/.stamp)" != "$ts_hash" ]; then
   say "compiling TypeScript"
-  rm -rf dist && npx tsc -p tsconfig.build.json && echo "$ts_hash" > dist/.stamp
+  rm -rf dist && npm run --silent build:ts && echo "$ts_hash" > dist/.stamp
 fi
 
 # --- 4. native addons (a matching prebuild is used when present) ------------------------------

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
 
 interface DoctorArgs {
@@ -19,7 +20,10 @@ export interface DoctorReport {
     version: string;
     libtorchPath: string;
     buildPrefix: string;
+    /** BLAS/LAPACK files mapped into the process after a matmul, symlinks resolved. */
     blas: string[];
+    /** Which BLAS those are (see {@link identifyBlas}). */
+    blasLibrary: BlasLibrary;
     openmp: boolean;
     mkl: boolean;
     mkldnn: boolean;
@@ -64,20 +68,91 @@ function cpuFlags(): string[] {
   }
 }
 
-/** BLAS/LAPACK shared libraries mapped into this process, with symlinks resolved. */
+/**
+ * BLAS/LAPACK shared libraries mapped into this process (read after a matmul, so a lazily loaded BLAS
+ * is there), with symlinks resolved: libblas.so.3 is a Debian alternatives link whose target says
+ * which implementation it is. OpenMP runtimes (libgomp, libomp) are not BLAS and are left out.
+ */
 function mappedBlas(): string[] {
   try {
     const maps = fs.readFileSync('/proc/self/maps', 'utf8');
     const libs = new Set<string>();
     for (const line of maps.split('\n')) {
-      const p = line.slice(line.indexOf('/'));
-      if (line.includes('/') && /lib(open)?blas|libmkl|liblapack|libblis|libgomp|libomp/.test(p))
-        libs.add(p.trim());
+      if (!line.includes('/')) continue;
+      const p = line.slice(line.indexOf('/')).trim();
+      if (!/lib(open)?blas|libmkl|liblapack|libblis|libcblas/.test(path.basename(p))) continue;
+      let real = p;
+      try {
+        real = fs.realpathSync(p);
+      } catch {
+        // a deleted or replaced file: keep the mapped name
+      }
+      libs.add(real);
     }
     return [...libs].sort();
   } catch {
     return [];
   }
+}
+
+export interface BlasLibrary {
+  /** OpenBLAS, MKL, BLIS, ATLAS, the reference BLAS (netlib), or unknown. */
+  name: string;
+  /** The file that identified it; null when no BLAS is mapped. */
+  path: string | null;
+}
+
+/** Which BLAS implementation the mapped (real) library files are. */
+export function identifyBlas(files: readonly string[]): BlasLibrary {
+  const kinds: [RegExp, string][] = [
+    [/libmkl/, 'MKL'],
+    [/libopenblas|\/openblas[^/]*\//, 'OpenBLAS'],
+    [/libblis|\/blis[^/]*\//, 'BLIS'],
+    [/\/atlas\//, 'ATLAS'],
+    [/\/blas\/libblas\.so|\/libblas\.so\.3(\.\d+)*$/, 'the reference BLAS (netlib)'],
+  ];
+  for (const [re, name] of kinds) {
+    const hit = files.find((f) => re.test(f));
+    if (hit) return { name, path: hit };
+  }
+  return files.length ? { name: 'unknown', path: files[0]! } : { name: 'none mapped', path: null };
+}
+
+/**
+ * Below this the quick matmul probe is a problem: the reference BLAS measures about 8 GFLOP/s on the
+ * project's 2-core machine, OpenBLAS on the same machine well over 100 (docs/install.md).
+ */
+export const SLOW_MATMUL_GFLOPS = 20;
+
+/** The BLAS problems: the reference BLAS, or a probe slower than {@link SLOW_MATMUL_GFLOPS}. */
+export function blasProblems(
+  lib: BlasLibrary,
+  gflops: number,
+  hasMKL: boolean,
+  load1 = os.loadavg()[0] ?? 0,
+  cores = os.availableParallelism(),
+): { problem: string; fix: string }[] {
+  const install =
+    'apt-get install libopenblas0-openmp (no rebuild needed; libtorch picks it up through libblas.so.3)';
+  if (lib.name.startsWith('the reference BLAS') && !hasMKL) {
+    return [
+      {
+        problem: `libtorch is using the reference BLAS (${lib.path}): very slow matmuls (${gflops} GFLOP/s)`,
+        fix: install,
+      },
+    ];
+  }
+  if (gflops >= SLOW_MATMUL_GFLOPS) return [];
+  const busy =
+    load1 > cores
+      ? ` The machine is busy (load average ${load1.toFixed(1)} on ${cores} cores): rerun \`ext5 doctor\` when it is idle.`
+      : '';
+  return [
+    {
+      problem: `the matmul probe is slow: ${gflops} GFLOP/s (under ${SLOW_MATMUL_GFLOPS}; the reference BLAS gives about 8, OpenBLAS over 100) with ${lib.name}`,
+      fix: `${lib.name === 'OpenBLAS' || lib.name === 'MKL' ? 'check EXT5_NUM_THREADS and OPENBLAS_NUM_THREADS / OMP_NUM_THREADS.' : `${install}.`}${busy}`,
+    },
+  ];
 }
 
 /**
@@ -128,12 +203,14 @@ export function doctorReport(): DoctorReport {
     t.dispose(a);
     const gflops = (2 * n * n * n * reps) / secs / 1e9;
     const blas = mappedBlas();
+    const blasLibrary = identifyBlas(blas);
     report.torch = {
       addon: { path: origin.path, how: origin.how },
       version: info.torchVersion,
       libtorchPath: info.libtorchPath,
       buildPrefix: info.buildPrefix,
       blas,
+      blasLibrary,
       openmp: info.hasOpenMP,
       mkl: info.hasMKL,
       mkldnn: info.hasMKLDNN,
@@ -143,15 +220,7 @@ export function doctorReport(): DoctorReport {
       matmulGflops: Math.round(gflops * 10) / 10,
       cuda: { compiled: info.cudaCompiled, available: info.cudaAvailable, devices: info.cudaDevices },
     };
-    if (
-      blas.some((b) => /\/blas\/libblas|libblas\.so\.3$/.test(b) && !/openblas|blis|mkl/.test(b)) &&
-      !info.hasMKL
-    ) {
-      problems.push({
-        problem: 'libtorch is using the reference BLAS (very slow matmuls)',
-        fix: 'apt-get install libopenblas0-openmp (no rebuild needed)',
-      });
-    }
+    problems.push(...blasProblems(blasLibrary, report.torch.matmulGflops, info.hasMKL));
     if (process.env.OPENBLAS_CORETYPE) {
       problems.push({
         problem: `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE} is set, which can disable AVX-512 kernels`,
@@ -187,7 +256,14 @@ export function formatDoctor(r: DoctorReport): string {
     const t = r.torch;
     row('torch addon', `${t.addon.path} (${t.addon.how})`);
     row('libtorch', `${t.version} at ${t.libtorchPath}`);
-    row('BLAS', t.blas.length ? t.blas.join(', ') : '(none mapped)');
+    const lib = t.blasLibrary;
+    const others = t.blas.filter((f) => f !== lib.path).map((f) => path.basename(f));
+    row(
+      'BLAS',
+      lib.path === null
+        ? '(none mapped)'
+        : `${lib.name} (${lib.path})${others.length ? `; also mapped: ${others.join(', ')}` : ''}`,
+    );
     row(
       'parallel',
       `OpenMP ${t.openmp ? 'yes' : 'no'}, MKL ${t.mkl ? 'yes' : 'no'}, oneDNN ${t.mkldnn ? 'yes' : 'no'}`,

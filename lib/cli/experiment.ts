@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
+import { Ext5Error } from '../util/errors';
 
 interface ExperimentArgs {
   study: string;
@@ -25,6 +26,42 @@ interface ExperimentArgs {
   'dry-run': boolean;
   progress: boolean;
   json: boolean;
+}
+
+/**
+ * An --out directory is one study: rerunning it with other parameters that drop cells it already
+ * finished (another --sweep knob, fewer --values, other --families …) would leave those results on disk
+ * but out of results.json and the report. That is refused; the same parameters resume, and parameters
+ * that only add cells extend the study.
+ */
+export function refuseOrphanedResults(
+  dir: string,
+  study: import('../experiments').StudyName,
+  params: import('../experiments').StudyParams,
+): void {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const exp = require('../experiments') as typeof import('../experiments');
+  let old: { study?: string; params?: Record<string, unknown>; cells?: { id: string }[] };
+  try {
+    old = JSON.parse(fs.readFileSync(exp.expPaths.plan(dir), 'utf8'));
+  } catch {
+    return; // a new directory, or one the runner reports on itself
+  }
+  if (old.study !== study) return; // the runner refuses another study with its own error
+  const planned = new Set(exp.planStudy(study, params, dir).map((c) => c.id));
+  const orphaned = (old.cells ?? [])
+    .map((c) => c.id)
+    .filter((id) => !planned.has(id) && fs.existsSync(exp.expPaths.result(dir, id)));
+  if (orphaned.length === 0) return;
+  const now: Record<string, unknown> = { ...params };
+  const changed = Object.keys({ ...old.params, ...now })
+    .filter((k) => JSON.stringify(old.params?.[k]) !== JSON.stringify(now[k]))
+    .map((k) => `${k} ${JSON.stringify(old.params?.[k])} → ${JSON.stringify(now[k])}`);
+  throw new Ext5Error(
+    'E_EXPERIMENT_OUT_REUSED',
+    `${dir} holds a ${study} study whose finished cells ${orphaned.slice(0, 4).join(', ')}${orphaned.length > 4 ? ` (+${orphaned.length - 4})` : ''} this run would leave out of its results and report (changed: ${changed.join('; ') || 'the plan'})`,
+    'use another --out directory for the new study, or rerun with the parameters it was started with to resume it',
+  );
 }
 
 export const experimentCommand: CommandModule<object, ExperimentArgs> = {
@@ -96,6 +133,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       checkpoints: args.checkpoints,
       R: args.R,
     };
+    if (!args['dry-run']) refuseOrphanedResults(dir, study, exp.studyParams(args.preset, overrides));
     const quiet = args.json || !args.progress;
     let bar: InstanceType<typeof Progress> | undefined;
     const running = new Set<string>();
@@ -110,6 +148,12 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       events: {
         begin: (toRun, reused) => {
           if (quiet) return;
+          if (toRun === 0) {
+            process.stderr.write(
+              `[experiment] already complete: all ${reused} cells finished before; nothing to run (the results and report are written again from them)\n`,
+            );
+            return;
+          }
           if (reused > 0)
             process.stderr.write(`[experiment] ${reused} cells finished before; running ${toRun}\n`);
           bar = new Progress({ label: `experiment ${study}`, total: toRun, unitName: 'cells' });

@@ -81,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       (args) => checkRepeatedFlags(args, (parser as unknown as { getOptions(): ParsedOptions }).getOptions()),
       true,
     )
-    .demandCommand(1, 'Name a command; `ext5 --help` lists them.')
+    .demandCommand(1, 'Name a command.')
     .strict()
     .recommendCommands()
     .help()

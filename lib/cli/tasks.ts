@@ -56,6 +56,7 @@ async function list(args: ListArgs): Promise<void> {
       inPaper: t.inPaper,
       metrics: t.metrics,
       manualDownload: Boolean(t.source.manual),
+      home: t.source.home ?? null,
       verified: t.verified ?? null,
       description: t.description,
     }));
@@ -69,7 +70,9 @@ async function list(args: ListArgs): Promise<void> {
     const paper = t.inPaper === true ? 'yes' : t.inPaper === 'likely' ? 'likely' : '-';
     const ds = t.source.builtin
       ? 'built-in'
-      : `${t.source.hfId}${t.source.config !== 'default' ? `:${t.source.config}` : ''}${t.source.manual ? ' (manual)' : ''}`;
+      : t.source.home
+        ? `${t.source.home.replace(/^https?:\/\//, '')} (not a Hub dataset; manual)`
+        : `${t.source.hfId}${t.source.config !== 'default' ? `:${t.source.config}` : ''}${t.source.manual ? ' (manual)' : ''}`;
     lines.push(
       `${t.name.padEnd(w)}  ${(t.family ?? '-').padEnd(21)}  ${(n === undefined ? '?' : String(n)).padStart(9)}  ${paper.padEnd(6)}  ${ds}`,
     );

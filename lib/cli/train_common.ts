@@ -3,7 +3,8 @@
  * --set), the run, and the summary. The training modules (and libtorch) load only in handlers.
  */
 import type { Argv } from 'yargs';
-import type { ResolvedRunConfig } from '../run/run_config';
+import type { ResolvedRunConfig, RunConfig } from '../run/run_config';
+import type { TrainResult } from '../train/trainer';
 import { Ext5Error } from '../util/errors';
 import { checkRunNames } from './names';
 
@@ -165,15 +166,50 @@ function resumesACheckpoint(c: ResolvedRunConfig['config']): boolean {
   return listCheckpoints(path.join(c.run.dir, 'checkpoints')).length > 0;
 }
 
-/** `--print-config`: the config as YAML (loadable with --config), then each non-default value's source. */
+/**
+ * `--print-config`: the config as YAML (loadable with --config), then each non-default value's source.
+ * With model.checkpoint the model trained is the checkpoint's own (its config.json), whatever
+ * model.config a preset named: model.config shows the checkpoint, and a line says which model that is.
+ */
 export function renderResolvedConfig(r: ResolvedRunConfig): string {
   const { renderConfigYaml } = require('../run/run_config') as typeof import('../run/run_config');
-  const set = Object.entries(r.sources).filter(([, src]) => src !== 'default');
+  const checkpoint = r.config.model.checkpoint;
+  const config =
+    checkpoint === null ? r.config : { ...r.config, model: { ...r.config.model, config: checkpoint } };
+  const sources =
+    checkpoint === null
+      ? r.sources
+      : {
+          ...r.sources,
+          'model.config': `the checkpoint's own config.json (model.checkpoint, from ${r.sources['model.checkpoint'] ?? 'default'})`,
+        };
+  const set = Object.entries(sources).filter(([, src]) => src !== 'default');
   const origin = set.map(([k, src]) => `#   ${k}: ${src}`);
-  return `${renderConfigYaml(r.config)}
-# values not at their defaults, and where they came from:
+  const model = checkpoint === null ? '' : `# the model trained: ${describeCheckpointModel(checkpoint)}\n`;
+  return `${renderConfigYaml(config)}
+${model}# values not at their defaults, and where they came from:
 ${origin.join('\n') || '#   (none)'}
 `;
+}
+
+/** What a checkpoint's config.json says the model is, without downloading (a Hub id is read from the cache). */
+function describeCheckpointModel(spec: string): string {
+  const { readCheckpointConfig } = require('../model/hf_format') as typeof import('../model/hf_format');
+  const { localModelDir } = require('../hub/model_ref') as typeof import('../hub/model_ref');
+  const path = require('node:path') as typeof import('node:path');
+  try {
+    const dir = localModelDir(spec);
+    const c = readCheckpointConfig(dir);
+    const kind = c.feed_forward_proj === 'relu' ? 'T5 v1.0 (relu)' : 'T5.1.1 (gated-gelu)';
+    return (
+      `${kind}, d_model ${c.d_model}, d_ff ${c.d_ff}, ${c.num_layers}+${c.num_decoder_layers} layers, ` +
+      `${c.num_heads} heads, vocab ${c.vocab_size}, from ${path.join(dir, 'config.json')}`
+    );
+  } catch (e) {
+    if (e instanceof Ext5Error && e.code === 'HUB_MODEL_NOT_CACHED')
+      return `${spec}'s config.json (not downloaded yet: the run downloads it when it starts)`;
+    throw e;
+  }
 }
 
 /** Assembles the config, runs training, prints the summary. */
@@ -186,7 +222,7 @@ export async function runTraining(kind: 'pretrain' | 'finetune', args: TrainArgs
   const config = resolved.config;
   const { defaultRunDirPath } = require('../run/run_dir') as typeof import('../run/run_dir');
   const dir = defaultRunDirPath(config);
-  const { train, formatLoss } = require('../train/trainer') as typeof import('../train/trainer');
+  const { train } = require('../train/trainer') as typeof import('../train/trainer');
   if (!args.json) process.stderr.write(`ext5 ${kind}: run directory ${dir}\n`);
   const result = await train(config, dir);
   if (args.json) {
@@ -199,8 +235,8 @@ export async function runTraining(kind: 'pretrain' | 'finetune', args: TrainArgs
     if (result.resumedFrom)
       lines.push(`  resumed from    step ${result.resumedFrom.step} (${result.resumedFrom.checkpoint})`);
     lines.push(
-      `  last loss       ${result.lastLoss === null ? '-' : formatLoss(result.lastLoss)}`,
-      `  validation loss ${result.validationLoss === null ? '-' : formatLoss(result.validationLoss)}`,
+      `  last loss       ${lastLossText(result)}`,
+      `  validation loss ${validationLossText(result, config)}`,
       `  checkpoint      ${result.lastCheckpoint ?? '-'}`,
     );
     for (const [task, m] of Object.entries(result.evals)) {
@@ -215,6 +251,24 @@ export async function runTraining(kind: 'pretrain' | 'finetune', args: TrainArgs
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   if (result.stoppedBy === 'signal') process.exitCode = 130;
+}
+
+/** The summary's loss: the last logged one (metrics.jsonl's number for that step), and its step. */
+function lastLossText(r: TrainResult): string {
+  const { formatLoss } = require('../train/trainer') as typeof import('../train/trainer');
+  if (r.lastLoss === null) return '-';
+  const at = r.lastLossStep === null ? 'from the checkpoint resumed' : `logged at step ${r.lastLossStep}`;
+  return `${formatLoss(r.lastLoss)} (${at}: the mean over its logging interval)`;
+}
+
+/** The summary's validation loss, or why there is none. */
+function validationLossText(r: TrainResult, c: RunConfig): string {
+  const { formatLoss } = require('../train/trainer') as typeof import('../train/trainer');
+  if (r.validationLoss !== null) return formatLoss(r.validationLoss);
+  if (c.eval.lossBatches === 0)
+    return '- (eval.lossBatches is 0, as in the fine-tuning presets; --set eval.lossBatches=4 computes one)';
+  if (c.eval.every <= 0) return '- (eval.every is 0: no evaluation ran)';
+  return '- (no evaluation ran)';
 }
 
 /**

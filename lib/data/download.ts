@@ -122,8 +122,8 @@ async function planUnit(unit: DownloadUnit, opts: DownloadOptions): Promise<Unit
     const m = readManifest(unit.dir);
     if (!m) {
       throw offlineModeError(
-        `the file list of ${unit.hfId} ${unit.config}/${unit.hfSplit}`,
-        `(it is recorded in ${path.join(unit.dir, MANIFEST)} by an online download). ${manualHint}`,
+        `the file list of ${unit.hfId} ${unit.config}/${unit.hfSplit} (an online download records it in ${path.join(unit.dir, MANIFEST)})`,
+        manualHint,
       );
     }
     return {
@@ -142,7 +142,14 @@ async function planUnit(unit: DownloadUnit, opts: DownloadOptions): Promise<Unit
     files = list.map((f) => ({ ...f, name: path.basename(f.path) }));
     commit = list[0]?.revision;
   } else {
-    const exp = await listParquetExport(unit.hfId, unit.config, unit.hfSplit, { ...opts, manualHint });
+    const exp = await listParquetExport(unit.hfId, unit.config, unit.hfSplit, { ...opts, manualHint }).catch(
+      (e: unknown) => {
+        // A 404 for the export's config or split: say which task needs it and what to do.
+        if (e instanceof Ext5Error && (e.code === 'HUB_NOT_FOUND' || e.code === 'HUB_ENTRY_NOT_FOUND'))
+          throw new Ext5Error(e.code, `task ${unit.tasks.join(', ')}: ${e.message}`, missingExportHint(unit));
+        throw e;
+      },
+    );
     files = exp.files.map((f) => ({ ...f, name: localParquetName(f.path) }));
     commit = exp.commit;
     partial = exp.partial;
@@ -150,11 +157,22 @@ async function planUnit(unit: DownloadUnit, opts: DownloadOptions): Promise<Unit
   if (files.length === 0) {
     throw new Ext5Error(
       'HUB_NO_FILES',
-      `the Hub lists no ${unit.layout === 'files' ? `files matching ${unit.pattern}` : 'Parquet export'} for ${unit.hfId} config ${unit.config} split ${unit.hfSplit}${commit ? ` (commit ${commit})` : ''}`,
-      `check the config and split names on the dataset's Hub page; if it has no Parquet view, put its files (.parquet, .jsonl, .jsonl.gz, .csv, .tsv) in ${unit.dir}`,
+      `task ${unit.tasks.join(', ')}: the Hub lists no ${unit.layout === 'files' ? `files matching ${unit.pattern}` : 'Parquet export'} for ${unit.hfId} config ${unit.config} split ${unit.hfSplit}${commit ? ` (commit ${commit})` : ''}`,
+      missingExportHint(unit),
     );
   }
   return { unit, files, partial, fromDisk: false, ...(commit ? { commit } : {}) };
+}
+
+/** What to do when a task's Parquet export (or its config or split) is not on the Hub. */
+function missingExportHint(unit: DownloadUnit): string {
+  return (
+    `check config ${unit.config} and split ${unit.hfSplit} on https://huggingface.co/datasets/${unit.hfId}: ` +
+    'the Hub converts a dataset to Parquet (refs/convert/parquet) from its data files, and an export made ' +
+    'while it still used a loading script may lack configs or splits, or be missing. ' +
+    `Otherwise get the files by hand and put them (.parquet, .jsonl, .jsonl.gz, .csv, .tsv) in ${unit.dir}; ` +
+    `\`ext5 tasks inspect ${unit.tasks[0]}\` shows the columns the task reads once they are there.`
+  );
 }
 
 /** The tasks of a provider: a task, a mixture (its members) or a list of tasks (a benchmark). */

@@ -13,6 +13,7 @@
  */
 import { Ext5Error } from '../util/errors';
 import {
+  envFlag,
   etagTimeoutMs,
   type HubOptions,
   hubEndpoint,
@@ -86,13 +87,24 @@ export function networkError(err: unknown, url: string, hint: string): Ext5Error
   return new Ext5Error('OFFLINE', `cannot reach ${url} (${detail})`, hint);
 }
 
-/** The error HF_HUB_OFFLINE gives when something is not on disk. */
+/**
+ * The error offline mode gives when something is not on disk. It names what turned offline mode on:
+ * HF_HUB_OFFLINE (what a CLI user sets), else the `offline: true` option (only code passes it).
+ * `hint` is one or more sentences of further advice.
+ */
 export function offlineModeError(what: string, hint = ''): Ext5Error {
+  const byEnv = envFlag('HF_HUB_OFFLINE');
   return new Ext5Error(
     'HUB_OFFLINE_MODE',
-    `${what}: HF_HUB_OFFLINE is set and it is not on disk`,
-    `unset HF_HUB_OFFLINE (or pass offline: false) to fetch it${hint ? `. ${hint}` : ''}`,
+    `${what}: ${byEnv ? 'HF_HUB_OFFLINE is set' : 'offline: true was passed'} and it is not on disk`,
+    `${byEnv ? 'unset HF_HUB_OFFLINE' : 'pass offline: false'} to fetch it.${hint ? ` ${sentence(hint)}` : ''}`,
   );
+}
+
+/** `s` as a sentence: a capital first letter and a final period. */
+export function sentence(s: string): string {
+  const t = s.trim();
+  return `${t.charAt(0).toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
 }
 
 /**

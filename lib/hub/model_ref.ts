@@ -80,7 +80,7 @@ export async function fetchModelDir(spec: string, opts: SnapshotOptions = {}): P
       throw new Ext5Error(
         e.code,
         `${e.message} (and there is no local folder ${spec})`,
-        e.hint ? `${e.hint}; or check the local path` : 'check the local path',
+        `${e.hint ? `${e.hint.replace(/\.?\s*$/, '.')} Or` : 'Or'} check the local path.`,
       );
     }
     throw e;

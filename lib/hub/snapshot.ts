@@ -131,6 +131,21 @@ function isConnectionError(e: unknown): boolean {
   return e instanceof Ext5Error && (e.code === 'OFFLINE' || e.code === 'HUB_TIMEOUT');
 }
 
+let noticed = false;
+
+/**
+ * Says on stderr, once per process, that the Hub could not be reached and a cached snapshot is used
+ * instead (each later fallback is silent: one line, not one per file or per repo).
+ */
+function noticeCachedCopy(repoId: string, revision: string, dir: string, e: unknown): void {
+  if (noticed) return;
+  noticed = true;
+  const why = e instanceof Ext5Error ? e.message : String(e);
+  process.stderr.write(
+    `ext5: the Hub cannot be reached (${why}); working from the cache (${repoId}@${revision}: commit ${path.basename(dir)})\n`,
+  );
+}
+
 interface Listing {
   commit: string;
   entries: TreeEntry[];
@@ -213,7 +228,7 @@ export async function snapshotDownload(repoId: string, opts: SnapshotOptions = {
     if (!dir)
       throw offlineModeError(
         `model ${repoId}@${revision}`,
-        `no cached snapshot in ${repoCacheDir(repoId, opts.cacheDir)}`,
+        `nothing of it is cached in ${repoCacheDir(repoId, opts.cacheDir)}`,
       );
     return dir;
   }
@@ -222,8 +237,9 @@ export async function snapshotDownload(repoId: string, opts: SnapshotOptions = {
     listing = await listModel(repoId, revision, opts);
   } catch (e) {
     const dir = isConnectionError(e) ? offlineSnapshot() : undefined;
-    if (dir) return dir;
-    throw e;
+    if (!dir) throw e;
+    noticeCachedCopy(repoId, revision, dir, e);
+    return dir;
   }
   const files = listing.entries.filter((e) => matches(e.path, opts.allowPatterns));
   return fetchFiles(repoId, revision, listing, files, opts);
@@ -321,7 +337,9 @@ export async function resolveModelFiles(repoId: string, opts: SnapshotOptions = 
     try {
       listing = await listModel(repoId, revision, opts);
     } catch (e) {
-      if (!isConnectionError(e) || !cachedSnapshot(repoId, revision, opts.cacheDir)) throw e;
+      const cached = isConnectionError(e) ? cachedSnapshot(repoId, revision, opts.cacheDir) : undefined;
+      if (!cached) throw e;
+      noticeCachedCopy(repoId, revision, cached, e);
     }
   }
   if (!listing) {
@@ -329,7 +347,7 @@ export async function resolveModelFiles(repoId: string, opts: SnapshotOptions = 
     if (!dir)
       throw offlineModeError(
         `model ${repoId}@${revision}`,
-        `no cached snapshot in ${repoCacheDir(repoId, opts.cacheDir)}`,
+        `nothing of it is cached in ${repoCacheDir(repoId, opts.cacheDir)}`,
       );
     const files = await pickFiles(repoId, new Set(snapshotFiles(dir)), async (idx) =>
       readShards(path.join(dir, idx), repoId),

@@ -78,6 +78,11 @@ export interface DataSource {
   filePatterns?: Record<string, string>;
   /** Set when the Hub has no downloadable copy: how to get the files by hand. */
   manual?: string;
+  /**
+   * Set when the dataset is published outside the Hub (its URL, e.g. a GitHub repository): `hfId` is then
+   * not a Hub dataset, only the name of its folder under the data directory.
+   */
+  home?: string;
   /** A directory relative to the package root holding `<split>.jsonl` files (the built-in mini tasks). */
   builtin?: string;
 }

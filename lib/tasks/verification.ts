@@ -30,6 +30,14 @@ function gem(config: string, note: string): string {
   return `${LEGACY_COMMIT} datasets/gem/dataset_infos.json (config ${config}): columns, sizes; ${note}`;
 }
 
+/**
+ * For datasets whose Hub repo was a loading script (or still is) when the Parquet export ext5 reads was
+ * made: the export is the Hub's conversion of that script's output, which may lag the repo or lack configs
+ * or splits; a missing one is reported by `ext5 data download` with what to do.
+ */
+const SCRIPT_EXPORT =
+  'reads the refs/convert/parquet export the Hub made while the dataset used a loading script (it may lag the repo or lack configs/splits)';
+
 /** Task name → how its metadata was checked. */
 export const VERIFICATION: Readonly<Record<string, string>> = {
   adversarial_qa: legacy('adversarial_qa'),
@@ -63,7 +71,7 @@ export const VERIFICATION: Readonly<Record<string, string>> = {
     'emotion',
     "columns and sizes only: the script had one config; the Hub config name 'split' is unchecked",
   ),
-  empathetic_dialogues_emotion: legacy('empathetic_dialogues'),
+  empathetic_dialogues_emotion: legacy('empathetic_dialogues', SCRIPT_EXPORT),
   gigaword: legacy('gigaword'),
   glue_cola: legacy('glue'),
   glue_mnli: legacy('glue'),
@@ -102,11 +110,14 @@ export const VERIFICATION: Readonly<Record<string, string>> = {
   rainbow_hellaswag: legacy('hellaswag'),
   rainbow_physicaliqa: legacy(
     'piqa',
-    'Parquet export config plain_text, not default: public code reads hf://datasets/ybisk/piqa@refs/convert/parquet/plain_text/{split}/*.parquet (code search)',
+    `Parquet export config plain_text, not default: public code reads hf://datasets/ybisk/piqa@refs/convert/parquet/plain_text/{split}/*.parquet (code search); ${SCRIPT_EXPORT}`,
   ),
-  rainbow_socialiqa: legacy('social_i_qa', 'Hub page allenai/social_i_qa: still a loading script on main'),
+  rainbow_socialiqa: legacy(
+    'social_i_qa',
+    `Hub page allenai/social_i_qa: still a loading script on main; ${SCRIPT_EXPORT}`,
+  ),
   rainbow_winogrande: legacy('winogrande'),
-  reddit_tifu_long: legacy('reddit_tifu'),
+  reddit_tifu_long: legacy('reddit_tifu', SCRIPT_EXPORT),
   riddle_sense: legacy('riddle_sense'),
   ropes: legacy('ropes'),
   rotten_tomatoes: legacy('rotten_tomatoes'),
@@ -141,7 +152,7 @@ export const VERIFICATION: Readonly<Record<string, string>> = {
   tweet_qa: legacy('tweet_qa'),
   web_questions_open: legacy('web_questions', 'the train/validation slices add up to the 3778 train records'),
   wikihow: `${LEGACY_COMMIT} datasets/wikihow/dataset_infos.json: config, splits, columns, sizes; a manual download (the id names the GitHub repository, not a Hub dataset)`,
-  wikisql: legacy('wikisql'),
+  wikisql: legacy('wikisql', SCRIPT_EXPORT),
   wiqa: legacy('wiqa'),
   yahoo_answers_topics: legacy('yahoo_answers_topics'),
   yelp_polarity: legacy('yelp_polarity'),

@@ -38,8 +38,13 @@ export interface TrainResult {
   runDir: string;
   step: number;
   stoppedBy: 'done' | 'signal';
-  /** The loss of the last step trained (what the progress bar showed last), or the resumed run's. */
+  /**
+   * The last logged training loss: the mean over the logging interval that ended at `lastLossStep`, the
+   * number metrics.jsonl and `ext5 report` show for that step (the resumed run's, when none was logged).
+   */
   lastLoss: number | null;
+  /** The step `lastLoss` was logged at; null when it came from the checkpoint a run resumed from. */
+  lastLossStep: number | null;
   /** The step and checkpoint this run resumed from, when it did. */
   resumedFrom: { step: number; checkpoint: string } | null;
   /** Newer checkpoints that resume passed over because they could not be loaded. */
@@ -113,8 +118,7 @@ class TrainingLoop {
   private pipelineState: PipelineState;
   private lastCheckpoint: string | undefined;
   private lastLoss: number | null;
-  /** The loss of the last step trained, as the progress bar shows it. */
-  private lastStepLoss: number | null;
+  private lastLossStep: number | null = null;
   /** Checkpoint directories this invocation wrote: the only ones pruning may delete. */
   private readonly written = new Set<string>();
   private stopRequested = false;
@@ -134,7 +138,6 @@ class TrainingLoop {
     this.tokens = r?.tokens ?? 0;
     this.examples = r?.examples ?? 0;
     this.lastLoss = r?.lastLoss ?? null;
-    this.lastStepLoss = this.lastLoss;
     this.lastCheckpoint = s.resumeFrom;
     this.pipelineState = s.pipelineState;
     this.params = s.pg ? s.model.parameters() : [];
@@ -167,7 +170,6 @@ class TrainingLoop {
         this.interval.loss += loss;
         this.interval.steps += 1;
         this.interval.seconds += dt;
-        this.lastStepLoss = loss;
         progress.suffix = `loss ${formatLoss(loss)}  lr ${lr.toExponential(1)}`;
         progress.update(this.step);
         this.maybeLog(lr, norm);
@@ -183,7 +185,8 @@ class TrainingLoop {
         runDir: dirs.root,
         step: this.step,
         stoppedBy: this.stopAgreed ? 'signal' : 'done',
-        lastLoss: this.lastStepLoss,
+        lastLoss: this.lastLoss,
+        lastLossStep: this.lastLossStep,
         lastCheckpoint: this.lastCheckpoint,
         resumedFrom:
           this.s.resumed && this.s.resumeFrom
@@ -246,9 +249,11 @@ class TrainingLoop {
 
   private maybeLog(lr: number, norm: number): void {
     const { c, lead } = this.s;
-    if (this.step % c.logging.every !== 0 && this.step !== c.training.steps) return;
+    // A stop logs the interval so far, so that the steps it trained are in metrics.jsonl.
+    if (this.step % c.logging.every !== 0 && this.step !== c.training.steps && !this.stopRequested) return;
     const iv = this.interval;
     this.lastLoss = iv.loss / iv.steps;
+    this.lastLossStep = this.step;
     const values = {
       loss: this.lastLoss,
       lr,

@@ -99,3 +99,40 @@ test('bad input is a clear error', () => {
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/unknown experiment preset 'huge'/);
 });
+
+test('an --out directory is one study: another --sweep is refused; a finished study rerun says it is complete', () => {
+  const dir = path.join(tmp, 'mix-reuse');
+  const args = (extra: string[]) => [
+    cliPath,
+    'experiment',
+    'mix',
+    ...SHORT.filter((a) => a !== '--json'),
+    '--no-progress',
+    '--seeds',
+    '1',
+    '--out',
+    dir,
+    ...extra,
+  ];
+  const run = (extra: string[], progress = false) =>
+    spawnSync(
+      process.execPath,
+      args(extra).filter((a) => progress === false || a !== '--no-progress'),
+      { cwd: root, encoding: 'utf8', timeout: 540_000 },
+    );
+  const first = run(['--sweep', 'R', '--values', '1', '8']);
+  expect(first.status).toBe(0);
+  const results = fs.readFileSync(path.join(dir, 'results.json'), 'utf8');
+  const k = run(['--sweep', 'K', '--values', '1000', '2000']);
+  expect(k.status).toBe(1);
+  expect(k.stderr).toMatch(
+    /E_EXPERIMENT_OUT_REUSED.*holds a mix study whose finished cells .*sweep "R" → "K"/,
+  );
+  expect(k.stderr).toMatch(/hint: use another --out directory/);
+  // Nothing was replaced.
+  expect(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')).toBe(results);
+  const again = run(['--sweep', 'R', '--values', '1', '8'], true);
+  expect(again.status).toBe(0);
+  expect(again.stderr).toMatch(/already complete: all \d+ cells finished before; nothing to run/);
+  expect(again.stderr).not.toMatch(/0 \/ 0|cells\/s/);
+});

@@ -3,6 +3,7 @@
 // cache, and the errors for an empty offline cache and a pickle-only repo.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { superGlueExport, tinyT5Repo } from '../helpers/hub_models';
@@ -133,8 +134,38 @@ describe('commands with Hub model ids', () => {
     const empty = await ext5(evalArgs('org/tiny'), offline(path.join(dir, 'empty-home')));
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/HUB_OFFLINE_MODE.*org\/tiny@main.*no local folder org\/tiny/);
+    // The hint a CLI user reads: sentences, the variable to unset (not the API's `offline` option).
+    const hint = /\n {2}hint: (.*)/.exec(empty.stderr)?.[1];
+    expect(hint).toBe(
+      `unset HF_HUB_OFFLINE to fetch it. Nothing of it is cached in ${path.join(dir, 'empty-home', 'hub', 'models--org--tiny')}. Or check the local path.`,
+    );
     const pickled = await ext5(evalArgs('org/pickled'), env());
     expect(pickled.code).toBe(1);
     expect(pickled.stderr).toMatch(/HUB_NO_SAFETENSORS[\s\S]*safe_serialization=True/);
+  });
+
+  it('an unreachable Hub with a cached copy: one line on stderr says the cache is used', async () => {
+    // No HF_HUB_OFFLINE: the connection is refused (a port just closed), for the model and the vocabulary.
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const r = await ext5(evalArgs('org/tiny'), env({ HF_ENDPOINT: `http://127.0.0.1:${port}` }));
+    expect(r.code).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => /Hub cannot be reached/.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^ext5: the Hub cannot be reached \(cannot reach http:\/\/127\.0\.0\.1:\d+\/.*\); working from the cache \(org\/tiny@main: commit [0-9a-f]{40}\)$/,
+    );
+  });
+
+  it('a repo that is neither on the Hub nor a local folder: the hint reads as sentences', async () => {
+    const r = await ext5(evalArgs('org/absent'), env());
+    expect(r.code).toBe(1);
+    const hint = /\n {2}hint: (.*)/.exec(r.stderr)?.[1] ?? '';
+    expect(hint).toMatch(/^check the id \(org\/name\)\. .*login`\)\. Or check the local path\.$/);
+    expect(hint).not.toMatch(/\.;|\. [a-z]/);
   });
 });

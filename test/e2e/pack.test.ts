@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import { superGlueExport, tinyT5Repo } from '../helpers/hub_models';
 import { LocalHub } from '../helpers/hub_server';
 import { root } from './helpers/cli';
+import { docSamples } from './helpers/doc_samples';
 import { MODEL_ID, userProgram } from './helpers/user_path';
 
 jest.setTimeout(300_000);
@@ -117,6 +118,14 @@ test('npm pack ships exactly the runtime, the types, docs, LICENSE, prebuilds an
     files: { path: string }[];
   };
   ctx.tarball = path.join(work, info.filename);
+  // The stage is a clone that has been built (prepack runs build:ts): its bin runs through npx there.
+  expect((fs.statSync(path.join(ctx.stage, 'dist', 'bin', 'ext5.js')).mode & 0o111).toString(8)).toBe('111');
+  const own = run('npx', ['--no', '--', 'ext5', '--version'], { cwd: ctx.stage });
+  expect({ status: own.status, out: own.stdout.trim(), err: own.stderr }).toEqual({
+    status: 0,
+    out: '0.1.0',
+    err: '',
+  });
   ctx.files = info.files.map((f) => f.path).sort();
   console.log(
     `[pack] ${info.filename}: ${(info.size / 2 ** 20).toFixed(2)} MiB packed, ` +
@@ -291,6 +300,33 @@ test('a strict TypeScript program type-checks against the installed types and ru
   expect(result.loss).toBeGreaterThan(0);
   expect(Number.isFinite(result.loss)).toBe(true);
   expect(result.how).toBe('prebuild');
+});
+
+test('every TypeScript sample of README.md and docs/ compiles in a CommonJS project with the tarball', () => {
+  // What `npm init -y` makes (no "type": "module") and `tsc --strict`: each sample a module of its own.
+  const dir = path.join(ctx.project, 'doc-samples');
+  fs.mkdirSync(dir);
+  const samples = docSamples(ctx.stage);
+  expect(samples.length).toBeGreaterThan(10);
+  for (const s of samples) fs.writeFileSync(path.join(dir, s.file), s.code);
+  const config = {
+    compilerOptions: {
+      strict: true,
+      noEmit: true,
+      target: 'ES2022',
+      lib: ['ES2022'],
+      module: 'commonjs',
+      moduleResolution: 'node10',
+      moduleDetection: 'force',
+      skipLibCheck: true,
+    },
+    include: ['doc-samples/*.ts'],
+  };
+  fs.writeFileSync(path.join(ctx.project, 'tsconfig.docs.json'), JSON.stringify(config, null, 2));
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = run(process.execPath, [tsc, '-p', 'tsconfig.docs.json'], { cwd: ctx.project });
+  // Errors name doc-samples/<doc>_L<line of the fence>.ts.
+  expect({ output: r.stdout + r.stderr, status: r.status }).toEqual({ output: '', status: 0 });
 });
 
 // The user's path with the installed package: a benchmark downloaded with `npx ext5 data download`, a

@@ -189,23 +189,24 @@ test('an explicitly named damaged checkpoint is not replaced by another one', ()
   expect(fs.existsSync(path.join(tmp, 'exact2'))).toBe(false);
 });
 
-test("the summary's last loss is the last step's (the progress bar's), not a logged interval's mean", () => {
-  const every = path.join(tmp, 'loss-every');
-  const a = runCli(['pretrain', ...BASE, '--run-dir', every, '--steps', '6', ...set('logging.every=1')]);
-  expect(a.status).toBe(0);
-  const step6 = trainLosses(every).get(6)!;
+test("the summary's last loss is metrics.jsonl's for the last step (the logged interval's mean)", () => {
+  const dir = path.join(tmp, 'loss-3');
   const r = runCli([
     'pretrain',
     ...BASE,
     '--run-dir',
-    path.join(tmp, 'loss-3'),
+    dir,
     '--steps',
     '6',
     '--json',
-    ...set('logging.every=3'),
+    ...set('logging.every=4'),
   ]);
   expect(r.status).toBe(0);
-  expect(JSON.parse(r.stdout).lastLoss).toBe(step6); // bit-identical on CPU
+  const logged = trainLosses(dir);
+  expect([...logged.keys()]).toEqual([4, 6]);
+  const j = JSON.parse(r.stdout);
+  expect(j.lastLoss).toBe(logged.get(6)); // bit-identical: the same number, not the last step's alone
+  expect(j.lastLossStep).toBe(6);
 });
 
 test('SIGTERM: the summary shows the last loss and how to resume; the resumed run says where it resumed', async () => {
@@ -236,7 +237,9 @@ test('SIGTERM: the summary shows the last loss and how to resume; the resumed ru
   expect(stdout).toMatch(/^stopped at step (\d+)/);
   const step = Number(/^stopped at step (\d+)/.exec(stdout)![1]);
   expect(step).toBeGreaterThan(0);
-  expect(stdout).toMatch(/last loss +\d+\.\d{4}\n/); // not '-' although no interval was logged
+  // A stop logs the interval it cut short, so the summary's loss is metrics.jsonl's at that step.
+  expect(stdout).toMatch(new RegExp(`last loss +\\d+\\.\\d{4} \\(logged at step ${step}:`));
+  expect(trainLosses(dir).has(step)).toBe(true);
   const resume = /\n {2}resume +(.*)\n/.exec(stdout)?.[1];
   expect(resume).toBeDefined();
   expect(resume).toMatch(

@@ -45,6 +45,31 @@ describe('ext5 tasks / mixtures', () => {
     expect(nli.every((r) => r.family === 'nli')).toBe(true);
   });
 
+  it('says which datasets are not on the Hub and which read a loading script era Parquet export', async () => {
+    const list = await ext5(['tasks', 'list', '--family', 'classification']);
+    const row = list.stdout.split('\n').find((l) => l.startsWith('gpt2_output_detection '));
+    expect(row).toMatch(/ github\.com\/openai\/gpt-2-output-dataset \(not a Hub dataset; manual\)$/);
+    const rows = JSON.parse((await ext5(['tasks', 'list', '--json'])).stdout) as Array<{
+      name: string;
+      verified: string | null;
+      home: string | null;
+    }>;
+    const by = new Map(rows.map((r) => [r.name, r]));
+    expect(by.get('gpt2_output_detection')?.home).toBe('https://github.com/openai/gpt-2-output-dataset');
+    expect(by.get('super_glue_boolq')?.home).toBeNull();
+    for (const name of [
+      'reddit_tifu_long',
+      'wikisql',
+      'empathetic_dialogues_emotion',
+      'rainbow_physicaliqa',
+      'rainbow_socialiqa',
+    ])
+      expect({ name, verified: by.get(name)?.verified }).toEqual({
+        name,
+        verified: expect.stringMatching(/export the Hub made while the dataset used a loading script/),
+      });
+  });
+
   it('inspects a built-in task with token lengths from the built-in vocabulary', async () => {
     const r = await ext5([
       'tasks',
@@ -188,7 +213,12 @@ describe('ext5 data download', () => {
   it('reports a missing export, a missing repository and a manual-download dataset clearly', async () => {
     const nf = await ext5(['data', 'download', 'super_glue_rte', '--data-dir', dir], env());
     expect(nf.code).toBe(1);
-    expect(nf.stderr).toMatch(/HUB_NO_FILES.*lists no Parquet export for aps\/super_glue config rte/);
+    expect(nf.stderr).toMatch(
+      /HUB_NO_FILES\]: task super_glue_rte: the Hub lists no Parquet export for aps\/super_glue config rte/,
+    );
+    expect(nf.stderr).toMatch(
+      /hint: check config rte and split \w+ on https:\/\/huggingface\.co\/datasets\/aps\/super_glue: .*loading script.*put them .* in /,
+    );
     const repo = await ext5(['data', 'download', 'gem_dart', '--data-dir', dir], env());
     expect(repo.code).toBe(1);
     expect(repo.stderr).toMatch(/HUB_REPO_NOT_FOUND.*repository not found on the Hub \(401/);

@@ -112,6 +112,7 @@ export const LISTED_TASKS: TaskOptions[] = [
     name: 'gpt2_output_detection',
     description: 'GPT-2 output dataset: was this text written by a person (WebText) or by GPT-2?',
     hf: 'openai/gpt-2-output-dataset',
+    home: 'https://github.com/openai/gpt-2-output-dataset',
     splits: { train: 'train', validation: 'valid', test: 'test' },
     // 250000 WebText + 250000 GPT-2 (xl-1542M) training documents, as the manual layout below pairs them.
     n: 500000,
@@ -134,6 +135,7 @@ export const LISTED_TASKS: TaskOptions[] = [
     name: 'shakespearizing_modern_english',
     description: "Shakespearizing Modern English: rewrite a modern line in Shakespeare's style.",
     hf: 'harsh19/Shakespearizing-Modern-English',
+    home: 'https://github.com/harsh19/Shakespearizing-Modern-English',
     splits: { train: 'train', validation: 'valid', test: 'test' },
     // Jhamtani et al. 2017 (the repository's paper): 18395 training pairs of 21079.
     n: 18395,
@@ -150,6 +152,7 @@ export const LISTED_TASKS: TaskOptions[] = [
     name: 'geo_funql',
     description: 'GeoQuery to FunQL (Unimer): a geography question to its functional query.',
     hf: 'JasperGuo/Unimer',
+    home: 'https://github.com/JasperGuo/Unimer',
     splits: { train: 'train', test: 'test' },
     // The standard GeoQuery split: 600 training and 280 test questions.
     n: 600,

@@ -11,6 +11,7 @@ export const SEMANTIC_PARSING_TASKS: TaskOptions[] = [
     name: 'cogs',
     description: 'COGS: compositional generalization, sentence to logical form.',
     hf: 'najoungkim/COGS',
+    home: 'https://github.com/najoungkim/COGS',
     splits: { train: 'train', validation: 'dev', test: 'test', gen: 'gen' },
     n: 24155,
     inPaper: true,

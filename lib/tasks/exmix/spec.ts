@@ -25,6 +25,8 @@ export interface ExmixSpec {
   /** One record in the dataset's real column layout; its keys are the required columns. */
   sample: DataRecord;
   manual?: string;
+  /** See DataSource.home. */
+  home?: string;
   postprocessor?: string;
   targetsLength?: number;
 }
@@ -45,6 +47,7 @@ export function exmixTask(family: Family, s: ExmixSpec): TaskOptions {
       splits,
       columns: Object.keys(s.sample),
       ...(s.manual ? { manual: s.manual } : {}),
+      ...(s.home ? { home: s.home } : {}),
     },
     preprocessor: s.pre,
     metrics: s.metrics,
