@@ -351,7 +351,9 @@ export function planMemory(c: T5Config, o: PlanOptions): MemoryPlan {
   let gathered = 0;
   if (bins > 1 && (sharding === 'gradients' || sharding === 'full')) {
     const units = new Map<string, number>();
-    shapes.forEach((p, i) => units.set(unitOf(p.name), (units.get(unitOf(p.name)) ?? 0) + sizes[i]!));
+    shapes.forEach((p, i) => {
+      units.set(unitOf(p.name), (units.get(unitOf(p.name)) ?? 0) + sizes[i]!);
+    });
     const unit = Math.max(...units.values());
     gathered = unit * F32 * (sharding === 'full' ? 2 : 1);
   }
