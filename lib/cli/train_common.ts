@@ -220,6 +220,8 @@ export async function runTraining(kind: 'pretrain' | 'finetune', args: TrainArgs
     return;
   }
   const config = resolved.config;
+  // Before libtorch loads or ext5 launch's workers start.
+  (require('../run/derive') as typeof import('../run/derive')).checkRunnable(config);
   const { defaultRunDirPath } = require('../run/run_dir') as typeof import('../run/run_dir');
   const dir = defaultRunDirPath(config);
   const { train } = require('../train/trainer') as typeof import('../train/trainer');

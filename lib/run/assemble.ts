@@ -54,10 +54,7 @@ export async function fetchRunInputs(c: RunConfig, pg: ProcessGroup | null = nul
   if (!pg || pg.rank === 0) {
     await fetchVocabulary(runVocabularyName(c), c.data.dataDir ?? undefined);
     if (c.model.checkpoint && parseHubRef(c.model.checkpoint)) await fetchModelDir(c.model.checkpoint);
-    // model.config as a Hub id: only its config.json (a new model of that architecture).
-    const arch = c.model.checkpoint ? undefined : configRef(c.model.config);
-    if (arch)
-      await snapshotDownload(arch.repoId, { revision: arch.revision, allowPatterns: ['config.json'] });
+    if (!c.model.checkpoint) await fetchModelConfig(c.model.config);
   }
   if (pg) await pg.barrier();
 }
@@ -83,6 +80,12 @@ export function evalTasks(names: readonly string[]): Task[] {
     else out.push(TaskRegistry.get(m));
   }
   return [...new Map(out.map((t) => [t.name, t])).values()];
+}
+
+/** model.config as a Hub id: fetches only its config.json (a new model of that architecture). */
+export async function fetchModelConfig(spec: string): Promise<void> {
+  const arch = configRef(spec);
+  if (arch) await snapshotDownload(arch.repoId, { revision: arch.revision, allowPatterns: ['config.json'] });
 }
 
 /** The Hub repo a model.config value names, unless it is a preset or an existing path. */

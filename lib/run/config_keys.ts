@@ -233,6 +233,12 @@ const KEY_TABLE = [
     doc: 'Compute dtype; bfloat16 keeps float32 master weights and optimizer state. Never float16 (T5 overflows).',
   },
   {
+    path: 'training.sharding',
+    type: oneOf('none', 'optimizer', 'gradients', 'full'),
+    default: 'none',
+    doc: "Sharded data parallelism (ZeRO-1/2/3: each rank keeps its share of the optimizer state, also of the gradients, also of the parameters). Planned, not implemented: only 'none' runs; other values are for `ext5 plan` and refused at the start of a run (docs/scale.md).",
+  },
+  {
     path: 'training.device',
     type: {
       kind: 'string',

@@ -39,6 +39,45 @@ const TINY_DEMO_SCHEDULE = {
   'logging.every': 10,
 } as const;
 
+/**
+ * The paper's larger sizes on 8 devices of 80 GB: bfloat16 compute, 16 rows per device and
+ * micro-batch (batch 2048 = 8 ranks × 16 rows × 16 accumulated micro-batches), and the settings
+ * `ext5 plan` picks there: the cheapest runnable one where one fits, else the cheapest overall
+ * (test/unit/run/large_presets.test.ts checks them against the planner). XXL needs sharded
+ * gradients, which is planned: its presets are refused at the start of a run (checkRunnable).
+ */
+const LARGE_SIZES = {
+  large: { 'model.gradientCheckpointing': false, 'training.sharding': 'none' },
+  xl: { 'model.gradientCheckpointing': true, 'training.sharding': 'none' },
+  xxl: { 'model.gradientCheckpointing': true, 'training.sharding': 'gradients' },
+} as const;
+
+/** World size, device memory and rows per device the LARGE_SIZES settings were planned for. */
+export const LARGE_PRESET_PLAN = { worldSize: 8, deviceMemory: '80GB', rowsPerRank: 16 } as const;
+
+function largePresets(): Record<string, RunPreset> {
+  const out: Record<string, RunPreset> = {};
+  for (const [size, settings] of Object.entries(LARGE_SIZES)) {
+    const how = `${settings['model.gradientCheckpointing'] ? 'activation checkpointing' : 'no checkpointing'}${settings['training.sharding'] === 'none' ? '' : `, sharded ${settings['training.sharding']} (planned: refused until sharding is implemented)`}`;
+    const values = {
+      'run.kind': 'pretrain',
+      'model.config': `t5-v1_1-${size}`,
+      'training.dtype': 'bfloat16',
+      'training.gradAccumulation': 16,
+      ...settings,
+    };
+    out[`ext5-pretrain-${size}`] = {
+      description: `ExT5 pre-training of T5.1.1 ${size}, the paper recipe, for 8 × 80 GB devices (ext5 launch --nproc 8): bfloat16, 16 accumulated micro-batches, ${how}.`,
+      values: { ...values, 'data.mixtureOrTask': 'ext5_pretrain' },
+    };
+    out[`t5-pretrain-${size}`] = {
+      description: `The T5.1.1 baseline on C4 span corruption only, T5.1.1 ${size}, set up as ext5-pretrain-${size}.`,
+      values: { ...values, 'data.mixtureOrTask': 'c4_span_corruption' },
+    };
+  }
+  return out;
+}
+
 /** Every preset, by name. */
 export const RUN_PRESETS: Readonly<Record<string, RunPreset>> = {
   'ext5-pretrain-small': {
@@ -71,6 +110,7 @@ export const RUN_PRESETS: Readonly<Record<string, RunPreset>> = {
       'data.mixtureOrTask': 'c4_span_corruption',
     },
   },
+  ...largePresets(),
   'finetune-small': {
     description:
       'T5 fine-tuning: constant lr 1e-3, dropout 0.1, batch 128 packed, inputs 512 / targets 128, 2^18 steps, on SuperGLUE; set model.checkpoint.',

@@ -13,7 +13,7 @@ import type { Adafactor } from '../optim/adafactor';
 import { makeSchedule, type Schedule } from '../optim/schedules';
 import { fetchRunInputs, loadRunVocabulary, type RunVocabulary } from '../run/assemble';
 import type { RunConfig } from '../run/config_keys';
-import { pipelineOptions, rankRows, scheduleSpec } from '../run/derive';
+import { checkRunnable, pipelineOptions, rankRows, scheduleSpec } from '../run/derive';
 import { MetricsWriter } from '../run/metrics_log';
 import { checkRunDirReuse, loadStartingPoint, resumeCandidates, type SkippedCheckpoint } from '../run/resume';
 import type { TrainerState } from '../run/run_checkpoints';
@@ -113,6 +113,7 @@ export async function setUpTraining(
   const world = pg?.worldSize ?? 1;
   const lead = rank === 0;
   const shard = pg ? { rank, worldSize: world } : undefined;
+  checkRunnable(c);
   const rows = rankRows(c, world); // checks the split before anything is loaded
   const disposers: (() => void)[] = [];
   try {

@@ -66,10 +66,15 @@ test('ext5 plan estimates per-rank memory from a run config without loading libt
   expect(r.status).toBe(0);
   expect(r.loadedLibtorch).toBe(false);
   const p = JSON.parse(r.stdout);
-  expect(p.rows).toBe(8); // tiny-demo: 16 rows per step over 2 processes
+  expect(p.rowsPerRank).toBe(8); // tiny-demo: 16 rows per step over 2 processes
   expect(p.dropout).toBe(0); // the tiny T5.1.1 config's own dropout_rate
-  expect(p.withCheckpointing.activationBytes).toBeLessThan(p.withoutCheckpointing.activationBytes);
-  expect(p.withCheckpointing.parameters).toBe(p.withoutCheckpointing.parameters);
+  const on = JSON.parse(
+    runCli(['plan', '--preset', 'tiny-demo', '--world-size', '2', '--gradient-checkpointing', '--json'])
+      .stdout,
+  );
+  expect(on.gradientCheckpointing).toBe(true);
+  expect(on.perRank.activations).toBeLessThan(p.perRank.activations);
+  expect(on.perRank.parameters).toBe(p.perRank.parameters);
   const bad = runCli(['plan', '--world-size', '3', '--preset', 'tiny-demo']);
   expect(bad.status).not.toBe(0);
   expect(bad.stderr).toContain('do not split over 3 processes');

@@ -18,10 +18,27 @@ export interface CheckpointMemorySpec {
   targetsLength: number;
   steps: number;
   threads: number;
+  /**
+   * Keep the float32 gradients of the warm-up step allocated, so the measured steps accumulate into
+   * them as a micro-batch of gradient accumulation does: the peak added is then activations and
+   * transients only (test/native/memory_plan.test.ts compares it with the planner's).
+   */
+  gradientsAllocated?: boolean;
+  /** Compute dtype of the model (default float32). */
+  computeDtype?: 'float32' | 'bfloat16';
+  /**
+   * glibc's MALLOC_MMAP_THRESHOLD_ for the child: fixed (which also stops glibc from raising it),
+   * every allocation from this size up gets its own mapping and goes back to the kernel when freed,
+   * so the resident-set peak follows the bytes of live tensors instead of what the heap retains.
+   */
+  mallocMmapThreshold?: number;
 }
 
 /** The model and batch of a measurement, without the per-run settings. */
-export type CheckpointModelSpec = Omit<CheckpointMemorySpec, 'checkpointing' | 'steps' | 'threads'>;
+export type CheckpointModelSpec = Omit<
+  CheckpointMemorySpec,
+  'checkpointing' | 'steps' | 'threads' | 'gradientsAllocated' | 'computeDtype' | 'mallocMmapThreshold'
+>;
 
 export interface CheckpointMemoryResult {
   checkpointing: boolean;
@@ -71,7 +88,15 @@ export function measureCheckpointMemory(
       path.join(root, 'test', 'native', 't5_checkpointing_child.ts'),
       JSON.stringify(spec),
     ],
-    { cwd: root, encoding: 'utf8', timeout: timeoutMs },
+    {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      env:
+        spec.mallocMmapThreshold === undefined
+          ? process.env
+          : { ...process.env, MALLOC_MMAP_THRESHOLD_: String(spec.mallocMmapThreshold) },
+    },
   );
   if (r.status !== 0) throw new Error(`measurement child failed (status ${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim()) as CheckpointMemoryResult;

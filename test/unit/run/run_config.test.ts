@@ -74,6 +74,7 @@ const FULL: RunConfig = {
     dropout: null,
     seed: 0,
     dtype: 'float32',
+    sharding: 'none',
     device: 'cpu',
     threads: null,
   },
