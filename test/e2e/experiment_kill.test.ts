@@ -111,6 +111,9 @@ linux(
     const worker = workers[0]!;
     sweep.kill('SIGKILL');
     await waitFor(() => !running(worker), 'the worker to stop', 90_000);
+    // It stopped mid-cell, with nothing recorded, rather than training the cell to its end.
+    expect(fs.existsSync(path.join(out, 'results', 'pre-k0-s0.json'))).toBe(false);
+    expect(Math.max(...trainSteps(cell))).toBeLessThan(80);
     const log = fs.readFileSync(path.join(cell, 'worker.log'), 'utf8');
     expect(log).toMatch(/its sweep \(pid \d+\) is gone; saving and stopping/);
     expect(fs.existsSync(path.join(cell, 'run.lock'))).toBe(false);
