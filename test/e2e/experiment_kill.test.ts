@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cliPath, root } from './helpers/cli';
+import { holdRunLock, procStat, statFields, trainSteps, waitFor } from './helpers/runs';
 
 jest.setTimeout(600_000);
 
@@ -41,47 +42,22 @@ const ARGS = [
   '--json',
 ];
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 180_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function stat(pid: number): string | null {
-  try {
-    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
 /** True while `pid` runs (an exited process waiting to be reaped does not count). */
 function running(pid: number): boolean {
-  const s = stat(pid);
-  return s !== null && s[s.lastIndexOf(')') + 2] !== 'Z';
+  const s = procStat(pid);
+  return s !== null && statFields(s)[0] !== 'Z';
 }
 
 /** The pids whose parent is `ppid`. */
 function childrenOf(ppid: number): number[] {
-  const out: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const s = stat(Number(name));
-    if (s && Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(name));
-  }
-  return out;
-}
-
-function trainSteps(runDir: string): number[] {
   return fs
-    .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l))
-    .filter((r) => r.split === 'train')
-    .map((r) => r.step as number);
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      const s = procStat(pid);
+      return s !== null && Number(statFields(s)[1]) === ppid;
+    });
 }
 
 function experiment(out: string) {
@@ -105,7 +81,7 @@ linux(
     });
     spawned.push(sweep);
     // Mid-cell: the pre-training run has started and logged.
-    await waitFor(() => fs.existsSync(path.join(cell, 'metrics.jsonl')), 'the cell to train');
+    await waitFor(() => fs.existsSync(path.join(cell, 'metrics.jsonl')), 'the cell to train', 180_000);
     const workers = childrenOf(sweep.pid!);
     expect(workers).toHaveLength(1);
     const worker = workers[0]!;
@@ -142,22 +118,8 @@ linux('a cell whose run directory a live process holds is refused, not started t
   const out = path.join(tmp, 'held');
   const cell = path.join(out, 'cells', 'pre-k0-s0');
   // A lingering writer of the cell: a live process of this machine holding its lock.
-  const holder = spawn('sleep', ['300'], { stdio: 'ignore' });
+  const holder = await holdRunLock(cell, 'worker.js (lingering)');
   spawned.push(holder);
-  await new Promise((r) => holder.once('spawn', r));
-  const s = stat(holder.pid!)!;
-  fs.mkdirSync(cell, { recursive: true });
-  fs.writeFileSync(
-    path.join(cell, 'run.lock'),
-    JSON.stringify({
-      pid: holder.pid,
-      host: os.hostname(),
-      startedAt: new Date().toISOString(),
-      bootId: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
-      procStart: s.slice(s.lastIndexOf(')') + 2).split(' ')[19],
-      command: 'worker.js (lingering)',
-    }),
-  );
   const r = experiment(out);
   expect(r.status).not.toBe(0);
   const log = fs.readFileSync(path.join(cell, 'worker.log'), 'utf8');

@@ -3,11 +3,12 @@
 // another start, SIGINT releases the lock and SIGKILL leaves one that the next start recognises as
 // stale, a data-parallel launch against a locked directory stops on every rank, and fine-tuning
 // from a live run that keeps one checkpoint reads its newest one without its lock.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cliPath, root, runCli } from './helpers/cli';
+import { runCli } from './helpers/cli';
+import { holdRunLock, startCli, trainSteps, waitFor } from './helpers/runs';
 
 jest.setTimeout(300_000);
 
@@ -21,47 +22,10 @@ afterAll(() => {
 const set = (...kv: string[]) => kv.flatMap((x) => ['--set', x]);
 const DEMO = ['--preset', 'tiny-demo', '--no-progress', ...set('training.threads=1')];
 
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[]): { p: ChildProcess; done: Promise<Ended> } {
-  const p = spawn(process.execPath, [cliPath, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(p);
-  let stdout = '';
-  let stderr = '';
-  p.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  p.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const done = new Promise<Ended>((resolve) =>
-    p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { p, done };
-}
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** The steps of metrics.jsonl's train rows, in file order. */
-function trainSteps(dir: string): number[] {
-  return fs
-    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l))
-    .filter((r) => r.split === 'train')
-    .map((r) => r.step as number);
+function start(args: string[]) {
+  const run = startCli(args);
+  children.push(run.p);
+  return run;
 }
 
 const checkpoints = (dir: string) =>
@@ -167,24 +131,8 @@ test('SIGINT and SIGTERM release the lock, in the loop and right after it was ta
 
 test('a data-parallel launch against a locked run directory stops on every rank with the lock error', async () => {
   const dir = path.join(tmp, 'ddp');
-  // A live holder: a process of this machine, with its real start time.
-  const holder = spawn('sleep', ['120'], { stdio: 'ignore' });
+  const holder = await holdRunLock(dir, 'ext5 pretrain (the holder)');
   children.push(holder);
-  await new Promise((r) => holder.once('spawn', r));
-  const stat = fs.readFileSync(`/proc/${holder.pid}/stat`, 'utf8');
-  const procStart = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  fs.mkdirSync(dir);
-  fs.writeFileSync(
-    lockFile(dir),
-    JSON.stringify({
-      pid: holder.pid,
-      host: os.hostname(),
-      startedAt: '2026-01-01T00:00:00.000Z',
-      bootId: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
-      procStart,
-      command: 'ext5 pretrain (the holder)',
-    }),
-  );
   const t0 = Date.now();
   const r = runCli([
     'launch',
