@@ -142,8 +142,9 @@ export function resolveTrainingConfig(
     }
     const { resolveCheckpointSpec } =
       require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
-    // A Hub id stays an id: fetchRunInputs downloads it when the run starts.
-    c.model.checkpoint = resolveCheckpointSpec(c.model.checkpoint);
+    // Checked here, loaded when the run starts: a Hub id is downloaded then (fetchRunInputs), and a
+    // run directory stays one until its newest checkpoint is opened (its run may prune the one newest now).
+    resolveCheckpointSpec(c.model.checkpoint);
   } else if (kind === 'finetune' && !args['from-scratch'] && !resumesACheckpoint(c)) {
     // Fine-tuning random weights is almost always a forgotten --checkpoint; say so instead.
     throw new Ext5Error(

@@ -102,8 +102,9 @@ export function childRunner(dir: string): CellRunner {
       const log = path.join(cellRunDir(dir, cell), 'worker.log');
       fs.mkdirSync(path.dirname(log), { recursive: true });
       const fd = fs.openSync(log, 'a');
+      // The IPC channel is how the worker notices that this process is gone (lib/experiments/worker.ts).
       const child = spawn(process.execPath, [script, dir, cell.id, String(threads)], {
-        stdio: ['ignore', fd, fd],
+        stdio: ['ignore', fd, fd, 'ipc'],
       });
       children.add(child);
       const finish = (outcome: CellOutcome) => {

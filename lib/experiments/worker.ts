@@ -6,6 +6,13 @@
  *
  * Exit codes: 0 recorded, 130 stopped by a signal (nothing recorded; a resumed sweep continues the
  * cell from its last checkpoint), 1 failed (the error is in the cell's worker.log).
+ *
+ * A worker dies with its sweep: when the sweep process is gone (killed, even by SIGKILL), the
+ * worker stops as on SIGTERM (finishes the step, saves, exits 130), so that a rerun does not find
+ * the old worker still writing the cell. It notices through the IPC channel the runner opens
+ * (its 'disconnect' event) and, as a second way, through its parent pid changing (checked every
+ * second; Node has no prctl(PR_SET_PDEATHSIG)). Until it has exited, the cell's run directory
+ * stays locked (lib/run/run_lock.ts), so a rerun cannot start the cell twice.
  */
 import * as fs from 'node:fs';
 import { loadReportRun } from '../report/runs';
@@ -81,6 +88,37 @@ export async function runCell(dir: string, cell: CellSpec, threads: number): Pro
   return result;
 }
 
+/** How often the worker checks that its parent is still its parent, ms. */
+const PARENT_CHECK_MS = 1000;
+/** How long a worker whose sweep is gone may take to save and stop before it exits anyway, ms. */
+const ORPHAN_GRACE_MS = 60_000;
+
+/**
+ * Stops this process (SIGTERM to itself, then exit 130 after a grace period) when the process that
+ * started it is gone: its IPC channel disconnects or its parent pid changes. Neither keeps the
+ * process alive.
+ */
+export function stopWithParent(): void {
+  const parent = process.ppid;
+  let stopping = false;
+  const stop = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(timer);
+    process.stderr.write(`ext5 experiment worker: ${why}; saving and stopping\n`);
+    setTimeout(() => process.exit(130), ORPHAN_GRACE_MS).unref();
+    process.kill(process.pid, 'SIGTERM');
+  };
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) stop(`its sweep (pid ${parent}) is gone`);
+  }, PARENT_CHECK_MS);
+  timer.unref();
+  if (process.channel) {
+    process.on('disconnect', () => stop(`its sweep (pid ${parent}) is gone`));
+    process.channel.unref();
+  }
+}
+
 /** The worker's command line: `<experiment dir> <cell id> <threads>`. */
 export async function workerMain(argv: string[]): Promise<number> {
   const [dir, id, threadsArg] = argv;
@@ -100,6 +138,7 @@ export async function workerMain(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  stopWithParent();
   workerMain(process.argv.slice(2)).then(
     (code) => process.exit(code),
     () => process.exit(1),

@@ -155,7 +155,8 @@ export function commitFile(from: string, to: string): void {
 
 // ---- atomic directories ------------------------------------------------------------------------
 
-function pidAlive(pid: number): boolean {
+/** True when a process with this pid exists (on this machine; EPERM means it exists under another user). */
+export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return true;
   try {

@@ -20,6 +20,7 @@ import { fetchVocabulary, loadVocabulary } from '../text/vocab_names';
 import type { PipelineVocabulary } from '../train/pipeline';
 import { didYouMean, Ext5Error } from '../util/errors';
 import type { RunConfig } from './config_keys';
+import { openCheckpoint } from './run_checkpoints';
 
 /** What a run needs of its vocabulary: the pipeline's encoder, the evaluator's, and disposal. */
 export interface RunVocabulary extends PipelineVocabulary, EvalVocabulary {
@@ -121,9 +122,18 @@ export function resolveModelConfig(spec: string): T5Config {
   );
 }
 
+/** A model built for a run, and the checkpoint its weights came from. */
+export interface StartModel {
+  model: T5ForConditionalGeneration;
+  /** The checkpoint directory (or Hub id) loaded for model.checkpoint; undefined for a new model. */
+  checkpoint: string | undefined;
+  /** Newer checkpoints of model.checkpoint's run directory passed over (lib/run/run_checkpoints openCheckpoint). */
+  passed: { dir: string; reason: string }[];
+}
+
 /** The model a config asks for: a checkpoint, a preset name, or a config.json path. */
 export function buildModel(c: RunConfig, vocabSize: number): T5ForConditionalGeneration {
-  return withRunSettings(buildModelOf(c, vocabSize), c);
+  return buildStartModel(c, vocabSize).model;
 }
 
 /** What the run config sets on a built or loaded model besides its weights. */
@@ -132,12 +142,19 @@ function withRunSettings(model: T5ForConditionalGeneration, c: RunConfig): T5For
   return model;
 }
 
-function buildModelOf(c: RunConfig, vocabSize: number): T5ForConditionalGeneration {
+/**
+ * {@link buildModel}, saying which checkpoint it loaded: model.checkpoint may name a run directory,
+ * whose newest checkpoint that opens is read (the run may still be saving and pruning them).
+ */
+export function buildStartModel(c: RunConfig, vocabSize: number): StartModel {
   const device = c.training.device;
   const computeDtype = c.training.dtype; // bf16 compute keeps float32 master weights
   let model: T5ForConditionalGeneration;
+  let checkpoint: string | undefined;
+  let passed: StartModel['passed'] = [];
   if (c.model.checkpoint) {
-    model = fromPretrained(c.model.checkpoint, { device, computeDtype });
+    const opened = openCheckpoint(c.model.checkpoint, (dir) => fromPretrained(dir, { device, computeDtype }));
+    ({ value: model, dir: checkpoint, passed } = opened);
   } else {
     const base = resolveModelConfig(c.model.config);
     const overrides: Record<string, unknown> = {};
@@ -157,7 +174,7 @@ function buildModelOf(c: RunConfig, vocabSize: number): T5ForConditionalGenerati
       `set model.vocabSize to at least ${vocabSize} (a multiple of 128 such as ${Math.ceil(vocabSize / 128) * 128})`,
     );
   }
-  return model;
+  return { model: withRunSettings(model, c), checkpoint, passed };
 }
 
 /**

@@ -12,10 +12,16 @@ import type { T5ForConditionalGeneration } from '../model/t5';
 import type { T5Config } from '../model/t5_config';
 import { Adafactor } from '../optim/adafactor';
 import { Ext5Error } from '../util/errors';
-import { buildModel, resolveModelConfig, runModel } from './assemble';
+import { buildStartModel, resolveModelConfig, runModel } from './assemble';
 import type { RunConfig } from './config_keys';
 import { adafactorOptions } from './derive';
-import { listCheckpoints, readTrainerState, TRAINER_STATE_FILE, type TrainerState } from './run_checkpoints';
+import {
+  listCheckpoints,
+  openCheckpoint,
+  readTrainerState,
+  TRAINER_STATE_FILE,
+  type TrainerState,
+} from './run_checkpoints';
 import { validateRunConfig } from './run_config';
 import { RUN_FILES, type RunDir } from './run_dir';
 
@@ -39,7 +45,7 @@ type Architecture = Partial<Pick<T5Config, (typeof ARCHITECTURE_KEYS)[number]>>;
 /** The model config a run config asks for: its checkpoint's, or its preset / config.json with model.vocabSize. */
 export function runModelConfig(c: RunConfig): Record<string, unknown> {
   const base: Record<string, unknown> = c.model.checkpoint
-    ? readCheckpointConfig(c.model.checkpoint)
+    ? openCheckpoint(c.model.checkpoint, (dir) => readCheckpointConfig(dir)).value
     : { ...resolveModelConfig(c.model.config) };
   if (!c.model.checkpoint && c.model.vocabSize !== null) base.vocab_size = c.model.vocabSize;
   if (base.num_decoder_layers === undefined) base.num_decoder_layers = base.num_layers;
@@ -48,8 +54,14 @@ export function runModelConfig(c: RunConfig): Record<string, unknown> {
 
 /** The architecture a run config asks for (the keys of {@link runModelConfig} that shape the weights). */
 export function modelArchitecture(c: RunConfig): Architecture {
-  const base = runModelConfig(c);
-  return Object.fromEntries(ARCHITECTURE_KEYS.map((k) => [k, base[k]])) as Architecture;
+  return architectureOf(runModelConfig(c));
+}
+
+/** The architecture keys of a checkpoint's config.json (num_decoder_layers defaults to num_layers). */
+function architectureOf(raw: Record<string, unknown>): Architecture {
+  return Object.fromEntries(
+    ARCHITECTURE_KEYS.map((k) => [k, k === 'num_decoder_layers' ? (raw[k] ?? raw.num_layers) : raw[k]]),
+  ) as Architecture;
 }
 
 /** The keys where two architectures differ, as `key: a, b` strings. */
@@ -66,10 +78,7 @@ function architectureDiffs(a: Architecture, b: Architecture, aName: string, bNam
  */
 export function checkSameModel(c: RunConfig, checkpoint: string): void {
   if (c.model.checkpoint) return; // the run's model is that checkpoint's, whatever it is
-  const raw = readCheckpointConfig(checkpoint) as Record<string, unknown>;
-  const have = Object.fromEntries(
-    ARCHITECTURE_KEYS.map((k) => [k, k === 'num_decoder_layers' ? (raw[k] ?? raw.num_layers) : raw[k]]),
-  ) as Architecture;
+  const have = architectureOf(readCheckpointConfig(checkpoint) as Record<string, unknown>);
   const diffs = architectureDiffs(have, modelArchitecture(c), 'checkpoint', 'config');
   if (diffs.length > 0) {
     throw new Ext5Error(
@@ -148,6 +157,11 @@ export interface StartingPoint {
   skipped: SkippedCheckpoint[];
   model: T5ForConditionalGeneration;
   optimizer: Adafactor;
+  /**
+   * A run that does not resume: the checkpoint model.checkpoint's weights came from (a run
+   * directory's newest that opened), and newer ones of that run passed over.
+   */
+  base?: { checkpoint: string; passed: SkippedCheckpoint[] };
 }
 
 function loadCheckpoint(c: RunConfig, dir: string, vocabSize: number, world: number, distributed: boolean) {
@@ -201,7 +215,7 @@ export function loadStartingPoint(
       'restore a checkpoint from a backup, or start afresh in a new run directory (--run-dir NEW --resume none)',
     );
   }
-  const model = buildModel(c, vocabSize);
+  const { model, checkpoint, passed } = buildStartModel(c, vocabSize);
   try {
     return {
       resumeFrom: undefined,
@@ -209,10 +223,29 @@ export function loadStartingPoint(
       skipped,
       model,
       optimizer: new Adafactor(model, adafactorOptions(c)),
+      ...(checkpoint ? { base: { checkpoint, passed } } : {}),
     };
   } catch (e) {
     model.dispose();
     throw e;
+  }
+}
+
+/**
+ * The model a config asks for, or, when its model.checkpoint cannot be read any more (pruned by the
+ * run it came from, or moved), the model of `fallback` (a checkpoint of the same run); undefined
+ * when neither can be read.
+ */
+function readArchitecture(c: RunConfig, fallback: string | undefined): Architecture | undefined {
+  try {
+    return modelArchitecture(c);
+  } catch {
+    if (!fallback) return undefined;
+    try {
+      return architectureOf(readCheckpointConfig(fallback) as Record<string, unknown>);
+    } catch {
+      return undefined;
+    }
   }
 }
 
@@ -232,10 +265,12 @@ export function checkRunDirReuse(c: RunConfig, dirs: RunDir, startStep: number, 
     }
     if (old) {
       let diffs: string[];
-      try {
-        diffs = architectureDiffs(modelArchitecture(old), modelArchitecture(c), 'run', 'now');
-      } catch {
-        // The earlier run's model cannot be resolved any more (a checkpoint moved): compare what it named.
+      const was = readArchitecture(old, listCheckpoints(dirs.checkpointsDir).at(-1)?.dir);
+      const now = readArchitecture(c, resumeFrom);
+      if (was && now) {
+        diffs = architectureDiffs(was, now, 'run', 'now');
+      } else {
+        // One of the models cannot be read from any checkpoint: compare what the configs named.
         const a = JSON.stringify(old.model);
         const b = JSON.stringify(c.model);
         diffs = a === b ? [] : [`model: run ${a}, now ${b}`];

@@ -136,17 +136,88 @@ export function isCheckpointDir(dir: string): boolean {
 
 /**
  * A checkpoint directory from what a user passes: a checkpoint itself, or a run directory (its
- * newest complete checkpoint).
+ * newest complete checkpoint). The run may prune that checkpoint at any moment: to load from a run
+ * directory, use {@link openCheckpoint}.
  * @throws Ext5Error EXT5_CHECKPOINT when it is neither.
  */
 export function resolveCheckpointDir(dirOrRun: string): string {
   if (isCheckpointDir(dirOrRun)) return dirOrRun;
   const latest = listCheckpoints(path.join(dirOrRun, 'checkpoints')).at(-1)?.dir;
   if (latest) return latest;
-  throw new Ext5Error(
+  throw notACheckpoint(dirOrRun);
+}
+
+function notACheckpoint(dirOrRun: string): Ext5Error {
+  return new Ext5Error(
     'EXT5_CHECKPOINT',
     `${dirOrRun} is neither a checkpoint (no model.safetensors) nor a run directory with checkpoints`,
     'pass a directory holding config.json + model.safetensors, a run directory, or a Hub model id (org/name[@revision])',
+  );
+}
+
+/** A checkpoint opened by {@link openCheckpoint}. */
+export interface OpenedCheckpoint<T> {
+  /** The checkpoint directory (or Hub id) that `open` read. */
+  dir: string;
+  value: T;
+  /** Newer checkpoints of the run that could not be opened, newest first, and why. */
+  passed: { dir: string; reason: string }[];
+}
+
+/** Times a run directory's checkpoints are listed again when every one listed vanished meanwhile. */
+const RELIST = 5;
+
+/**
+ * Runs `open` on what `spec` names: a checkpoint directory or Hub id as given, a run directory's
+ * newest complete checkpoint that opens. A live run writes and prunes its checkpoints while this
+ * reads them (no lock is needed to read another run's directory): a checkpoint that vanishes
+ * between listing and opening, or fails to open, is passed over for the next older one, and when
+ * every listed one vanished the run's checkpoints are listed again (the run saved newer ones).
+ * @throws Ext5Error EXT5_CHECKPOINT when `spec` is no checkpoint or run directory, or none of the
+ *   run's checkpoints opens (each one's reason is listed).
+ */
+export function openCheckpoint<T>(spec: string, open: (dir: string) => T): OpenedCheckpoint<T> {
+  const ckDir = path.join(spec, 'checkpoints');
+  if (isCheckpointDir(spec) || !fs.existsSync(ckDir)) {
+    if (!isCheckpointDir(spec) && !parseHubRef(spec)) throw notACheckpoint(spec);
+    return { dir: spec, value: open(spec), passed: [] };
+  }
+  const passed: { dir: string; reason: string }[] = [];
+  const tried = new Set<string>();
+  let vanished = 0;
+  for (let round = 0; round <= RELIST; round++) {
+    const list = listCheckpoints(ckDir)
+      .reverse()
+      .filter((k) => !tried.has(k.dir));
+    if (list.length === 0) break;
+    for (const k of list) {
+      tried.add(k.dir);
+      try {
+        return { dir: k.dir, value: open(k.dir), passed };
+      } catch (e) {
+        const gone = !fs.existsSync(k.dir);
+        if (gone) vanished++;
+        passed.push({
+          dir: k.dir,
+          reason: gone ? 'removed while it was being opened (pruned by its run)' : (e as Error).message,
+        });
+      }
+    }
+    if (vanished === 0) break; // nothing vanished: listing again finds nothing newer
+  }
+  if (passed.length === 0) {
+    throw new Ext5Error(
+      'EXT5_CHECKPOINT',
+      `${spec} is a run directory without a complete checkpoint yet`,
+      'wait for its run to save one (checkpoint.every), or pass a checkpoint directory',
+    );
+  }
+  throw new Ext5Error(
+    'EXT5_CHECKPOINT',
+    `no checkpoint of the run ${spec} could be opened:\n${passed.map((p) => `  ${path.basename(p.dir)}: ${p.reason}`).join('\n')}`,
+    vanished > 0
+      ? 'its run pruned each checkpoint before it could be read: keep more of them there (checkpoint.keepLast), or pass one checkpoint directory'
+      : "pass a checkpoint directory that loads, or restore the run's checkpoints from a backup",
   );
 }
 

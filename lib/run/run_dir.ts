@@ -9,6 +9,7 @@
  *   events.out.tfevents.<time>.<host>   the same scalars for TensorBoard (lib/run/tensorboard.ts)
  *   checkpoints/                        one directory per saved step
  *   predictions/                        decoded outputs of evaluations
+ *   run.lock                            while a run writes it: who (lib/run/run_lock.ts)
  * ```
  * TensorBoard names a run after the directory that holds its event files, so `tensorboard --logdir runs/`
  * lists each run directory under its own name.
@@ -37,6 +38,7 @@ export const RUN_FILES = {
   metrics: 'metrics.jsonl',
   checkpoints: 'checkpoints',
   predictions: 'predictions',
+  lock: 'run.lock',
 } as const;
 
 /** Paths of one run directory. */

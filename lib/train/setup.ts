@@ -103,7 +103,7 @@ function samplerMismatch(e: unknown, c: RunConfig, resumeFrom: string | undefine
 
 /** Builds a run's parts from its config; resumes model, optimizer, pipeline and RNG when asked. */
 export async function setUpTraining(
-  c: RunConfig,
+  given: RunConfig,
   runDirPath: string,
   pg: ProcessGroup | null,
   progressStream?: ProgressStream,
@@ -113,24 +113,29 @@ export async function setUpTraining(
   const world = pg?.worldSize ?? 1;
   const lead = rank === 0;
   const shard = pg ? { rank, worldSize: world } : undefined;
-  checkRunnable(c);
-  const rows = rankRows(c, world); // checks the split before anything is loaded
+  checkRunnable(given);
+  const rows = rankRows(given, world); // checks the split before anything is loaded
   const disposers: (() => void)[] = [];
   try {
-    await fetchRunInputs(c, pg);
-    const vocab = loadRunVocabulary(c);
+    await fetchRunInputs(given, pg);
+    const vocab = loadRunVocabulary(given);
     disposers.push(() => vocab.dispose());
     // Nothing in the run directory changes until everything the run needs has loaded: a refused
     // or failed start leaves it (config.json, env.json, checkpoints) as it was, or uncreated.
     const paths = runDirPaths(runDirPath);
-    const candidates = resumeCandidates(c.checkpoint.resume, paths.checkpointsDir);
-    const { resumeFrom, resumed, skipped, model, optimizer } = loadStartingPoint(
-      c,
+    const candidates = resumeCandidates(given.checkpoint.resume, paths.checkpointsDir);
+    const { resumeFrom, resumed, skipped, model, optimizer, base } = loadStartingPoint(
+      given,
       candidates,
       vocab.vocabSize,
       world,
       pg !== null,
     );
+    // model.checkpoint naming a run directory: config.json records the checkpoint actually loaded.
+    const c: RunConfig =
+      base && base.checkpoint !== given.model.checkpoint
+        ? { ...given, model: { ...given.model, checkpoint: base.checkpoint } }
+        : given;
     disposers.push(() => model.dispose());
     disposers.push(() => optimizer.dispose());
     model.train();
@@ -150,7 +155,7 @@ export async function setUpTraining(
         throw samplerMismatch(e, c, resumeFrom);
       }
     }
-    if (lead) checkRunDirReuse(c, paths, resumed?.step ?? 0, resumeFrom);
+    if (lead) checkRunDirReuse(given, paths, resumed?.step ?? 0, resumeFrom);
     // The run has started: from here on its directory is written.
     const dirs: RunDir = lead
       ? createRunDir(runDirPath, c, {
@@ -162,6 +167,8 @@ export async function setUpTraining(
     if (lead) {
       for (const s of skipped)
         process.stderr.write(`ext5: passed over the damaged checkpoint ${s.dir}: ${s.reason}\n`);
+      for (const s of base?.passed ?? [])
+        process.stderr.write(`ext5: passed over the checkpoint ${s.dir}: ${s.reason}\n`);
       if (resumeFrom && resumed)
         process.stderr.write(`ext5: resumed from step ${resumed.step} (${resumeFrom})\n`);
     }

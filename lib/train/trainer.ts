@@ -22,6 +22,7 @@ import { evalTasks } from '../run/assemble';
 import type { RunConfig } from '../run/config_keys';
 import { pipelineOptions, resolveThreads } from '../run/derive';
 import { checkpointName, saveCheckpoint, type TrainerState } from '../run/run_checkpoints';
+import { acquireRunLock, type RunLock } from '../run/run_lock';
 import { rngStateToBase64 } from '../tensor/rng_state';
 import { Ext5Error } from '../util/errors';
 import {
@@ -64,7 +65,11 @@ export interface TrainHooks {
   handleSignals?: boolean;
 }
 
-/** Runs (or resumes) a training run described by a resolved config. */
+/**
+ * Runs (or resumes) a training run described by a resolved config. The run directory's lock
+ * (lib/run/run_lock.ts) is taken first, by rank 0 alone in a data-parallel run, and held until the
+ * run ends: a second writer is refused before it reads a checkpoint.
+ */
 export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks = {}): Promise<TrainResult> {
   const t = torch();
   t.setNumThreads(resolveThreads(c));
@@ -72,26 +77,72 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
   // Data parallelism: a process group when started by `ext5 launch` / torchrun, else null.
   const { initFromEnv } = require('../ddp/process_group') as typeof import('../ddp/process_group');
   const pg: ProcessGroup | null = await initFromEnv({ device: c.training.device });
-  try {
-    const setup = await setUpTraining(c, runDirPath, pg, hooks.progressStream);
-    const loop = new TrainingLoop(setup, hooks);
-    const onSignal = (sig: NodeJS.Signals) => loop.requestStop(sig);
-    if (hooks.handleSignals !== false) {
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+  let lock: RunLock | null = null;
+  let loop: TrainingLoop | undefined;
+  let pending: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (loop) return loop.requestStop(sig);
+    // Before the first step there is nothing to save. When no one else handles the signal, stop
+    // as it asks (its default action), releasing the lock first; else stop once the loop starts.
+    if (process.listenerCount(sig) > 1) {
+      pending ??= sig;
+      return;
     }
+    lock?.release();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.kill(process.pid, sig);
+  };
+  if (hooks.handleSignals !== false) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  try {
+    lock = await takeRunLock(runDirPath, pg);
+    const setup = await setUpTraining(c, runDirPath, pg, hooks.progressStream);
     try {
+      loop = new TrainingLoop(setup, hooks);
+      if (pending) loop.requestStop(pending);
       return await loop.run();
     } finally {
-      if (hooks.handleSignals !== false) {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
       setup.dispose();
     }
   } finally {
+    if (hooks.handleSignals !== false) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    lock?.release();
     await pg?.destroy();
   }
+}
+
+/**
+ * The run directory's lock, taken by rank 0 (the only writer of a data-parallel run); the other
+ * ranks learn whether it was refused from one collective, so that every rank stops with the same
+ * error instead of waiting for rank 0 in a later one.
+ */
+async function takeRunLock(runDirPath: string, pg: ProcessGroup | null): Promise<RunLock | null> {
+  if (!pg) return acquireRunLock(runDirPath);
+  let lock: RunLock | null = null;
+  let refused: Ext5Error | null = null;
+  if (pg.rank === 0) {
+    try {
+      lock = acquireRunLock(runDirPath);
+    } catch (e) {
+      refused =
+        e instanceof Ext5Error ? e : new Ext5Error('EXT5_RUN_DIR', `${runDirPath}: ${(e as Error).message}`);
+    }
+  }
+  const [fromLead] = await pg.allGatherObject(
+    refused ? { code: refused.code, message: refused.message, hint: refused.hint ?? null } : null,
+  );
+  if (refused) throw refused;
+  if (fromLead) {
+    lock?.release();
+    throw new Ext5Error(fromLead.code, `rank 0: ${fromLead.message}`, fromLead.hint ?? undefined);
+  }
+  return lock;
 }
 
 /** One micro-batch and the pipeline position right after it. */
