@@ -223,14 +223,7 @@ function tryCreate(lockPath: string, text: string): number | null {
   );
   let ino: number;
   try {
-    const fd = fs.openSync(tmp, 'wx');
-    try {
-      fs.writeSync(fd, text);
-      fsyncQuietly(fd);
-      ino = fs.fstatSync(fd).ino;
-    } finally {
-      fs.closeSync(fd);
-    }
+    ino = writeRecord(fs.openSync(tmp, 'wx'), text);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     throw lockIoError(e, lockPath);
@@ -258,6 +251,11 @@ function createExclusive(lockPath: string, text: string): number | null {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return null;
     throw lockIoError(e, lockPath);
   }
+  return writeRecord(fd, text);
+}
+
+/** Writes the holder record to a new file, durably, and closes it: its inode. */
+function writeRecord(fd: number, text: string): number {
   try {
     fs.writeSync(fd, text);
     fsyncQuietly(fd);

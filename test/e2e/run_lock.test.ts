@@ -3,11 +3,11 @@
 // another start, SIGINT releases the lock and SIGKILL leaves one that the next start recognises as
 // stale, a data-parallel launch against a locked directory stops on every rank, and fine-tuning
 // from a live run that keeps one checkpoint reads its newest one without its lock.
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCli } from './helpers/cli';
+import { root, runCli } from './helpers/cli';
 import { holdRunLock, startCli, trainSteps, waitFor } from './helpers/runs';
 
 jest.setTimeout(300_000);
@@ -127,6 +127,47 @@ test('SIGINT and SIGTERM release the lock, in the loop and right after it was ta
     expect(e.code === 130 || e.signal === sig).toBe(true);
     expect(fs.existsSync(lockFile(early))).toBe(false);
   }
+});
+
+test('starts racing to replace one stale lock: exactly one of them takes it', async () => {
+  const dir = path.join(tmp, 'race');
+  fs.mkdirSync(dir);
+  // A stale lock: its pid has exited.
+  const gone = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  await new Promise((r) => gone.once('exit', r));
+  fs.writeFileSync(lockFile(dir), JSON.stringify({ pid: gone.pid, host: os.hostname(), startedAt: 'then' }));
+  // The takers start at one moment (after all have loaded) and each holds what it got for 1.5 s,
+  // so that all of them overlap.
+  const at = Date.now() + 1500;
+  const taker = `
+    const { acquireRunLock } = require(${JSON.stringify(path.join(root, 'dist', 'lib', 'run', 'run_lock.js'))});
+    setTimeout(() => {
+      try {
+        const lock = acquireRunLock(process.argv[1]);
+        process.stdout.write('took');
+        setTimeout(() => lock.release(), 1500);
+      } catch (e) {
+        process.stdout.write(e.code);
+      }
+    }, ${at} - Date.now());`;
+  const outs = await Promise.all(
+    Array.from(
+      { length: 6 },
+      () =>
+        new Promise<string>((resolve) => {
+          const p = spawn(process.execPath, ['-e', taker, dir], { stdio: ['ignore', 'pipe', 'ignore'] });
+          children.push(p);
+          let out = '';
+          p.stdout!.on('data', (d) => {
+            out += d;
+          });
+          p.on('close', () => resolve(out));
+        }),
+    ),
+  );
+  expect(outs.filter((o) => o === 'took')).toHaveLength(1);
+  expect(outs.filter((o) => o === 'EXT5_RUN_LOCKED')).toHaveLength(5);
+  expect(fs.readdirSync(dir)).toEqual([]);
 });
 
 test('a data-parallel launch against a locked run directory stops on every rank with the lock error', async () => {
