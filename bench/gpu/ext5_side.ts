@@ -68,10 +68,19 @@ export async function parity(dir: string, device: string): Promise<Record<string
     const e = JSON.parse(fs.readFileSync(expectedFile, 'utf8')) as Expected;
     const row: Record<string, unknown> = { name };
     for (const dtype of ['float32', 'bfloat16'] as const) {
-      const model = T5ForConditionalGeneration.fromPretrained(path.join(dir, name), {
-        device,
-        computeDtype: dtype,
-      });
+      let model: T5ForConditionalGeneration;
+      try {
+        model = T5ForConditionalGeneration.fromPretrained(path.join(dir, name), {
+          device,
+          computeDtype: dtype,
+        });
+      } catch (err) {
+        // One model that does not load is a finding; the others are still compared.
+        const x = err as { code?: string; message?: string };
+        row[dtype] = { pass: false, error: `${x.code ?? 'Error'}: ${x.message ?? String(err)}` };
+        ok = false;
+        continue;
+      }
       const got = forwardLogits(model, e);
       const l = maxAbsDiff(got.logits, e[dtype].logits);
       const lossDiff = Math.abs(got.loss - e[dtype].loss);
@@ -273,6 +282,8 @@ async function main() {
   }
   fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(JSON.stringify(result).slice(0, 2000));
+  // A part whose checks fail exits 1, so that run.sh's steps.tsv and summary.json say so.
+  if (result.ok === false) process.exitCode = 1;
 }
 
 if (require.main === module)

@@ -212,6 +212,8 @@ def check_saved(root, device, out):
     if not models:
         sys.exit(f"no <name>/expected.json under {root}: run make-parity first")
     _write(out, dict(part="hf_parity_transformers_loads_ext5", device=device, transformers=_version(), ok=ok, models=models))
+    if not ok:
+        sys.exit(1)  # run.sh's steps.tsv and summary.json record the part as failed
 
 
 def matmul_rate(device, n=8192, reps=20):
