@@ -14,7 +14,7 @@
 #      by ext5 on CUDA (float32 and bfloat16 logits and loss), and ext5-saved models loaded back
 #      by transformers (float32 logits);
 #   4. training and generation speed, T5.1.1-base bfloat16, inputs 512 / targets 114 (on a CPU:
-#      T5.1.1-small, 128 / 32, 3 steps): ext5's full
+#      T5.1.1-small, 64 / 16, 2 steps): ext5's full
 #      step (forward, backward, Adafactor) against transformers' eager step with its Adafactor
 #      (and torch.compile when time is left), tokens/s and MFU against a measured bf16 matmul
 #      rate; greedy generation tokens/s against model.generate; the SDPA attention path A/B;
@@ -25,7 +25,8 @@
 # Environment: EXT5_GPU_PYTHON (default python3), EXT5_GPU_DEVICE (default cuda),
 # EXT5_GPU_BUDGET_S (default 470 on CUDA, 1800 on a CPU: parts that no longer fit are skipped),
 # EXT5_GPU_BATCH (32 on CUDA, 2 on a CPU), EXT5_GPU_BUILD_DIR (native/torch/build-python: the
-# addon built against the Python torch, kept apart from native/torch/build).
+# addon built against the Python torch, kept apart from native/torch/build), EXT5_GPU_THREADS
+# (threads of both sides; default: each library's own).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 repo="$PWD"
@@ -46,10 +47,15 @@ case "$device" in
   *)
     budget="${EXT5_GPU_BUDGET_S:-1800}"
     batch="${EXT5_GPU_BATCH:-2}"
-    speed=(t5-v1_1-small 128 32 16 3)
+    speed=(t5-v1_1-small 64 16 8 2)
     limits=(1200 600 240 420)
     ;;
 esac
+# Threads for both sides (ext5 and torch). On a CPU shared with other work, 1 avoids OpenMP
+# threads waiting on each other (measured: a t5-v1_1-tiny step 5.5 s on 2 threads, 0.4 s on 1).
+if [ -n "${EXT5_GPU_THREADS:-}" ]; then
+  export EXT5_NUM_THREADS="$EXT5_GPU_THREADS" OMP_NUM_THREADS="$EXT5_GPU_THREADS"
+fi
 build_dir="${EXT5_GPU_BUILD_DIR:-native/torch/build-python}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/ext5-gpu.XXXXXX")"
 status_file="$OUT/steps.tsv"
