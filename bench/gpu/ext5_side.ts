@@ -134,7 +134,12 @@ export async function speed(dir: string, device: string, o: SpeedOptions): Promi
   // The same batch for transformers (hf_side.py speed reads it).
   fs.writeFileSync(
     path.join(dir, 'speed_batch.json'),
-    JSON.stringify({ input_ids: inputIds, labels, trainingFlopsPerStep: flops.training }),
+    JSON.stringify({
+      input_ids: inputIds,
+      labels,
+      computeDtype: o.dtype,
+      trainingFlopsPerStep: flops.training,
+    }),
   );
   const batch = {
     inputIds: { data: Int32Array.from(inputIds.flat()), shape: [o.B, o.S] },
@@ -188,7 +193,7 @@ export async function speed(dir: string, device: string, o: SpeedOptions): Promi
     steps: o.steps,
     stepMs: stepSec * 1e3,
     tokensPerS: tokens / stepSec,
-    // MFU (bench/gpu/summary.py) divides flopsPerS by the bf16 matmul rate hf_side.py measured.
+    // MFU (bench/gpu/summary.py) divides flopsPerS by the matmul rate hf_side.py measured.
     trainingFlopsPerStep: flops.training,
     flopCount: flops,
     flopsPerS: flops.training / stepSec,

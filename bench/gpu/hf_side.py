@@ -14,8 +14,9 @@ Subcommands, each writing one JSON file:
                                   logits (ext5_logits.json)
   speed DIR DEVICE OUT            transformers' eager T5 on the weights and batch of ext5_side.ts
                                   speed: training step (forward, backward, transformers' Adafactor)
-                                  under bfloat16 autocast, greedy model.generate, and the measured
-                                  bf16 matmul rate that MFU is relative to; with --compiled, only
+                                  under bfloat16 autocast (or float32, as ext5's run), greedy
+                                  model.generate, and the matmul rate in that dtype that MFU is
+                                  relative to; with --compiled, only
                                   the training step of torch.compile(model) (or why it failed)
 
 Attention is transformers' "eager" T5Attention: the reference implementation of
@@ -216,9 +217,9 @@ def check_saved(root, device, out):
         sys.exit(1)  # run.sh's steps.tsv and summary.json record the part as failed
 
 
-def matmul_rate(device, n=8192, reps=20):
-    a = torch.randn(n, n, device=device, dtype=torch.bfloat16)
-    b = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+def matmul_rate(device, n=8192, reps=20, dtype=torch.bfloat16):
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
     for _ in range(3):
         a @ b
     _sync(device)
@@ -249,8 +250,16 @@ def speed(root, device, out, steps, new_tokens, compiled):
     flops = b.get("trainingFlopsPerStep")
     if not isinstance(flops, (int, float)) or flops <= 0:
         sys.exit(f"{root}/speed_batch.json has no trainingFlopsPerStep: run ext5_side.js speed first")
-    # 8192² on a GPU; a CPU reaches its rate at 2048² and would take minutes at 8192².
-    result["bf16MatmulFlopsPerS"] = matmul_rate(device) if device.startswith("cuda") else matmul_rate(device, 2048, 10)
+    # The compute dtype is ext5's (the batch file says it): bfloat16 runs under autocast, float32
+    # as is, and the matmul rate that MFU divides by is measured in the same dtype.
+    dtype = b.get("computeDtype", "bfloat16")
+    if dtype not in ("bfloat16", "float32"):
+        sys.exit(f"{root}/speed_batch.json: computeDtype must be bfloat16 or float32, got {dtype!r}")
+    bf16 = dtype == "bfloat16"
+    # 8192² on a GPU; a CPU reaches its rate at 1024² and would take minutes at 8192².
+    shape = (8192, 20) if device.startswith("cuda") else (1024, 5)
+    result.update(computeDtype=dtype, matmulDtype=dtype)
+    result["matmulFlopsPerS"] = matmul_rate(device, *shape, dtype=getattr(torch, dtype))
     model = _load(os.path.join(root, "speed_model"), device)
     n = sum(p.numel() for p in model.parameters())
     result.update(
@@ -269,7 +278,7 @@ def speed(root, device, out, steps, new_tokens, compiled):
         return (time.perf_counter() - t0) / count, losses
 
     def fwd_step(fwd, opt, losses):
-        with torch.autocast("cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16):
+        with torch.autocast("cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16, enabled=bf16):
             loss = fwd(input_ids=ids, labels=labels).loss
         loss.backward()
         opt.step()
@@ -298,7 +307,7 @@ def speed(root, device, out, steps, new_tokens, compiled):
     )
 
     model.eval()
-    with torch.no_grad(), torch.autocast("cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16):
+    with torch.no_grad(), torch.autocast("cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16, enabled=bf16):
         kw = dict(max_new_tokens=new_tokens, do_sample=False, num_beams=1)
         model.generate(input_ids=ids, **kw)
         _sync(device)

@@ -26,7 +26,8 @@
 # EXT5_GPU_BUDGET_S (default 470 on CUDA, 1800 on a CPU: parts that no longer fit are skipped),
 # EXT5_GPU_BATCH (32 on CUDA, 2 on a CPU), EXT5_GPU_BUILD_DIR (native/torch/build-python: the
 # addon built against the Python torch, kept apart from native/torch/build), EXT5_GPU_THREADS
-# (threads of both sides; default: each library's own).
+# (threads of both sides; default: each library's own), EXT5_GPU_DTYPE (compute dtype of the
+# speed parts: bfloat16 on CUDA, float32 on a CPU).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 repo="$PWD"
@@ -42,12 +43,16 @@ case "$device" in
     batch="${EXT5_GPU_BATCH:-32}"
     # config input target new-tokens steps; limits of build, tests, speed, compiled speed
     speed=(t5-v1_1-base 512 114 64 10)
+    dtype="${EXT5_GPU_DTYPE:-bfloat16}"
     limits=(240 120 90 150)
     ;;
   *)
     budget="${EXT5_GPU_BUDGET_S:-1800}"
     batch="${EXT5_GPU_BATCH:-2}"
     speed=(t5-v1_1-small 64 16 8 2)
+    # bf16 matmul without bf16 units is emulated (0.2 GFLOP/s against 13 in float32, 1 thread,
+    # on a 2-core machine without AVX-512): float32 unless asked.
+    dtype="${EXT5_GPU_DTYPE:-float32}"
     limits=(1200 600 240 420)
     ;;
 esac
@@ -138,10 +143,10 @@ fi
 # ---- 4. speed ----------------------------------------------------------------------------------
 read -r cfg input target new steps <<<"${speed[*]}"
 step speed-ext5 "${limits[2]}" node dist/bench/gpu/ext5_side.js speed "$work" "$device" "$OUT/speed_ext5.json" \
-  --config "$cfg" --dtype bfloat16 --batch "$batch" --input "$input" --target "$target" --new "$new" --steps "$steps"
+  --config "$cfg" --dtype "$dtype" --batch "$batch" --input "$input" --target "$target" --new "$new" --steps "$steps"
 step speed-hf "${limits[2]}" "$PY" bench/gpu/hf_side.py speed "$work" "$device" "$OUT/speed_hf.json" \
   --steps "$steps" --new "$new"
-step attention-ab 60 node dist/bench/gpu/attention_ab.js --device "$device" --dtype bfloat16 \
+step attention-ab 60 node dist/bench/gpu/attention_ab.js --device "$device" --dtype "$dtype" \
   --configs "$cfg" --batch $(((batch + 1) / 2)) --input "$input" --target "$target" --new $(((new + 1) / 2)) \
   --steps $(((steps + 1) / 2)) --out "$OUT/attention_ab.json"
 step speed-hf-compiled "${limits[3]}" "$PY" bench/gpu/hf_side.py speed "$work" "$device" \

@@ -1,7 +1,8 @@
 """Merges the JSON files that bench/gpu/run.sh leaves in OUT into one summary (printed).
 
 Usage: python3 bench/gpu/summary.py OUT
-MFU = achieved training FLOP/s / the bf16 matmul rate that hf_side.py measured on the same device.
+MFU = achieved training FLOP/s / the matmul rate that hf_side.py measured on the same device, in
+the run's compute dtype (bfloat16 on CUDA; float32 on a CPU without bf16 matmul units).
 The FLOPs of a step are ext5's per-stack count (lib/model/flops.ts t5Flops: encoder weights on
 encoder tokens, decoder weights and the LM head on decoder tokens, cross-attention K/V on encoder
 tokens, attention products; 3 × forward), the same number on both sides. mfu6N is the same time
@@ -73,12 +74,12 @@ def summarize(out):
     ours = _read(out, "speed_ext5.json")
     theirs = _read(out, "speed_hf.json")
     compiled = _read(out, "speed_hf_compiled.json")
-    rate = None
+    rate, rate_dtype = None, None
     for r in (theirs, compiled):
-        if isinstance(r, dict) and r.get("bf16MatmulFlopsPerS"):
-            rate = r["bf16MatmulFlopsPerS"]
+        if isinstance(r, dict) and r.get("matmulFlopsPerS"):
+            rate, rate_dtype = r["matmulFlopsPerS"], r.get("matmulDtype")
             break
-    speed = {"bf16MatmulTflops": rate / 1e12 if rate else None}
+    speed = {"matmulTflops": rate / 1e12 if rate else None, "matmulDtype": rate_dtype}
 
     def row(r):
         if not isinstance(r, dict) or "tokensPerS" not in r:
