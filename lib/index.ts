@@ -49,6 +49,7 @@ export {
 // ---- the T5 model and its checkpoints ----
 
 export * as safetensors from './io/safetensors';
+export { type T5FlopConfig, type T5FlopCount, type T5FlopShape, t5Flops } from './model/flops';
 export {
   fromPretrained,
   fromPretrainedAsync,

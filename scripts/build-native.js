@@ -10,7 +10,7 @@
 const path = require('node:path');
 const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
-const { findLibtorch } = require('./libtorch');
+const { findLibtorch, torchLinkageProblems } = require('./libtorch');
 const { root, devCheckout, missingBuildTools, BUILD_PACKAGES } = require('./build-env');
 
 const ADDONS = ['torch', 'spm'];
@@ -58,7 +58,14 @@ function build(addon) {
   let info = { how: 'not needed' };
   if (addon === 'torch') {
     info = findLibtorch();
-    if (info.torchDir) args.push(`--CDTorch_DIR=${info.torchDir}`);
+    // Torch_DIR names the chosen TorchConfig.cmake outright, so that a Torch_DIR cached in the
+    // build folder by an earlier configure (another libtorch) cannot win over it.
+    const torchDir =
+      info.torchDir ||
+      (info.cmakePrefix && fs.existsSync(path.join(info.cmakePrefix, 'Torch', 'TorchConfig.cmake'))
+        ? path.join(info.cmakePrefix, 'Torch')
+        : undefined);
+    if (torchDir) args.push(`--CDTorch_DIR=${torchDir}`);
     if (info.cmakePrefix) args.push(`--CDCMAKE_PREFIX_PATH=${info.cmakePrefix}`);
   }
   if (process.env.EXT5_BUILD_JOBS) args.push('-p', process.env.EXT5_BUILD_JOBS);
@@ -68,7 +75,37 @@ function build(addon) {
     throw new Error(`building native/${addon} failed (exit ${r.status}); see the compiler output above`);
   }
   const record = { addon, libtorch: info, builtAt: new Date().toISOString(), node: process.version };
+  if (addon === 'torch') record.linkage = checkTorchLinkage(path.resolve(root, out));
   fs.writeFileSync(path.resolve(root, out, 'ext5-build.json'), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/**
+ * After linking: every torch and c10 library the addon loads must resolve inside the libtorch
+ * directory that CMake configured (native/torch/CMakeLists.txt writes it to
+ * ext5-torch-libdir.txt). Two libtorch installations in one process abort at load.
+ * @throws Error with code EXT5_BUILD_LIBTORCH_MIX naming each library that is wrong.
+ */
+function checkTorchLinkage(outDir) {
+  if (process.platform !== 'linux') return { checked: false, why: `no ldd check on ${process.platform}` };
+  const node = path.join(outDir, 'Release', 'ext5_torch.node');
+  const libdir = fs.readFileSync(path.join(outDir, 'ext5-torch-libdir.txt'), 'utf8').trim();
+  const r = torchLinkageProblems(node, libdir);
+  if (r.problems.length) {
+    // A .node that would abort the process must not stay where the loader finds it.
+    fs.rmSync(node, { force: true });
+    const err = new Error(
+      `the built addon mixes libtorch installations (libtorch chosen: ${libdir}):\n` +
+        `${r.problems.map((p) => `  - ${p}`).join('\n')}\n` +
+        'The .node was removed. Point LIBTORCH (or Torch_DIR) at one complete libtorch and build into ' +
+        'a clean folder (EXT5_BUILD_DIR), or delete the build folder and rebuild.',
+    );
+    err.code = 'EXT5_BUILD_LIBTORCH_MIX';
+    throw err;
+  }
+  console.error(
+    `[ext5 build] torch libraries all from ${libdir}: ${r.resolved.map((l) => l.name).join(', ')}`,
+  );
+  return { checked: true, libdir, needed: r.needed, runpath: r.runpath, resolved: r.resolved };
 }
 
 if (require.main === module) {
@@ -81,4 +118,4 @@ if (require.main === module) {
   }
 }
 
-module.exports = { build, ADDONS };
+module.exports = { build, checkTorchLinkage, ADDONS };

@@ -4,8 +4,10 @@
 # Debian 13 (trixie) packages libtorch-dev 2.6 and nodejs 20.19, which need trixie's glibc, so
 # this script keeps a trixie root made by debootstrap OUTSIDE the repository, installs the build
 # and test packages there, copies the current checkout in (tracked and untracked, non-ignored
-# files, plus node_modules), builds both native addons against the trixie libtorch, and runs the
-# native and e2e jest projects. The last line is a plain summary:
+# files, plus node_modules; the copy is made a git work tree for the packaging tests), builds both
+# native addons against the trixie libtorch, and runs the native and e2e jest projects, packaging
+# included (git, npm and npx are installed in the root). Failed tests are listed by name; the
+# last line is a plain summary:
 #   libtorch2: torch <version>, jest native+e2e: N passed, N failed, N skipped
 #
 # Usage (as root; debootstrap and chroot need it):
@@ -119,9 +121,25 @@ if [ -d "$keep/node_modules" ] && cmp -s "$keep/package-lock.json" "$dest/packag
   mv "$keep/node_modules" "$dest/node_modules"
 else
   echo "[check-libtorch2] copying node_modules"
-  cp -a "$repo/node_modules" "$dest/node_modules"
+  # The contents, not the entry: node_modules may be a symlink to a folder outside the root.
+  mkdir -p "$dest/node_modules"
+  cp -a "$repo/node_modules/." "$dest/node_modules/"
 fi
 rm -rf "$keep"
+# The packaging tests (test/e2e/pack.test.ts) list the files to ship with `git ls-files` and run
+# npm, npx and tar, as on a developer's clone: make the copy a git work tree (nothing committed;
+# `git ls-files -co --exclude-standard` then lists the same files as in the checkout) and stop
+# here, naming the tool, when one of them is missing, so that no test fails for want of it.
+in_root git config --global --replace-all safe.directory /work/ext5
+in_root git -C /work/ext5 init -q
+missing=""
+for tool in git npm npx tar; do
+  in_root sh -c "command -v $tool" >/dev/null || missing="$missing $tool"
+done
+if [ -n "$missing" ]; then
+  echo "check-libtorch2: the Debian 13 root has no$missing; the e2e tests need them" >&2
+  exit 2
+fi
 
 torch_version="$(in_root dpkg-query -W -f '${Version}' libtorch-dev)"
 echo "[check-libtorch2] building against libtorch-dev $torch_version"
@@ -141,6 +159,14 @@ in_root env EXT5_SDPA="${EXT5_SDPA:-}" EXT5_BUILD_JOBS="${EXT5_BUILD_JOBS:-}" ba
   npx tsc -p tsconfig.build.json
   npx jest --ci --json --outputFile='"$results"' '"$jest_args"'
 ' || status=$?
+# The failed tests by name, so that the summary below can be read without the jest log.
+in_root node -e '
+  let r;
+  try { r = require(process.argv[1]); } catch { process.exit(0); }
+  for (const f of r.testResults)
+    for (const t of f.assertionResults)
+      if (t.status === "failed") console.log(`FAILED ${f.name.replace(/^\/work\/ext5\//, "")}: ${t.fullName}`);
+' "$results" || true
 in_root node -e '
   let r;
   try { r = require(process.argv[1]); } catch { console.log(`libtorch2: torch ${process.argv[2]}, jest did not finish`); process.exit(1); }

@@ -1,8 +1,14 @@
 """Merges the JSON files that bench/gpu/run.sh leaves in OUT into one summary (printed).
 
 Usage: python3 bench/gpu/summary.py OUT
-MFU = achieved training FLOP/s (6 · parameters · tokens / step time) / the bf16 matmul rate that
-hf_side.py measured on the same GPU.
+MFU = achieved training FLOP/s / the matmul rate that hf_side.py measured on the same device, in
+the run's compute dtype (bfloat16 on CUDA; float32 on a CPU without bf16 matmul units).
+The FLOPs of a step are ext5's per-stack count (lib/model/flops.ts t5Flops: encoder weights on
+encoder tokens, decoder weights and the LM head on decoder tokens, cross-attention K/V on encoder
+tokens, attention products; 3 × forward), the same number on both sides. mfu6N is the same time
+under the 6 · parameters · (input + target tokens) rule, about twice as high for T5, shown only to
+compare with figures that use it. A step whose rc is "n/a" does not apply to the device (NCCL on a
+CPU).
 """
 
 import json
@@ -50,7 +56,12 @@ def summarize(out):
                 name, rc, sec = (line.rstrip("\n").split("\t") + ["", "", ""])[:3]
                 steps.append({"step": name, "rc": rc, "seconds": sec})
     doctor = _read(out, "doctor.json")
-    s = {"steps": steps, "tests": _jest(out)}
+    s = {
+        "steps": steps,
+        "failedSteps": [r["step"] for r in steps if r["rc"] not in ("0", "n/a", "skipped")],
+        "notApplicable": [r["step"] for r in steps if r["rc"] == "n/a"],
+        "tests": _jest(out),
+    }
     if isinstance(doctor, dict):
         s["doctor"] = {k: v for k, v in doctor.items() if k in ("torch", "cuda", "addons", "node", "platform")} or doctor
     for key, name in (
@@ -63,12 +74,12 @@ def summarize(out):
     ours = _read(out, "speed_ext5.json")
     theirs = _read(out, "speed_hf.json")
     compiled = _read(out, "speed_hf_compiled.json")
-    rate = None
+    rate, rate_dtype = None, None
     for r in (theirs, compiled):
-        if isinstance(r, dict) and r.get("bf16MatmulFlopsPerS"):
-            rate = r["bf16MatmulFlopsPerS"]
+        if isinstance(r, dict) and r.get("matmulFlopsPerS"):
+            rate, rate_dtype = r["matmulFlopsPerS"], r.get("matmulDtype")
             break
-    speed = {"bf16MatmulTflops": rate / 1e12 if rate else None}
+    speed = {"matmulTflops": rate / 1e12 if rate else None, "matmulDtype": rate_dtype}
 
     def row(r):
         if not isinstance(r, dict) or "tokensPerS" not in r:
@@ -76,11 +87,13 @@ def summarize(out):
         return {
             "stepMs": r["stepMs"],
             "tokensPerS": r["tokensPerS"],
+            "tflopsPerS": r["flopsPerS"] / 1e12,
             "mfu": r["flopsPerS"] / rate if rate else None,
+            "mfu6N": r["flopsPerS6N"] / rate if rate and r.get("flopsPerS6N") else None,
         }
 
     if isinstance(ours, dict):
-        speed["config"] = {k: ours.get(k) for k in ("config", "dtype", "batch", "parameters")}
+        speed["config"] = {k: ours.get(k) for k in ("config", "dtype", "batch", "parameters", "trainingFlopsPerStep")}
         speed["ext5"] = row(ours)
         speed["ext5Generate"] = ours.get("generate")
     if isinstance(theirs, dict):

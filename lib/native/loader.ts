@@ -26,6 +26,72 @@ export interface AddonOrigin {
 
 const loaded = new Map<AddonName, { exports: unknown; origin: AddonOrigin }>();
 
+/** The part of scripts/libtorch.js the clash check uses (plain JS, shipped with the package). */
+interface LibtorchScript {
+  isTorchLibrary(file: string): boolean;
+  resolvedTorchLibraries(file: string, env?: NodeJS.ProcessEnv): { name: string; path: string | null }[];
+}
+
+function libtorchScript(): LibtorchScript {
+  return require(path.join(packageRoot(), 'scripts', 'libtorch.js')) as LibtorchScript;
+}
+
+function realDir(file: string): string {
+  try {
+    return path.dirname(fs.realpathSync(file));
+  } catch {
+    return path.dirname(file);
+  }
+}
+
+/**
+ * The torch and c10 libraries (libtorch*, libc10*, …) mapped into this process, from the text of
+ * /proc/self/maps (read when not given; empty where there is none).
+ */
+export function mappedTorchLibraries(maps?: string): string[] {
+  let text = maps;
+  if (text === undefined) {
+    try {
+      text = fs.readFileSync('/proc/self/maps', 'utf8');
+    } catch {
+      return [];
+    }
+  }
+  const { isTorchLibrary } = libtorchScript();
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    // address perms offset dev inode path
+    const m = /^\S+\s+\S+\s+\S+\s+\S+\s+\d+\s+(\/.*?)(?: \(deleted\))?$/.exec(line);
+    if (m?.[1] && isTorchLibrary(m[1])) out.add(m[1]);
+  }
+  return [...out];
+}
+
+/**
+ * Why loading the torch addon `file` would bring a second libtorch into this process, or undefined
+ * when it would not: every torch library already mapped (`maps`, default /proc/self/maps) must lie
+ * in a directory that the addon's own torch libraries resolve to (ldd, under this process's
+ * LD_LIBRARY_PATH). Two libtorch installations in one process abort inside c10, and a library
+ * already loaded under the same name would be used in place of the one the addon was built for.
+ */
+export function libtorchClash(file: string, maps?: string): string | undefined {
+  const mapped = mappedTorchLibraries(maps);
+  if (mapped.length === 0) return undefined;
+  let resolved: { name: string; path: string | null }[];
+  try {
+    resolved = libtorchScript().resolvedTorchLibraries(file);
+  } catch (e) {
+    return `this process already holds ${mapped.join(', ')}, and which libtorch ${file} uses cannot be told (${firstLine(e)})`;
+  }
+  const dirs = new Set(resolved.flatMap((l) => (l.path ? [realDir(l.path)] : [])));
+  const foreign = mapped.filter((p) => !dirs.has(realDir(p)));
+  if (foreign.length === 0) return undefined;
+  return (
+    `this process already holds ${foreign.join(', ')}, but the addon uses the libtorch in ` +
+    `${[...dirs].join(', ') || '(none that resolves)'}`
+  );
+}
+
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return msg.split('\n')[0] ?? msg;
@@ -90,7 +156,8 @@ function fixesFor(name: AddonName, failures: string[]): string[] {
 
 /**
  * Loads (once) and returns the named addon's exports, typed by the caller.
- * @throws Ext5Error with code EXT5_ADDON_NOT_FOUND listing every attempt and the fixes.
+ * @throws Ext5Error with code EXT5_ADDON_NOT_FOUND listing every attempt and the fixes, or
+ *   EXT5_LIBTORCH_CLASH when this process already holds a libtorch other than the addon's.
  */
 export function loadAddon<T>(name: AddonName): T {
   const cached = loaded.get(name);
@@ -98,7 +165,15 @@ export function loadAddon<T>(name: AddonName): T {
   const root = packageRoot();
   const dir = path.join(root, 'native', name);
   const attempts: string[] = [];
+  const clashes: string[] = [];
   const tryLoad = (file: string, how: AddonOrigin['how']): T | undefined => {
+    // Checked before dlopen: a second libtorch aborts the process, which no catch can stop.
+    const clash = name === 'torch' && process.platform === 'linux' ? libtorchClash(file) : undefined;
+    if (clash) {
+      clashes.push(`${how} ${file}: ${clash}`);
+      attempts.push(`${how} ${file}: refused, ${clash}`);
+      return undefined;
+    }
     try {
       const exports = require(file) as T;
       loaded.set(name, { exports, origin: { name, path: file, how } });
@@ -145,6 +220,16 @@ export function loadAddon<T>(name: AddonName): T {
     }
   } else {
     attempts.push(`prebuild ${prebuildDir}: none for ${process.platform}-${process.arch}`);
+  }
+  if (clashes.length > 0) {
+    throw new Ext5Error(
+      'EXT5_LIBTORCH_CLASH',
+      `could not load ext5's ${name} addon: another libtorch is already loaded in this process.\n` +
+        attempts.map((a) => `  - ${a}`).join('\n'),
+      'One process can hold one libtorch. Load ext5 in a process that has not loaded another ' +
+        'libtorch, or build the addon against the libtorch already loaded ' +
+        '(`LIBTORCH=<that libtorch> node scripts/build-native.js torch`) and point EXT5_TORCH_ADDON at it.',
+    );
   }
   const fixes = fixesFor(name, attempts);
   throw new Ext5Error(

@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { runAb } from '../../bench/gpu/attention_ab';
 import { parity, speed, TOLERANCE } from '../../bench/gpu/ext5_side';
 import { maxAbsDiff as maxDiff } from '../../bench/t5_interleave';
+import { t5Flops } from '../../lib/model/flops';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
+import { preset } from '../../lib/model/t5_presets';
 import type { Tensor } from '../../lib/tensor/tensor';
 import { testDevice } from './test_device';
 
@@ -90,14 +92,27 @@ test('speed: training steps, generation, the batch and weights for transformers'
     T: 5,
     N: 4,
     steps: 2,
-  })) as { tokensPerS: number; losses: number[]; parameters: number; generate: { tokensPerS: number } };
+  })) as {
+    tokensPerS: number;
+    stepMs: number;
+    losses: number[];
+    parameters: number;
+    trainingFlopsPerStep: number;
+    flopsPerS: number;
+    generate: { tokensPerS: number };
+  };
   expect(r.tokensPerS).toBeGreaterThan(0);
+  // FLOPs are the per-stack count of lib/model/flops.ts, and transformers' side gets the same number.
+  const flops = t5Flops(preset('t5-v1_1-tiny'), { inputLength: 12, targetLength: 5, batchSize: 2 }).training;
+  expect(r.trainingFlopsPerStep).toBe(flops);
+  expect(Math.abs((r.flopsPerS * r.stepMs) / 1e3 / flops - 1)).toBeLessThan(1e-9);
   expect(r.losses).toHaveLength(4);
   expect(r.losses.every(Number.isFinite)).toBe(true);
   expect(r.generate.tokensPerS).toBeGreaterThan(0);
   const b = JSON.parse(fs.readFileSync(path.join(dir, 'speed_batch.json'), 'utf8'));
   expect(b.input_ids).toHaveLength(2);
   expect(b.labels[0]).toHaveLength(5);
+  expect(b.trainingFlopsPerStep).toBe(flops);
   expect(fs.existsSync(path.join(dir, 'speed_model', 'config.json'))).toBe(true);
 });
 
