@@ -8,9 +8,10 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { downloadFile, downloadProvider } from '../../../lib/data/download';
+import { downloadFile } from '../../../lib/data/download';
 import { listParquetFiles, listRepoFiles, resolveUrl } from '../../../lib/hub';
 import { TaskRegistry } from '../../../lib/tasks';
+import { downloadProvider } from '../../../lib/tasks/download_plan';
 import { Task } from '../../../lib/tasks/task';
 import { LocalHub } from '../../helpers/hub_server';
 // The sources area's test-only Parquet writer (hand-coded from the format spec, independent of hyparquet).
