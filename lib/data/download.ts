@@ -65,27 +65,19 @@ export interface DownloadReport {
 async function planUnit(unit: DownloadUnit, opts: DownloadOptions): Promise<UnitPlan> {
   const manualHint = `Or put the files yourself in ${unit.dir}`;
   if (isOffline(opts)) {
-    const m = readManifest(unit.dir);
+    const m = readManifest(unit.dir, { repo: unit.hfId, config: unit.config, split: unit.hfSplit });
     if (!m) {
       throw offlineModeError(
         `the file list of ${unit.hfId} ${unit.config}/${unit.hfSplit} (an online download records it in ${path.join(unit.dir, MANIFEST)})`,
         manualHint,
       );
     }
-    const record = path.join(unit.dir, MANIFEST);
-    for (const [key, want] of [
-      ['repo', unit.hfId],
-      ['config', unit.config],
-      ['split', unit.hfSplit],
-      ['layout', unit.layout],
-    ] as const) {
-      if (m[key] !== want) {
-        throw new Ext5Error(
-          'E_DATA_MANIFEST',
-          `${record}: ${key} is ${JSON.stringify(m[key])}, but this folder holds ${JSON.stringify(want)} (${unit.hfId} ${unit.config}/${unit.hfSplit})`,
-          'delete the record and download that split again (online), which writes it anew',
-        );
-      }
+    if (m.layout !== unit.layout) {
+      throw new Ext5Error(
+        'E_DATA_MANIFEST',
+        `${path.join(unit.dir, MANIFEST)}: layout is ${JSON.stringify(m.layout)}, but ${unit.tasks.join(', ')} read${unit.tasks.length === 1 ? 's' : ''} ${JSON.stringify(unit.layout)}`,
+        'delete the record and download that split again (online), which writes it anew',
+      );
     }
     return {
       unit,
@@ -195,7 +187,8 @@ export async function downloadUnits(
     if (opts.maxFiles !== undefined) p.files = p.files.slice(0, opts.maxFiles);
     if (!p.fromDisk) {
       // A dry run counts nothing; it keeps the count of an earlier download of these very files.
-      const old = opts.dryRun ? readManifest(unit.dir) : undefined;
+      const owner = { repo: unit.hfId, config: unit.config, split: unit.hfSplit };
+      const old = opts.dryRun ? readManifest(unit.dir, owner) : undefined;
       writeManifest(unit.dir, manifestOf(p, old && sameFiles(old.files, p.files) ? old.rows : undefined));
     }
     if (p.partial) {

@@ -120,8 +120,18 @@ export function checkManifest(raw: unknown, file: string): Manifest {
   return m;
 }
 
-/** The checked record of split folder `dir`, or undefined when it has none (E_DATA_MANIFEST when unreadable). */
-export function readManifest(dir: string): Manifest | undefined {
+/** What a split folder's record must say of itself: the folder's dataset, config and Hub split. */
+export interface ManifestOwner {
+  repo: string;
+  config: string;
+  split: string;
+}
+
+/**
+ * The checked record of split folder `dir`, or undefined when it has none (E_DATA_MANIFEST when unreadable,
+ * malformed, or, given `owner`, a record of another dataset, config or split).
+ */
+export function readManifest(dir: string, owner?: ManifestOwner): Manifest | undefined {
   const file = path.join(dir, MANIFEST);
   let text: string;
   try {
@@ -136,7 +146,17 @@ export function readManifest(dir: string): Manifest | undefined {
   } catch (e) {
     throw badManifest(file, 'the record', text.slice(0, 40), `is not JSON (${(e as Error).message})`);
   }
-  return checkManifest(raw, file);
+  const m = checkManifest(raw, file);
+  for (const key of ['repo', 'config', 'split'] as const) {
+    if (owner && m[key] !== owner[key]) {
+      throw new Ext5Error(
+        'E_DATA_MANIFEST',
+        `${file}: ${key} is ${show(m[key])}, but the folder holds ${owner.repo} ${owner.config}/${owner.split}`,
+        'delete the record and download that split again (online), which writes it anew',
+      );
+    }
+  }
+  return m;
 }
 
 /** Writes the record of split folder `dir` (durably: a crash leaves the old record or the new one). */
@@ -145,9 +165,9 @@ export function writeManifest(dir: string, m: Manifest): void {
   writeFileDurable(path.join(dir, MANIFEST), `${JSON.stringify(m, null, 1)}\n`);
 }
 
-/** What the record of split folder `dir` says of its rows, or undefined when it has no record. */
-export function recordedRows(dir: string): RecordedRows | undefined {
-  const m = readManifest(dir);
+/** What the record of split folder `dir` (of `owner`) says of its rows, or undefined when it has no record. */
+export function recordedRows(dir: string, owner: ManifestOwner): RecordedRows | undefined {
+  const m = readManifest(dir, owner);
   if (!m) return undefined;
   return { rows: m.rows, partial: m.partial, manifest: path.join(dir, MANIFEST) };
 }

@@ -338,7 +338,8 @@ export class Task {
   rowsPresent(split: string, dataDir = defaultDataDir()): RecordedRows | undefined {
     const spec = this.splitSpec(split);
     if (this.source.builtin) return undefined;
-    const rec = recordedRows(this.splitDir(split, dataDir));
+    const owner = { repo: this.source.hfId, config: this.source.config, split: spec.hfSplit };
+    const rec = recordedRows(this.splitDir(split, dataDir), owner);
     if (!rec || rec.rows === undefined) return rec;
     const start = spec.start ?? 0;
     const end = Math.min(spec.end ?? Number.POSITIVE_INFINITY, rec.rows);
