@@ -14,7 +14,7 @@ import { cliPath, runCli } from './helpers/cli';
 
 jest.setTimeout(180_000);
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-partial-'));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-rows-'));
 const dataDir = path.join(tmp, 'data');
 let hub: LocalHub;
 
@@ -63,7 +63,9 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('download records the rows present; inspect and a run mix by them and flag the task', async () => {
+const boolqDir = () => TaskRegistry.get('super_glue_boolq').splitDir('train', dataDir);
+
+test('download records the rows present of a partial export (the Parquet footer count)', async () => {
   const dl = await ext5(
     ['data', 'download', 'super_glue_boolq', '--split', 'train', '--data-dir', dataDir, '--no-progress'],
     {
@@ -75,14 +77,33 @@ test('download records the rows present; inspect and a run mix by them and flag 
   );
   expect(dl.code).toBe(0);
   expect(dl.stderr).toMatch(/aps\/super_glue boolq\/train: 3 rows present \(a partial export\)/);
-  const record = JSON.parse(
-    fs.readFileSync(
-      path.join(TaskRegistry.get('super_glue_boolq').splitDir('train', dataDir), '.ext5-download.json'),
-      'utf8',
-    ),
-  );
+  const record = JSON.parse(fs.readFileSync(path.join(boolqDir(), '.ext5-download.json'), 'utf8'));
   expect(record).toMatchObject({ partial: true, rows: 3 });
+});
 
+/** The record the download above writes, so that each test below stands on its own. */
+function writeBoolqRecord(): void {
+  const file = path.join(boolqDir(), '.ext5-download.json');
+  const record = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+  if (record?.rows === 3) return;
+  fs.mkdirSync(boolqDir(), { recursive: true });
+  fs.writeFileSync(path.join(boolqDir(), '0000.parquet'), boolq);
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      repo: 'aps/super_glue',
+      config: 'boolq',
+      split: 'train',
+      layout: 'parquet',
+      partial: true,
+      files: [],
+      rows: 3,
+    }),
+  );
+}
+
+test('mixtures inspect mixes by the rows present and flags the task (text and --json)', async () => {
+  writeBoolqRecord();
   const others = MixtureRegistry.get('superglue')
     .resolve()
     .filter((r) => r.task.name !== 'super_glue_boolq')
@@ -110,7 +131,10 @@ test('download records the rows present; inspect and a run mix by them and flag 
     `* partial data in ${dataDir}; examples-proportional rates take the rows present`,
   );
   expect(text.stdout).toContain('  super_glue_boolq: 3 rows present of 9427 declared (partial Hub export)\n');
+});
 
+test('a run on the mixture names the partial task once, as it starts', () => {
+  writeBoolqRecord();
   const run = runCli([
     'pretrain',
     '--preset',
@@ -131,7 +155,7 @@ test('download records the rows present; inspect and a run mix by them and flag 
   ]);
   expect(run.stderr).not.toMatch(/error/i);
   expect(run.status).toBe(0);
-  const notices = run.stderr.split('\n').filter((l) => /partial data/.test(l));
+  const notices = run.stderr.split('\n').filter((l) => /rows present|partial data/.test(l));
   expect(notices).toEqual([
     'ext5: partial data for 1 task of the mixture (examples-proportional rates take the rows present when fewer than declared; docs/data.md): super_glue_boolq: 3 rows present of 9427 declared (partial Hub export)',
   ]);
