@@ -23,7 +23,7 @@ import { parquetRowCount } from './sources/parquet';
 
 export { type DownloadOptions, downloadFile, type FileResult } from '../hub/file';
 
-export { MANIFEST, type PlannedFile } from './manifest';
+export type { PlannedFile } from './manifest';
 
 /** One (dataset, config, Hub split) to fetch, and the tasks that need it. */
 export interface DownloadUnit {

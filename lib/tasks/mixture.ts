@@ -7,7 +7,7 @@
  * The count examples-proportional mixing takes is the task's declared numExamples, unless the data
  * directory's download record (lib/data/manifest.ts) says fewer rows are present: a partial Hub Parquet
  * export, or a download cut by --max-files. Then it is the rows present: n = min(declared, present), the
- * one known when only one is (see {@link exampleCount}; docs/tasks.md, "Mixing rates").
+ * one known when only one is (see {@link exampleCount}; docs/tasks.md, "Mixing rates and the rows present").
  */
 import { Ext5Error } from '../util/errors';
 import { MixtureRegistry, TaskRegistry } from './registry';
@@ -89,7 +89,7 @@ export function examplesProportional(
       throw new Ext5Error(
         'NO_NUM_EXAMPLES',
         `task ${task.name} has no example count for split '${split}', so it cannot be mixed examples-proportionally`,
-        'give the task numExamples, or give it an explicit rate in the mixture (or download its data: the download records the rows present)',
+        'give the task numExamples or an explicit rate in the mixture, or download its Parquet export (`ext5 data download`): the rows present then count',
       );
     }
     return Math.min(n * scale, maximum) ** (1 / temperature);

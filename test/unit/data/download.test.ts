@@ -302,6 +302,13 @@ describe('rows present (the record examples-proportional mixing reads)', () => {
       preprocessor: (r) => ({ inputs: '', targets: String(r.text) }),
       numExamples: { train: 1_000_000 },
     });
+  /** A task over org/bigsplit, downloaded into a data directory of its own, and its record. */
+  async function downloaded(name: string) {
+    const dataDir = path.join(tmp, name);
+    const task = textTask(name, 'org/bigsplit');
+    await downloadProvider(task, { ...quiet, endpoint, dataDir });
+    return { dataDir, task, file: path.join(task.splitDir('train', dataDir), MANIFEST) };
+  }
   const readRecord = (task: Task, dataDir: string) =>
     JSON.parse(fs.readFileSync(path.join(task.splitDir('train', dataDir), MANIFEST), 'utf8'));
 
@@ -345,10 +352,7 @@ describe('rows present (the record examples-proportional mixing reads)', () => {
   });
 
   it('offline, counts the rows of a record that has none (a download made before rows were recorded)', async () => {
-    const dataDir = path.join(tmp, 'rows-offline');
-    const task = textTask('rows_offline_test', 'org/bigsplit');
-    await downloadProvider(task, { ...quiet, endpoint, dataDir });
-    const file = path.join(task.splitDir('train', dataDir), MANIFEST);
+    const { dataDir, task, file } = await downloaded('rows_offline_test');
     const { rows: _, ...older } = readRecord(task, dataDir);
     fs.writeFileSync(file, JSON.stringify(older));
     const report = await downloadProvider(task, { ...quiet, dataDir, offline: true });
@@ -357,10 +361,7 @@ describe('rows present (the record examples-proportional mixing reads)', () => {
   });
 
   it('a malformed record offline is a coded error naming the file and key', async () => {
-    const dataDir = path.join(tmp, 'rows-bad');
-    const task = textTask('rows_bad_test', 'org/bigsplit');
-    await downloadProvider(task, { ...quiet, endpoint, dataDir });
-    const file = path.join(task.splitDir('train', dataDir), MANIFEST);
+    const { dataDir, task, file } = await downloaded('rows_bad_test');
     const rec = readRecord(task, dataDir);
     for (const [change, message] of [
       [{ rows: -3 }, `${file}: rows is not a count (a non-negative safe integer) (-3)`],
