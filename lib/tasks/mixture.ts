@@ -7,7 +7,8 @@
  * The count examples-proportional mixing takes is the task's declared numExamples, unless the data
  * directory's download record (lib/data/manifest.ts) says fewer rows are present: a partial Hub Parquet
  * export, or a download cut by --max-files. Then it is the rows present: n = min(declared, present), the
- * one known when only one is (see {@link exampleCount}; docs/tasks.md, "Mixing rates and the rows present").
+ * one known when only one is (see {@link exampleCount}; docs/tasks.md, "Mixing rates and the rows
+ * present").
  */
 import { Ext5Error } from '../util/errors';
 import { MixtureRegistry, TaskRegistry } from './registry';
