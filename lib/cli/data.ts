@@ -56,7 +56,7 @@ function pickProvider(args: DownloadArgs, t: Tasks) {
 
 async function download(args: DownloadArgs): Promise<void> {
   const t = require('../tasks') as Tasks;
-  const { downloadProvider } = require('../data/download') as typeof import('../data/download');
+  const { downloadProvider } = require('../tasks/download_plan') as typeof import('../tasks/download_plan');
   const provider = pickProvider(args, t);
   const defaultDataDir = t.defaultDataDir;
   const dataDir = args['data-dir'] ? path.resolve(args['data-dir']) : defaultDataDir();
@@ -83,6 +83,7 @@ async function download(args: DownloadArgs): Promise<void> {
             ...p.unit,
             commit: p.commit ?? null,
             partial: p.partial,
+            rows: p.rows ?? null,
             fromDisk: p.fromDisk,
             files: p.files.map((f) => ({ path: f.path, name: f.name, url: f.url, size: f.size ?? null })),
           })),

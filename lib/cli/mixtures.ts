@@ -1,4 +1,5 @@
 /** `ext5 mixtures list|inspect`: the registered mixtures, their rates and each task's share. */
+import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { Ext5Error } from '../util/errors';
 
@@ -11,6 +12,7 @@ interface InspectArgs {
   R?: number;
   K?: number;
   temperature?: number;
+  'data-dir'?: string;
 }
 
 function tasksModule() {
@@ -35,7 +37,17 @@ async function list(args: ListArgs): Promise<void> {
 }
 
 async function inspect(args: InspectArgs): Promise<void> {
-  const { MixtureRegistry, mixtureVariant, mixtureVariantNames, DEFAULT_K, DEFAULT_R } = tasksModule();
+  const {
+    MixtureRegistry,
+    mixtureVariant,
+    mixtureVariantNames,
+    DEFAULT_K,
+    DEFAULT_R,
+    defaultDataDir,
+    exampleCount,
+    isShort,
+    describePartial,
+  } = tasksModule();
   const base = MixtureRegistry.get(args.name);
   for (const [k, v] of [
     ['R', args.R],
@@ -62,16 +74,31 @@ async function inspect(args: InspectArgs): Promise<void> {
       `mixtures that do: ${mixtureVariantNames().join(', ')}`,
     );
   }
-  const rows = m
-    .resolve()
-    .map((r) => ({ task: r.task.name, family: r.task.family ?? null, rate: r.rate, share: r.share }));
+  // The data a run with --data-dir would read: its download records give the rows present.
+  const dataDir = args['data-dir'] ? path.resolve(args['data-dir']) : defaultDataDir();
+  const rows = m.resolve({ dataDir }).map((r) => {
+    const count = exampleCount(r.task, 'train', dataDir);
+    return {
+      task: r.task.name,
+      family: r.task.family ?? null,
+      rate: r.rate,
+      share: r.share,
+      declared: count.declared ?? null,
+      rowsPresent: count.present ?? null,
+      partialExport: count.partial,
+      partial: isShort(count),
+      count,
+    };
+  });
   if (args.json) {
+    const tasks = rows.map(({ count: _, ...r }) => r);
     process.stdout.write(
-      `${JSON.stringify({ name: m.name, description: m.description, members: m.members.map(([n, r]) => ({ name: n, rate: typeof r === 'number' ? r : 'function' })), tasks: rows }, null, 2)}\n`,
+      `${JSON.stringify({ name: m.name, description: m.description, dataDir, members: m.members.map(([n, r]) => ({ name: n, rate: typeof r === 'number' ? r : 'function' })), tasks }, null, 2)}\n`,
     );
     return;
   }
   const w = Math.max(...rows.map((r) => r.task.length), 4);
+  const flagged = rows.filter((r) => r.partial);
   const lines = [
     `mixture ${m.name}: ${m.description}`,
     `members: ${m.members.map(([n, r]) => `${n} (${typeof r === 'number' ? r : 'rate function'})`).join(', ')}`,
@@ -81,9 +108,16 @@ async function inspect(args: InspectArgs): Promise<void> {
       .sort((a, b) => b.share - a.share)
       .map(
         (r) =>
-          `${r.task.padEnd(w)}  ${r.rate.toPrecision(6).padStart(12)}  ${`${(100 * r.share).toFixed(3)}%`.padStart(8)}`,
+          `${r.task.padEnd(w)}  ${r.rate.toPrecision(6).padStart(12)}  ${`${(100 * r.share).toFixed(3)}%`.padStart(8)}${r.partial ? ' *' : ''}`,
       ),
     `${rows.length} tasks`,
+    ...(flagged.length > 0
+      ? [
+          '',
+          `* partial data in ${dataDir}; examples-proportional rates take the rows present when fewer than declared (docs/data.md):`,
+          ...flagged.map((r) => `  ${describePartial({ task: r.task, ...r.count })}`),
+        ]
+      : []),
   ];
   // One write: a closed pipe (| head) then costs one EPIPE at most.
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -117,6 +151,11 @@ export const mixturesCommand: CommandModule<object, object> = {
             .option('temperature', {
               type: 'number',
               describe: 'Mixing temperature (default 1; mixtures that take it)',
+            })
+            .option('data-dir', {
+              type: 'string',
+              describe:
+                'where the task data lives (default $EXT5_DATA or ~/.cache/ext5/data): rows present there count',
             })
             .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
             .example('$0 mixtures inspect ext5_pretrain --R 4', 'C4 at 4 per ExMix example'),

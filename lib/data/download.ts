@@ -1,30 +1,29 @@
 /**
- * `ext5 data download`: fetches the files a task, a mixture or a benchmark needs from the Hugging Face Hub
- * into the local layout every task reads:
+ * Downloading dataset splits from the Hugging Face Hub into the local layout every task reads:
  *
  *   <data-dir>/<dataset id>/<config>/<split>/<file>.parquet|.jsonl|.json.gz…
  *
+ * The input is a list of units (a dataset, config and Hub split, and the folder it goes to); which units a
+ * task, a mixture or a benchmark needs is decided above this layer (lib/tasks/download_plan.ts).
  * Listing and downloads are pinned to the commit the revision pointed to when listed (lib/hub/datasets.ts);
  * each file is resumable and verified (lib/hub/file.ts). What a split folder should hold is recorded in
- * `<split folder>/.ext5-download.json` (commit, files, sizes, sha256, whether the export is partial), so that
- * with HF_HUB_OFFLINE=1 a download (or a --dry-run) works from disk alone.
+ * `<split folder>/.ext5-download.json` (lib/data/manifest.ts: commit, files, sizes, sha256, whether the
+ * export is partial, and the rows present), so that with HF_HUB_OFFLINE=1 a download (or a --dry-run)
+ * works from disk alone.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isOffline } from '../hub/config';
-import { listParquetExport, listRepoFiles, localParquetName, type RemoteFile } from '../hub/datasets';
+import { listParquetExport, listRepoFiles, localParquetName } from '../hub/datasets';
 import { type DownloadOptions, downloadFile, type FileResult, isPresent, sizeOf } from '../hub/file';
 import { offlineModeError } from '../hub/http';
-import { writeFileDurable } from '../io/durable';
-import type { Mixture } from '../tasks/mixture';
-import type { Task } from '../tasks/task';
 import { Ext5Error } from '../util/errors';
 import { formatBytes, Progress } from '../util/progress';
+import { MANIFEST, type Manifest, type PlannedFile, readManifest, writeManifest } from './manifest';
+import { parquetRowCount } from './sources/parquet';
 
 export { type DownloadOptions, downloadFile, type FileResult } from '../hub/file';
 
-/** The record of a split folder's expected contents. */
-export const MANIFEST = '.ext5-download.json';
+export type { PlannedFile } from './manifest';
 
 /** One (dataset, config, Hub split) to fetch, and the tasks that need it. */
 export interface DownloadUnit {
@@ -38,40 +37,6 @@ export interface DownloadUnit {
   tasks: string[];
 }
 
-/** The units a set of tasks needs (deduplicated; built-in tasks need none). */
-export function planDownloads(tasks: Task[], dataDir: string, splits?: string[]): DownloadUnit[] {
-  const units = new Map<string, DownloadUnit>();
-  for (const t of tasks) {
-    if (t.source.builtin) continue;
-    for (const split of splits ?? t.splits) {
-      if (!t.source.splits[split]) continue;
-      const spec = t.splitSpec(split);
-      const key = `${t.source.hfId}|${t.source.config}|${spec.hfSplit}`;
-      const u = units.get(key);
-      if (u) {
-        if (!u.tasks.includes(t.name)) u.tasks.push(t.name);
-        continue;
-      }
-      units.set(key, {
-        hfId: t.source.hfId,
-        config: t.source.config,
-        hfSplit: spec.hfSplit,
-        dir: t.splitDir(split, dataDir),
-        layout: t.source.layout ?? 'parquet',
-        ...(t.source.filePatterns?.[spec.hfSplit] ? { pattern: t.source.filePatterns[spec.hfSplit] } : {}),
-        ...(t.source.manual ? { manual: t.source.manual } : {}),
-        tasks: [t.name],
-      });
-    }
-  }
-  return [...units.values()];
-}
-
-/** A remote file and the name it gets in its split folder. */
-export interface PlannedFile extends RemoteFile {
-  name: string;
-}
-
 /** What one unit resolved to. */
 export interface UnitPlan {
   unit: DownloadUnit;
@@ -82,16 +47,10 @@ export interface UnitPlan {
   partial: boolean;
   /** Planned from the folder's record on disk (offline), not from a listing. */
   fromDisk: boolean;
-}
-
-interface Manifest {
-  repo: string;
-  config: string;
-  split: string;
-  layout: string;
-  commit?: string;
-  partial: boolean;
-  files: PlannedFile[];
+  /** The record it was planned from (offline). */
+  recorded?: Manifest;
+  /** Rows present, counted from the Parquet footers once every file is on disk (not in a dry run). */
+  rows?: number;
 }
 
 export interface DownloadReport {
@@ -103,27 +62,21 @@ export interface DownloadReport {
   totalBytes: number;
 }
 
-function readManifest(dir: string): Manifest | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as Manifest;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeManifest(dir: string, m: Manifest): void {
-  fs.mkdirSync(dir, { recursive: true });
-  writeFileDurable(path.join(dir, MANIFEST), `${JSON.stringify(m, null, 1)}\n`);
-}
-
 async function planUnit(unit: DownloadUnit, opts: DownloadOptions): Promise<UnitPlan> {
   const manualHint = `Or put the files yourself in ${unit.dir}`;
   if (isOffline(opts)) {
-    const m = readManifest(unit.dir);
+    const m = readManifest(unit.dir, { repo: unit.hfId, config: unit.config, split: unit.hfSplit });
     if (!m) {
       throw offlineModeError(
         `the file list of ${unit.hfId} ${unit.config}/${unit.hfSplit} (an online download records it in ${path.join(unit.dir, MANIFEST)})`,
         manualHint,
+      );
+    }
+    if (m.layout !== unit.layout) {
+      throw new Ext5Error(
+        'E_DATA_MANIFEST',
+        `${path.join(unit.dir, MANIFEST)}: layout is ${JSON.stringify(m.layout)}, but ${unit.tasks.join(', ')} read${unit.tasks.length === 1 ? 's' : ''} ${JSON.stringify(unit.layout)}`,
+        'delete the record and download that split again (online), which writes it anew',
       );
     }
     return {
@@ -131,6 +84,7 @@ async function planUnit(unit: DownloadUnit, opts: DownloadOptions): Promise<Unit
       files: m.files,
       partial: m.partial,
       fromDisk: true,
+      recorded: m,
       ...(m.commit ? { commit: m.commit } : {}),
     };
   }
@@ -175,33 +129,54 @@ function missingExportHint(unit: DownloadUnit): string {
   );
 }
 
-/** The tasks of a provider: a task, a mixture (its members) or a list of tasks (a benchmark). */
-function tasksOf(provider: Task | Mixture | Task[]): Task[] {
-  if (Array.isArray(provider)) return provider;
-  return 'resolve' in provider ? provider.tasks() : [provider];
+/** Options of {@link downloadUnits}. */
+export interface DownloadUnitsOptions extends DownloadOptions {
+  /** At most this many files per unit (the first ones of the listing). */
+  maxFiles?: number;
+  /** List and record only; fetch nothing. */
+  dryRun?: boolean;
+  log?: (line: string) => void;
+}
+
+/** Whether two file lists name the same files (name, path, revision, size, sha256), in order. */
+function sameFiles(a: PlannedFile[], b: PlannedFile[]): boolean {
+  const key = (f: PlannedFile) => JSON.stringify([f.name, f.path, f.revision, f.size, f.sha256]);
+  return a.length === b.length && a.every((f, i) => key(f) === key(b[i]!));
+}
+
+/** The record a plan writes; `rows` as given (counted, or carried over from an identical record). */
+function manifestOf(p: UnitPlan, rows: number | undefined): Manifest {
+  const { unit } = p;
+  return {
+    repo: unit.hfId,
+    config: unit.config,
+    split: unit.hfSplit,
+    layout: unit.layout,
+    partial: p.partial,
+    files: p.files,
+    ...(p.commit ? { commit: p.commit } : {}),
+    ...(rows !== undefined ? { rows } : {}),
+  };
+}
+
+/** The rows of a unit's Parquet files on disk: the sum of their footers' counts. */
+async function countRows(p: UnitPlan): Promise<number> {
+  let rows = 0;
+  for (const f of p.files) rows += await parquetRowCount(path.join(p.unit.dir, f.name));
+  return rows;
 }
 
 /**
- * Downloads what `provider` (a task, a mixture, or the tasks of a benchmark) needs into `dataDir`: lists
- * everything first, reports the total size, then fetches with one progress bar.
- * @example
- * await downloadProvider(TaskRegistry.get('super_glue_cb'), { dataDir: '/data', splits: ['train', 'validation'] });
+ * Downloads `units` (see lib/tasks/download_plan.ts for the units a task, a mixture or a benchmark
+ * needs): lists everything first, records each split folder's files, reports the total size, then
+ * fetches with one progress bar. Once a Parquet unit's files are all on disk, its record gets the rows
+ * present (the sum of the footers' num_rows), which examples-proportional mixing reads.
+ * Units that need a manual download are skipped and returned in `manual`.
  */
-export async function downloadProvider(
-  provider: Task | Mixture | Task[],
-  opts: DownloadOptions & {
-    dataDir: string;
-    splits?: string[];
-    maxFiles?: number;
-    dryRun?: boolean;
-    log?: (line: string) => void;
-  },
+export async function downloadUnits(
+  units: DownloadUnit[],
+  opts: DownloadUnitsOptions,
 ): Promise<DownloadReport> {
-  const tasks = tasksOf(provider);
-  // A task's unknown split is an error; a mixture's tasks simply skip splits they lack.
-  if (!Array.isArray(provider) && !('resolve' in provider))
-    for (const s of opts.splits ?? []) provider.splitSpec(s);
-  const units = planDownloads(tasks, opts.dataDir, opts.splits);
   const report: DownloadReport = { files: [], manual: [], plan: [], totalBytes: 0 };
   for (const unit of units) {
     if (unit.manual) {
@@ -211,15 +186,10 @@ export async function downloadProvider(
     const p = await planUnit(unit, opts);
     if (opts.maxFiles !== undefined) p.files = p.files.slice(0, opts.maxFiles);
     if (!p.fromDisk) {
-      writeManifest(unit.dir, {
-        repo: unit.hfId,
-        config: unit.config,
-        split: unit.hfSplit,
-        layout: unit.layout,
-        partial: p.partial,
-        files: p.files,
-        ...(p.commit ? { commit: p.commit } : {}),
-      });
+      // A dry run counts nothing; it keeps the count of an earlier download of these very files.
+      const owner = { repo: unit.hfId, config: unit.config, split: unit.hfSplit };
+      const old = opts.dryRun ? readManifest(unit.dir, owner) : undefined;
+      writeManifest(unit.dir, manifestOf(p, old && sameFiles(old.files, p.files) ? old.rows : undefined));
     }
     if (p.partial) {
       opts.log?.(
@@ -263,14 +233,18 @@ export async function downloadProvider(
       }
     }
     bar?.done();
-  }
-  if (report.manual.length > 0 && tasks.length === 1) {
-    const u = report.manual[0]!;
-    throw new Ext5Error(
-      'MANUAL_DOWNLOAD',
-      `${u.hfId} (${u.tasks.join(', ')}) cannot be downloaded automatically`,
-      `${u.manual} Target folder: ${u.dir}`,
-    );
+    // Every file is on disk and verified: record the rows present. A record read from disk is
+    // rewritten only when this download covered all of its files.
+    for (const p of report.plan) {
+      if (p.unit.layout !== 'parquet') continue;
+      if (p.fromDisk && p.recorded && !sameFiles(p.recorded.files, p.files)) continue;
+      p.rows = await countRows(p);
+      if (p.recorded?.rows !== p.rows) writeManifest(p.unit.dir, manifestOf(p, p.rows));
+      if (p.partial)
+        opts.log?.(
+          `note: ${p.unit.hfId} ${p.unit.config}/${p.unit.hfSplit}: ${p.rows} rows present (a partial export); examples-proportional mixing counts these, not the declared size`,
+        );
+    }
   }
   return report;
 }

@@ -13,9 +13,9 @@ import { T5ForConditionalGeneration } from '../model/t5';
 import { type T5Config, validateConfig } from '../model/t5_config';
 import { preset, presetNames } from '../model/t5_presets';
 import { benchmarkMixtureName, DEFAULT_K, DEFAULT_R } from '../tasks/exmix';
-import { type Mixture, mixtureVariant } from '../tasks/mixture';
+import { type Mixture, mixtureVariant, partialNotice } from '../tasks/mixture';
 import { MixtureRegistry, TaskRegistry } from '../tasks/registry';
-import type { Task } from '../tasks/task';
+import { defaultDataDir, type Task } from '../tasks/task';
 import { fetchVocabulary, loadVocabulary } from '../text/vocab_names';
 import type { PipelineVocabulary } from '../train/pipeline';
 import { didYouMean, Ext5Error } from '../util/errors';
@@ -50,9 +50,14 @@ export function loadRunVocabulary(c: RunConfig): RunVocabulary {
  * Downloads what a run names on the Hub into its cache (model.checkpoint given as `org/name[@revision]`, the
  * T5 vocabulary on first use), so that the synchronous loaders below find it; offline, checks the cache.
  * With a process group, rank 0 fetches while the other ranks wait, so no two processes write one blob.
+ * Rank 0 also says, in one line, which tasks of the training mixture have partial data (partialNotice).
  */
 export async function fetchRunInputs(c: RunConfig, pg: ProcessGroup | null = null): Promise<void> {
   if (!pg || pg.rank === 0) {
+    const m = trainingMixture(c);
+    const mixture = typeof m !== 'string' ? m : MixtureRegistry.has(m) ? MixtureRegistry.get(m) : undefined;
+    const note = mixture && partialNotice(mixture, c.data.dataDir ?? defaultDataDir(), c.data.trainSplit);
+    if (note) process.stderr.write(`ext5: ${note}\n`);
     await fetchVocabulary(runVocabularyName(c), c.data.dataDir ?? undefined);
     if (c.model.checkpoint && parseHubRef(c.model.checkpoint)) await fetchModelDir(c.model.checkpoint);
     if (!c.model.checkpoint) await fetchModelConfig(c.model.config);

@@ -7,7 +7,7 @@
 import { Ext5Error } from '../util/errors';
 import { Rng, type RngState } from '../util/rng';
 import type { Mixture, ResolvedMember } from './mixture';
-import type { Example, ReadOptions, Task } from './task';
+import { defaultDataDir, type Example, type ReadOptions, type Task } from './task';
 
 /**
  * Picks index i with probability weights[i] / sum(weights): one uniform draw and a binary search over the
@@ -111,7 +111,10 @@ export class MixtureSampler<E = Example> {
   private positions: Record<string, StreamPosition> = {};
 
   constructor(mixture: Mixture | ResolvedMember[], ...[opts = {}]: SamplerArgs<E>) {
-    this.members = Array.isArray(mixture) ? mixture : mixture.resolve();
+    // Rates from the data directory the sampler reads: rows present there count (Mixture.resolve).
+    this.members = Array.isArray(mixture)
+      ? mixture
+      : mixture.resolve({ dataDir: opts.read?.dataDir ?? defaultDataDir() });
     this.chooser = new WeightedChooser(this.members.map((m) => m.rate));
     this.rng = new Rng(opts.seed ?? 0);
     const split = opts.split ?? 'train';

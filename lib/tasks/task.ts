@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { type RecordedRows, recordedRows } from '../data/manifest';
 import { shardFor } from '../data/sources/shard';
 import { listMetrics } from '../eval/metrics/registry';
 import { didYouMean, Ext5Error } from '../util/errors';
@@ -326,6 +327,23 @@ export class Task {
     const spec = this.splitSpec(split);
     if (this.source.builtin) return path.join(packageRoot(), this.source.builtin);
     return path.join(dataDir, ...this.source.hfId.split('/'), this.source.config, spec.hfSplit);
+  }
+
+  /**
+   * What the download record of `split`'s folder (`ext5 data download`, lib/data/manifest.ts) says of its
+   * rows: the rows present in this task split (a slice of the Hub split counts only the rows inside the
+   * slice) and whether the Hub's export is partial. Undefined for built-in tasks and folders without a
+   * record; `rows` is undefined while the record has no count. A malformed record is E_DATA_MANIFEST.
+   */
+  rowsPresent(split: string, dataDir = defaultDataDir()): RecordedRows | undefined {
+    const spec = this.splitSpec(split);
+    if (this.source.builtin) return undefined;
+    const owner = { repo: this.source.hfId, config: this.source.config, split: spec.hfSplit };
+    const rec = recordedRows(this.splitDir(split, dataDir), owner);
+    if (!rec || rec.rows === undefined) return rec;
+    const start = spec.start ?? 0;
+    const end = Math.min(spec.end ?? Number.POSITIVE_INFINITY, rec.rows);
+    return { ...rec, rows: Math.max(0, end - start) };
   }
 
   /** The data files of `split`, sorted; throws with the download command when there are none. */

@@ -19,7 +19,7 @@
 import { Mixture, type ResolvedMember } from '../tasks/mixture';
 import { getProvider } from '../tasks/registry';
 import { MixtureSampler, type SamplerState } from '../tasks/sampler';
-import type { Example, Task } from '../tasks/task';
+import { defaultDataDir, type Example, type Task } from '../tasks/task';
 import { type EncDecBatch, EncDecPacker, type EncDecPackerState } from '../text/packing';
 import { SpanCorruption } from '../text/span_corruption';
 import { type BatchEncoder, tokenizeStream } from '../text/tokenize_stream';
@@ -90,10 +90,13 @@ function withEos(ids: Int32Array, maxLen: number, eos: number): Int32Array {
   return out;
 }
 
-/** A mixture's members; a task becomes a one-task mixture. Unknown names get a suggestion. */
-export function resolveMembers(target: string | Mixture): ResolvedMember[] {
+/**
+ * A mixture's members, with rates from the data in `dataDir` (rows present count, Mixture.resolve); a task
+ * becomes a one-task mixture. Unknown names get a suggestion.
+ */
+export function resolveMembers(target: string | Mixture, dataDir = defaultDataDir()): ResolvedMember[] {
   const provider = typeof target === 'string' ? getProvider(target) : target;
-  if (provider instanceof Mixture) return provider.resolve();
+  if (provider instanceof Mixture) return provider.resolve({ dataDir });
   return [{ task: provider, rate: 1, share: 1 }];
 }
 
@@ -121,7 +124,7 @@ export class TrainingPipeline {
     // source); a single process is rank 0 of 1, so its seeds do not depend on sharding.
     const rank = this.opts.shard && this.opts.shard.worldSize > 1 ? this.opts.shard.rank : -1;
     this.rankTag = rank < 0 ? '' : `rank${rank}`;
-    this.sampler = new MixtureSampler<TokenExample>(resolveMembers(this.opts.mixture), {
+    this.sampler = new MixtureSampler<TokenExample>(resolveMembers(this.opts.mixture, this.opts.dataDir), {
       seed: hashSeed(this.opts.seed, 'sampler', this.rankTag),
       split: this.opts.split,
       open: (task, epoch) => this.openTask(task, epoch),

@@ -233,9 +233,13 @@ describe('ext5 data download', () => {
       'dataset',
       'aps/super_glue',
       'refs/convert/parquet',
+      // Config i's file holds i + 1 rows, which the download records (the Parquet footer's count).
       configs.map((c, i) => ({
         path: `${c}/validation/0000.parquet`,
-        body: Buffer.concat([body, Buffer.alloc(i)]),
+        body: writeParquet(
+          [{ name: 'idx', type: 'int32' }],
+          Array.from({ length: i + 1 }, (_, idx) => ({ idx })),
+        ),
       })),
     );
     const bench = path.join(dir, 'bench');
@@ -274,6 +278,7 @@ describe('ext5 data download', () => {
     const rep = JSON.parse(off.stdout);
     expect(rep.files.map((f: { status: string }) => f.status)).toEqual(Array(8).fill('present'));
     expect(rep.plan.every((p: { fromDisk: boolean }) => p.fromDisk)).toBe(true);
+    expect(rep.plan.map((p: { rows: number }) => p.rows)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const bad = await ext5(['data', 'download', '--benchmark', 'superglu'], env());
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/E_UNKNOWN_BENCHMARK.*did you mean 'superglue'/);

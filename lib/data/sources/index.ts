@@ -9,7 +9,7 @@ export { type C4Document, type C4Files, C4Source, c4Files, readC4 } from './c4';
 export { parseDelimited } from './delimited';
 export { formatOf, listSourceFiles } from './files';
 export { parseJsonLine } from './jsonl';
-export { FileHandleBuffer, parquetFileMetadata } from './parquet';
+export { FileHandleBuffer, parquetFileMetadata, parquetRowCount } from './parquet';
 export { RecordSource } from './read_records';
 export { type Shard, shardFor } from './shard';
 export type {

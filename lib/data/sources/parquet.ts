@@ -96,6 +96,34 @@ export async function parquetFileMetadata(file: string): Promise<FileMetaData> {
   }
 }
 
+/**
+ * The rows of a Parquet file by its footer (FileMetaData.num_rows): only the footer is read, no row group.
+ * A file that is not Parquet, or a count that is not a non-negative safe integer, is E_DATA_CORRUPT.
+ */
+export async function parquetRowCount(file: string): Promise<number> {
+  let meta: FileMetaData;
+  try {
+    meta = await parquetFileMetadata(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Ext5Error('E_DATA_NOT_FOUND', `data file not found: ${file}`, 'check the path');
+    throw new Ext5Error(
+      'E_DATA_CORRUPT',
+      `${file}: not a readable Parquet file (${(err as Error).message})`,
+      'delete it and download it again',
+    );
+  }
+  const n = Number(meta.num_rows);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new Ext5Error(
+      'E_DATA_CORRUPT',
+      `${file}: the Parquet footer's row count ${String(meta.num_rows)} is not a non-negative safe integer`,
+      'delete it and download it again',
+    );
+  }
+  return n;
+}
+
 /** Builds the Parquet file reader. Raw items are row objects; the index counts rows. */
 export function parquetReader(columns?: string[]): FileReader {
   return {

@@ -8,9 +8,11 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { downloadFile, downloadProvider } from '../../../lib/data/download';
+import { downloadFile } from '../../../lib/data/download';
+import { MANIFEST } from '../../../lib/data/manifest';
 import { listParquetFiles, listRepoFiles, resolveUrl } from '../../../lib/hub';
 import { TaskRegistry } from '../../../lib/tasks';
+import { downloadProvider } from '../../../lib/tasks/download_plan';
 import { Task } from '../../../lib/tasks/task';
 import { LocalHub } from '../../helpers/hub_server';
 // The sources area's test-only Parquet writer (hand-coded from the format spec, independent of hyparquet).
@@ -283,5 +285,111 @@ describe('downloadProvider', () => {
     expect(err.hint).toBe(
       `Get it from the authors. Target folder: ${path.join('/d', 'someone', 'data', 'default', 'train')}`,
     );
+  });
+});
+
+describe('rows present (the record examples-proportional mixing reads)', () => {
+  const textPq = (texts: string[], rowGroupSize?: number) =>
+    writeParquet(
+      [{ name: 'text', type: 'string' }],
+      texts.map((text) => ({ text })),
+      rowGroupSize ? { rowGroupSize } : {},
+    );
+  const textTask = (name: string, hfId: string) =>
+    new Task({
+      name,
+      source: { hfId, config: 'default', splits: { train: { hfSplit: 'train' } }, columns: ['text'] },
+      preprocessor: (r) => ({ inputs: '', targets: String(r.text) }),
+      numExamples: { train: 1_000_000 },
+    });
+  /** A task over org/bigsplit, downloaded into a data directory of its own, and its record. */
+  async function downloaded(name: string) {
+    const dataDir = path.join(tmp, name);
+    const task = textTask(name, 'org/bigsplit');
+    await downloadProvider(task, { ...quiet, endpoint, dataDir });
+    return { dataDir, task, file: path.join(task.splitDir('train', dataDir), MANIFEST) };
+  }
+  const readRecord = (task: Task, dataDir: string) =>
+    JSON.parse(fs.readFileSync(path.join(task.splitDir('train', dataDir), MANIFEST), 'utf8'));
+
+  beforeAll(() => {
+    hub.setFiles('dataset', 'org/bigsplit', 'refs/convert/parquet', [
+      // Two files of a partial export: 5 rows in two row groups, then 3.
+      { path: 'default/partial-train/0000.parquet', body: textPq(['a', 'b', 'c', 'd', 'e'], 2) },
+      { path: 'default/partial-train/0001.parquet', body: textPq(['f', 'g', 'h']) },
+    ]);
+  });
+
+  it('records the sum of the Parquet footers once every file is on disk, and whether the export is partial', async () => {
+    const dataDir = path.join(tmp, 'rows');
+    const task = textTask('rows_test', 'org/bigsplit');
+    const lines: string[] = [];
+    const dry = await downloadProvider(task, { ...quiet, endpoint, dataDir, dryRun: true });
+    expect(dry.plan[0]!.rows).toBeUndefined();
+    expect(readRecord(task, dataDir).rows).toBeUndefined();
+    const report = await downloadProvider(task, { ...quiet, endpoint, dataDir, log: (l) => lines.push(l) });
+    expect(report.plan[0]!.rows).toBe(8);
+    expect(readRecord(task, dataDir)).toMatchObject({ partial: true, rows: 8 });
+    expect(lines).toContain(
+      'note: org/bigsplit default/train: 8 rows present (a partial export); examples-proportional mixing counts these, not the declared size',
+    );
+    expect(task.rowsPresent('train', dataDir)).toEqual({
+      rows: 8,
+      partial: true,
+      manifest: path.join(task.splitDir('train', dataDir), MANIFEST),
+    });
+    // A dry run lists again and keeps the count of these very files.
+    await downloadProvider(task, { ...quiet, endpoint, dataDir, dryRun: true });
+    expect(readRecord(task, dataDir).rows).toBe(8);
+  });
+
+  it('counts only the files downloaded (--max-files)', async () => {
+    const dataDir = path.join(tmp, 'rows-max');
+    const task = textTask('rows_max_test', 'org/bigsplit');
+    await downloadProvider(task, { ...quiet, endpoint, dataDir, maxFiles: 1 });
+    expect(readRecord(task, dataDir)).toMatchObject({ partial: true, rows: 5 });
+    expect(readRecord(task, dataDir).files).toHaveLength(1);
+  });
+
+  it('offline, counts the rows of a record that has none (a download made before rows were recorded)', async () => {
+    const { dataDir, task, file } = await downloaded('rows_offline_test');
+    const { rows: _, ...older } = readRecord(task, dataDir);
+    fs.writeFileSync(file, JSON.stringify(older));
+    const report = await downloadProvider(task, { ...quiet, dataDir, offline: true });
+    expect(report.plan[0]!.fromDisk).toBe(true);
+    expect(readRecord(task, dataDir).rows).toBe(8);
+  });
+
+  it('a malformed record offline is a coded error naming the file and key', async () => {
+    const { dataDir, task, file } = await downloaded('rows_bad_test');
+    const rec = readRecord(task, dataDir);
+    for (const [change, message] of [
+      [{ rows: -3 }, `${file}: rows is not a count (a non-negative safe integer) (-3)`],
+      [
+        { files: [{ ...rec.files[0], name: '../../escape.parquet' }] },
+        `${file}: files[0].name has an empty, "." or ".." segment`,
+      ],
+      [{ files: [{ ...rec.files[0], size: 'big' }] }, `${file}: files[0].size is not a count`],
+      [{ layout: 'zip' }, `${file}: layout is neither "parquet" nor "files"`],
+    ] as const) {
+      fs.writeFileSync(file, JSON.stringify({ ...rec, ...change }));
+      const err = await downloadProvider(task, { ...quiet, dataDir, offline: true }).catch((e) => e);
+      expect(err).toMatchObject({ code: 'E_DATA_MANIFEST' });
+      expect(err.message).toContain(message);
+    }
+  });
+
+  it('a listed .parquet that is not Parquet is refused, naming the file, and no count is recorded', async () => {
+    hub.setFiles('dataset', 'org/notpq', 'refs/convert/parquet', [
+      { path: 'default/train/0000.parquet', body: bytes(300, 7) },
+    ]);
+    const dataDir = path.join(tmp, 'rows-notpq');
+    const task = textTask('rows_notpq_test', 'org/notpq');
+    const err = await downloadProvider(task, { ...quiet, endpoint, dataDir }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'E_DATA_CORRUPT' });
+    expect(err.message).toContain(
+      `${path.join(task.splitDir('train', dataDir), '0000.parquet')}: not a readable Parquet file`,
+    );
+    expect(readRecord(task, dataDir).rows).toBeUndefined();
   });
 });

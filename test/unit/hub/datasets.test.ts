@@ -3,9 +3,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { downloadProvider, MANIFEST } from '../../../lib/data/download';
+import { MANIFEST } from '../../../lib/data/manifest';
 import { cachedSha256, HASH_CACHE, listParquetExport, localParquetName, sha256File } from '../../../lib/hub';
 import { TaskRegistry } from '../../../lib/tasks';
+import { downloadProvider } from '../../../lib/tasks/download_plan';
 import { Task } from '../../../lib/tasks/task';
 import { LocalHub } from '../../helpers/hub_server';
 import { writeParquet } from '../data/sources/parquet_writer';
