@@ -15,6 +15,7 @@ import { fetchRunInputs, loadRunVocabulary, type RunVocabulary } from '../run/as
 import type { RunConfig } from '../run/config_keys';
 import { checkRunnable, pipelineOptions, rankRows, scheduleSpec } from '../run/derive';
 import { MetricsWriter } from '../run/metrics_log';
+import type { ModelSpec } from '../run/model_source';
 import { checkRunDirReuse, loadStartingPoint, resumeCandidates, type SkippedCheckpoint } from '../run/resume';
 import type { TrainerState } from '../run/run_checkpoints';
 import { getPath, validateRunConfig } from '../run/run_config';
@@ -101,12 +102,16 @@ function samplerMismatch(e: unknown, c: RunConfig, resumeFrom: string | undefine
   );
 }
 
-/** Builds a run's parts from its config; resumes model, optimizer, pipeline and RNG when asked. */
+/**
+ * Builds a run's parts from its config; resumes model, optimizer, pipeline and RNG when asked.
+ * `modelSpec` is model.checkpoint as the caller already parsed it (parseModelSpec), if it did.
+ */
 export async function setUpTraining(
   given: RunConfig,
   runDirPath: string,
   pg: ProcessGroup | null,
   progressStream?: ProgressStream,
+  modelSpec?: ModelSpec,
 ): Promise<TrainingSetup> {
   const t = torch();
   const rank = pg?.rank ?? 0;
@@ -117,7 +122,7 @@ export async function setUpTraining(
   const rows = rankRows(given, world); // checks the split before anything is loaded
   const disposers: (() => void)[] = [];
   try {
-    await fetchRunInputs(given, pg);
+    const inputs = await fetchRunInputs(given, pg, modelSpec);
     const vocab = loadRunVocabulary(given);
     disposers.push(() => vocab.dispose());
     // Nothing in the run directory changes until everything the run needs has loaded: a refused
@@ -130,6 +135,7 @@ export async function setUpTraining(
       vocab.vocabSize,
       world,
       pg !== null,
+      inputs.model,
     );
     // model.checkpoint naming a run directory: config.json records the checkpoint actually loaded.
     const c: RunConfig =
@@ -155,7 +161,7 @@ export async function setUpTraining(
         throw samplerMismatch(e, c, resumeFrom);
       }
     }
-    if (lead) checkRunDirReuse(given, paths, resumed?.step ?? 0, resumeFrom);
+    if (lead) checkRunDirReuse(given, paths, resumed?.step ?? 0, resumeFrom, inputs.model);
     // The run has started: from here on its directory is written.
     const dirs: RunDir = lead
       ? createRunDir(runDirPath, c, {

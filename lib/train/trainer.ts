@@ -21,7 +21,14 @@ import { clipGradNorm, gradNorm } from '../optim/adafactor';
 import { evalTasks } from '../run/assemble';
 import type { RunConfig } from '../run/config_keys';
 import { pipelineOptions, resolveThreads } from '../run/derive';
-import { checkpointName, saveCheckpoint, type TrainerState } from '../run/run_checkpoints';
+import type { ModelSpec } from '../run/model_source';
+import {
+  checkpointName,
+  repairInterruptedSaves,
+  saveCheckpoint,
+  type TrainerState,
+} from '../run/run_checkpoints';
+import { runDirPaths } from '../run/run_dir';
 import { acquireRunLock, type RunLock } from '../run/run_lock';
 import { rngStateToBase64 } from '../tensor/rng_state';
 import { Ext5Error } from '../util/errors';
@@ -63,12 +70,16 @@ export interface TrainHooks {
   progressStream?: ProgressStream;
   /** Install SIGINT/SIGTERM handlers that finish the step, save and stop (default true). */
   handleSignals?: boolean;
+  /** model.checkpoint as the caller already parsed it (lib/run/model_source parseModelSpec), so it is read once. */
+  modelSpec?: ModelSpec;
 }
 
 /**
  * Runs (or resumes) a training run described by a resolved config. The run directory's lock
  * (lib/run/run_lock.ts) is taken first, by rank 0 alone in a data-parallel run, and held until the
- * run ends: a second writer is refused before it reads a checkpoint.
+ * run ends: a second writer is refused before it reads a checkpoint. Holding it, rank 0 repairs
+ * saves an earlier start left interrupted in the run's checkpoints directory (before any rank lists
+ * them: the other ranks wait for rank 0 in setUpTraining's first collective).
  */
 export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks = {}): Promise<TrainResult> {
   const t = torch();
@@ -99,7 +110,8 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
   }
   try {
     lock = await takeRunLock(runDirPath, pg);
-    const setup = await setUpTraining(c, runDirPath, pg, hooks.progressStream);
+    if (lock) repairInterruptedSaves(runDirPaths(runDirPath).checkpointsDir);
+    const setup = await setUpTraining(c, runDirPath, pg, hooks.progressStream, hooks.modelSpec);
     try {
       loop = new TrainingLoop(setup, hooks);
       if (pending) loop.requestStop(pending);
