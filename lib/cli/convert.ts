@@ -33,7 +33,7 @@ async function checkpointVocabulary(
   if (fs.existsSync(own)) return own;
   if (source.hub) return undefined;
   const { openRunDir } = require('../run/run_dir') as typeof import('../run/run_dir');
-  const { runVocabularyName } = require('../run/assemble') as typeof import('../run/assemble');
+  const { runVocabularyName } = require('../train/assemble') as typeof import('../train/assemble');
   for (const dir of [source.runDir ?? source.dir, path.dirname(path.dirname(ckpt))]) {
     if (!fs.existsSync(path.join(dir, 'config.json')) || !fs.existsSync(path.join(dir, 'checkpoints')))
       continue;

@@ -109,7 +109,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       ),
   handler: async (args) => {
     require('../tasks');
-    const { evalTasks } = require('../run/assemble') as typeof import('../run/assemble');
+    const { evalTasks } = require('../train/assemble') as typeof import('../train/assemble');
     const { evaluateTask, benchmarkReport } =
       require('../eval/evaluator') as typeof import('../eval/evaluator');
     const { formatBenchmarkTable } = require('../eval/aggregate') as typeof import('../eval/aggregate');

@@ -11,20 +11,21 @@ import type { T5ForConditionalGeneration } from '../model/t5';
 import { torch } from '../native/torch';
 import type { Adafactor } from '../optim/adafactor';
 import { makeSchedule, type Schedule } from '../optim/schedules';
-import { fetchRunInputs, loadRunVocabulary, type RunVocabulary } from '../run/assemble';
 import type { RunConfig } from '../run/config_keys';
-import { checkRunnable, pipelineOptions, rankRows, scheduleSpec } from '../run/derive';
+import { checkRunnable, rankRows, scheduleSpec } from '../run/derive';
 import { MetricsWriter } from '../run/metrics_log';
 import type { ModelSpec } from '../run/model_source';
-import { checkRunDirReuse, loadStartingPoint, resumeCandidates, type SkippedCheckpoint } from '../run/resume';
-import type { TrainerState } from '../run/run_checkpoints';
 import { getPath, validateRunConfig } from '../run/run_config';
 import { createRunDir, RUN_FILES, type RunDir, runDirPaths } from '../run/run_dir';
 import { TensorBoardWriter } from '../run/tensorboard';
 import { rngStateFromBase64 } from '../tensor/rng_state';
 import { Ext5Error } from '../util/errors';
 import { Progress } from '../util/progress';
+import { fetchRunInputs, loadRunVocabulary, type RunVocabulary } from './assemble';
+import type { TrainerState } from './checkpoint_save';
 import { type PipelineState, TrainingPipeline } from './pipeline';
+import { pipelineOptions } from './pipeline_options';
+import { checkRunDirReuse, loadStartingPoint, resumeCandidates, type SkippedCheckpoint } from './resume';
 
 /** Where the loop's progress goes (the `progressStream` of TrainHooks). */
 export type ProgressStream = NonNullable<ConstructorParameters<typeof Progress>[0]>['stream'];

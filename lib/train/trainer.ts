@@ -18,20 +18,16 @@ import { benchmarkReport, evaluateTask, type TaskEvalResult } from '../eval/eval
 import type { T5ForConditionalGeneration } from '../model/t5';
 import { torch } from '../native/torch';
 import { clipGradNorm, gradNorm } from '../optim/adafactor';
-import { evalTasks } from '../run/assemble';
 import type { RunConfig } from '../run/config_keys';
-import { pipelineOptions, resolveThreads } from '../run/derive';
+import { resolveThreads } from '../run/derive';
 import type { ModelSpec } from '../run/model_source';
-import {
-  checkpointName,
-  repairInterruptedSaves,
-  saveCheckpoint,
-  type TrainerState,
-} from '../run/run_checkpoints';
+import { checkpointName } from '../run/run_checkpoints';
 import { runDirPaths } from '../run/run_dir';
 import { acquireRunLock, type RunLock } from '../run/run_lock';
 import { rngStateToBase64 } from '../tensor/rng_state';
 import { Ext5Error } from '../util/errors';
+import { evalTasks } from './assemble';
+import { repairInterruptedSaves, saveCheckpoint, type TrainerState } from './checkpoint_save';
 import {
   batchToModelInputs,
   inputTokens,
@@ -40,6 +36,7 @@ import {
   TrainingPipeline,
   targetTokens,
 } from './pipeline';
+import { pipelineOptions } from './pipeline_options';
 import { type ProgressStream, setUpTraining, type TrainingSetup } from './setup';
 
 export interface TrainResult {
@@ -450,7 +447,7 @@ function nonFinite(step: number, loss: number, norm: number, lastCheckpoint: str
 
 /**
  * Mean loss over eval.lossBatches batches of the evaluation split (the same batches each time),
- * made as the run makes its training batches (lib/run/derive.ts pipelineOptions).
+ * made as the run makes its training batches (lib/train/pipeline_options.ts).
  */
 export async function validationLoss(
   c: RunConfig,

@@ -15,9 +15,10 @@ import {
   openModelSource,
   parseModelSpec,
 } from '../../../lib/run/model_source';
-import { runModelConfig } from '../../../lib/run/resume';
-import { checkpointName, listCheckpoints, repairInterruptedSaves } from '../../../lib/run/run_checkpoints';
+import { checkpointName, listCheckpoints } from '../../../lib/run/run_checkpoints';
 import { loadRunConfig } from '../../../lib/run/run_config';
+import { repairInterruptedSaves } from '../../../lib/train/checkpoint_save';
+import { runModelConfig } from '../../../lib/train/resume';
 
 let tmp: string;
 beforeEach(() => {

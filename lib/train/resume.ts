@@ -11,14 +11,15 @@ import { loadOptimizerState, readCheckpointConfig } from '../model/hf_format';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import type { T5Config } from '../model/t5_config';
 import { Adafactor } from '../optim/adafactor';
+import type { RunConfig } from '../run/config_keys';
+import { adafactorOptions } from '../run/derive';
+import { localModelSource, type ModelSource, openModelSource } from '../run/model_source';
+import { listCheckpoints, TRAINER_STATE_FILE } from '../run/run_checkpoints';
+import { validateRunConfig } from '../run/run_config';
+import { RUN_FILES, type RunDir } from '../run/run_dir';
 import { Ext5Error } from '../util/errors';
 import { buildStartModel, resolveModelConfig, runModel } from './assemble';
-import type { RunConfig } from './config_keys';
-import { adafactorOptions } from './derive';
-import { localModelSource, type ModelSource, openModelSource } from './model_source';
-import { listCheckpoints, readTrainerState, TRAINER_STATE_FILE, type TrainerState } from './run_checkpoints';
-import { validateRunConfig } from './run_config';
-import { RUN_FILES, type RunDir } from './run_dir';
+import { readTrainerState, type TrainerState } from './checkpoint_save';
 
 /** The config.json keys that make two T5 models different models (sizes and the kind of layers). */
 export const ARCHITECTURE_KEYS = [

@@ -11,21 +11,21 @@ import { localModelDir, parseHubRef, snapshotDownload } from '../hub';
 import { T5ForConditionalGeneration } from '../model/t5';
 import { type T5Config, validateConfig } from '../model/t5_config';
 import { preset, presetNames } from '../model/t5_presets';
-import { benchmarkMixtureName, DEFAULT_K, DEFAULT_R } from '../tasks/exmix';
-import { type Mixture, mixtureVariant } from '../tasks/mixture';
-import { MixtureRegistry, TaskRegistry } from '../tasks/registry';
-import type { Task } from '../tasks/task';
-import { fetchVocabulary, loadVocabulary } from '../text/vocab_names';
-import type { PipelineVocabulary } from '../train/pipeline';
-import { didYouMean, Ext5Error } from '../util/errors';
-import type { RunConfig } from './config_keys';
+import type { RunConfig } from '../run/config_keys';
 import {
   fetchModelSource,
   localModelSource,
   type ModelSource,
   type ModelSpec,
   openModelSource,
-} from './model_source';
+} from '../run/model_source';
+import { benchmarkMixtureName, DEFAULT_K, DEFAULT_R } from '../tasks/exmix';
+import { type Mixture, mixtureVariant } from '../tasks/mixture';
+import { MixtureRegistry, TaskRegistry } from '../tasks/registry';
+import type { Task } from '../tasks/task';
+import { fetchVocabulary, loadVocabulary } from '../text/vocab_names';
+import { didYouMean, Ext5Error } from '../util/errors';
+import type { PipelineVocabulary } from './pipeline';
 
 /** What a run needs of its vocabulary: the pipeline's encoder, the evaluator's, and disposal. */
 export interface RunVocabulary extends PipelineVocabulary, EvalVocabulary {
@@ -211,7 +211,7 @@ export function buildStartModel(c: RunConfig, vocabSize: number, source?: ModelS
 }
 
 /**
- * The model a run trains: the checkpoint it resumes from (lib/run/resume.ts has checked that it is
+ * The model a run trains: the checkpoint it resumes from (lib/train/resume.ts has checked that it is
  * the model the config asks for), else the model of the config.
  */
 export function runModel(
