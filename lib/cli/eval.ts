@@ -110,8 +110,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
   handler: async (args) => {
     require('../tasks');
     const { evalTasks } = require('../train/assemble') as typeof import('../train/assemble');
-    const { evaluateTask, benchmarkReport } =
-      require('../eval/evaluator') as typeof import('../eval/evaluator');
+    const { evaluateTasks } = require('../eval/evaluator') as typeof import('../eval/evaluator');
     const { formatBenchmarkTable } = require('../eval/aggregate') as typeof import('../eval/aggregate');
     const { Progress } = require('../util/progress') as typeof import('../util/progress');
 
@@ -143,16 +142,14 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       threads: args.threads,
     });
     const { model, dir: ckpt } = loaded;
-    const results: import('../eval/evaluator').TaskEvalResult[] = [];
+    let evaluation: import('../eval/evaluator').TasksEvaluation;
     try {
-      for (const task of tasks) {
-        const vocab = loaded.vocabulary(vocabName(task));
-        const progress = new Progress({
-          label: `eval ${task.name}`,
-          unitName: 'examples',
-          mode: args.json ? 'silent' : 'auto',
-        });
-        const r = await evaluateTask(model, vocab, task, {
+      let progress: InstanceType<typeof Progress> | undefined;
+      evaluation = await evaluateTasks(
+        model,
+        tasks,
+        (task) => loaded.vocabulary(vocabName(task)),
+        {
           split: args.split,
           maxExamples: args['max-examples'],
           batchSize: args['batch-size'],
@@ -162,31 +159,38 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
           maxNewTokens: args['max-new-tokens'],
           rankClassification: args['rank-classification'],
           dataDir,
-          onProgress: (done, total) => {
-            progress.total = total;
-            progress.update(done);
+        },
+        {
+          taskOptions: (task) => {
+            const p = new Progress({
+              label: `eval ${task.name}`,
+              unitName: 'examples',
+              mode: args.json ? 'silent' : 'auto',
+            });
+            progress = p;
+            return {
+              onProgress: (done, total) => {
+                p.total = total;
+                p.update(done);
+              },
+            };
           },
-        });
-        progress.done();
-        results.push(r);
-        if (args.predictions) {
-          fs.mkdirSync(args.predictions, { recursive: true });
-          writeFileDurable(
-            path.join(args.predictions, `${task.name}.jsonl`),
-            r.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n',
-          );
-        }
-      }
+          onResult: (r, task) => {
+            progress?.done();
+            if (args.predictions) {
+              fs.mkdirSync(args.predictions, { recursive: true });
+              writeFileDurable(
+                path.join(args.predictions, `${task.name}.jsonl`),
+                r.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n',
+              );
+            }
+          },
+        },
+      );
     } finally {
       loaded.dispose();
     }
-    const benchmarks = [...new Set(results.map((r) => r.benchmark).filter((b): b is string => !!b))];
-    const reports = benchmarks.map((b) =>
-      benchmarkReport(
-        b,
-        results.filter((r) => r.benchmark === b),
-      ),
-    );
+    const { results, reports } = evaluation;
     if (args.json) {
       const out = {
         checkpoint: ckpt,

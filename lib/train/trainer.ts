@@ -14,7 +14,7 @@
 import * as path from 'node:path';
 import { allReduceGradients, allReduceScalars } from '../ddp/data_parallel';
 import type { ProcessGroup } from '../ddp/process_group';
-import { benchmarkReport, evaluateTask, type TaskEvalResult } from '../eval/evaluator';
+import { evaluateTasks } from '../eval/evaluator';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import { torch } from '../native/torch';
 import { clipGradNorm, gradNorm } from '../optim/adafactor';
@@ -343,9 +343,11 @@ class TrainingLoop {
       this.validationLoss = await validationLoss(c, model, vocab);
       log(step, 'validation', { loss: this.validationLoss });
     }
-    const results: TaskEvalResult[] = [];
-    for (const task of evalTasks(c.eval.tasks)) {
-      const r = await evaluateTask(model, vocab, task, {
+    const { reports } = await evaluateTasks(
+      model,
+      evalTasks(c.eval.tasks),
+      () => vocab,
+      {
         split: c.eval.split,
         maxExamples: c.eval.maxExamples,
         batchSize: c.eval.batchSize ?? this.s.rankRows,
@@ -355,18 +357,15 @@ class TrainingLoop {
         maxNewTokens: c.eval.maxNewTokens,
         rankClassification: c.eval.rankClassification,
         dataDir: c.data.dataDir ?? undefined,
-      });
-      results.push(r);
-      this.evals[task.name] = r.metrics;
-      log(step, `eval/${task.name}`, r.metrics);
-    }
-    for (const b of new Set(results.map((r) => r.benchmark).filter((x): x is string => !!x))) {
-      const report = benchmarkReport(
-        b,
-        results.filter((r) => r.benchmark === b),
-      );
-      log(step, `eval/${b}`, { average: report.average });
-    }
+      },
+      {
+        onResult: (r, task) => {
+          this.evals[task.name] = r.metrics;
+          log(step, `eval/${task.name}`, r.metrics);
+        },
+      },
+    );
+    for (const report of reports) log(step, `eval/${report.benchmark}`, { average: report.average });
   }
 
   private async maybeSave(force = false): Promise<void> {
