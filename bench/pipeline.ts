@@ -10,10 +10,11 @@
 import '../lib/tasks';
 import { torch } from '../lib/native/torch';
 import { Adafactor } from '../lib/optim/adafactor';
-import { buildModel, loadRunVocabulary } from '../lib/run/assemble';
-import { adafactorOptions, batchRows, pipelineOptions, resolveThreads } from '../lib/run/derive';
+import { adafactorOptions, batchRows, resolveThreads } from '../lib/run/derive';
 import { loadRunConfig } from '../lib/run/run_config';
+import { buildModel, loadRunVocabulary } from '../lib/train/assemble';
 import { batchToModelInputs, type TrainingPipeline as P, TrainingPipeline } from '../lib/train/pipeline';
+import { pipelineOptions } from '../lib/train/pipeline_options';
 import { arg, args } from './args';
 
 const sets = args('set');

@@ -22,14 +22,19 @@ interface ConvertArgs {
  * The vocabulary of a checkpoint: --vocab, else the spiece.model it holds, else the vocabulary of the run
  * it belongs to (the run directory given, or the one around <run>/checkpoints/<name>); undefined if none.
  */
-async function checkpointVocabulary(spec: string, ckpt: string, vocab?: string): Promise<string | undefined> {
+async function checkpointVocabulary(
+  source: import('../run/model_source').ModelSource,
+  ckpt: string,
+  vocab?: string,
+): Promise<string | undefined> {
   const { fetchVocabulary } = require('../text/vocab_names') as typeof import('../text/vocab_names');
   if (vocab !== undefined) return fetchVocabulary(vocab);
   const own = path.join(ckpt, 'spiece.model');
   if (fs.existsSync(own)) return own;
+  if (source.hub) return undefined;
   const { openRunDir } = require('../run/run_dir') as typeof import('../run/run_dir');
-  const { runVocabularyName } = require('../run/assemble') as typeof import('../run/assemble');
-  for (const dir of [spec, path.dirname(path.dirname(ckpt))]) {
+  const { runVocabularyName } = require('../train/assemble') as typeof import('../train/assemble');
+  for (const dir of [source.runDir ?? source.dir, path.dirname(path.dirname(ckpt))]) {
     if (!fs.existsSync(path.join(dir, 'config.json')) || !fs.existsSync(path.join(dir, 'checkpoints')))
       continue;
     const run = openRunDir(dir);
@@ -61,12 +66,10 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       })
       .example('$0 convert runs/demo ./ext5-tiny --dtype bfloat16', 'A bf16 export of the newest checkpoint'),
   handler: async (args) => {
-    const { resolveCheckpointSource } =
-      require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
-    const { fromPretrained, savePretrained } =
-      require('../model/hf_checkpoint') as typeof import('../model/hf_checkpoint');
+    const { savePretrained } = require('../model/hf_checkpoint') as typeof import('../model/hf_checkpoint');
     const { Ext5Error } = require('../util/errors') as typeof import('../util/errors');
-    const ckpt = await resolveCheckpointSource(args.checkpoint);
+    const { fetchModelSource } = require('../run/model_source') as typeof import('../run/model_source');
+    const source = await fetchModelSource(args.checkpoint);
     if (fs.existsSync(args.out) && !args.force) {
       throw new Ext5Error(
         'EXT5_EXISTS',
@@ -79,24 +82,26 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
         'ext5 convert: note: T5 activations overflow in float16; prefer bfloat16 for inference\n',
       );
     }
-    const vocabulary = await checkpointVocabulary(args.checkpoint, ckpt, args.vocab);
-    if (vocabulary === undefined) {
-      process.stderr.write(
-        'ext5 convert: note: the vocabulary is unknown, so no tokenizer files are written (pass --vocab t5|mini|<path>)\n',
-      );
-    }
-    const model = fromPretrained(ckpt);
+    const { loadCheckpointModel } = require('./checkpoint_model') as typeof import('./checkpoint_model');
+    const loaded = await loadCheckpointModel(source);
+    const ckpt = loaded.dir;
     try {
-      await savePretrained(model, args.out, {
+      const vocabulary = await checkpointVocabulary(loaded.source, ckpt, args.vocab);
+      if (vocabulary === undefined) {
+        process.stderr.write(
+          'ext5 convert: note: the vocabulary is unknown, so no tokenizer files are written (pass --vocab t5|mini|<path>)\n',
+        );
+      }
+      await savePretrained(loaded.model, args.out, {
         dtype: args.dtype,
         maxShardSize: args['max-shard-size'],
         ...(vocabulary !== undefined ? { vocabulary } : {}),
       });
+      process.stdout.write(
+        `wrote ${args.out} (${args.dtype}${vocabulary !== undefined ? ', with tokenizer files' : ''}) from ${ckpt}\n`,
+      );
     } finally {
-      model.dispose();
+      loaded.dispose();
     }
-    process.stdout.write(
-      `wrote ${args.out} (${args.dtype}${vocabulary !== undefined ? ', with tokenizer files' : ''}) from ${ckpt}\n`,
-    );
   },
 };

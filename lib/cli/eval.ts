@@ -109,16 +109,9 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       ),
   handler: async (args) => {
     require('../tasks');
-    const { resolveCheckpointSource, resolveCheckpointSpec } =
-      require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
-    const { evalTasks } = require('../run/assemble') as typeof import('../run/assemble');
-    const { evaluateTask, benchmarkReport } =
-      require('../eval/evaluator') as typeof import('../eval/evaluator');
+    const { evalTasks } = require('../train/assemble') as typeof import('../train/assemble');
+    const { evaluateTasks } = require('../eval/evaluator') as typeof import('../eval/evaluator');
     const { formatBenchmarkTable } = require('../eval/aggregate') as typeof import('../eval/aggregate');
-    const { fromPretrained } = require('../model/hf_checkpoint') as typeof import('../model/hf_checkpoint');
-    const { fetchVocabulary, loadVocabulary } =
-      require('../text/vocab_names') as typeof import('../text/vocab_names');
-    const { torch } = require('../native/torch') as typeof import('../native/torch');
     const { Progress } = require('../util/progress') as typeof import('../util/progress');
 
     const { checkEvalNames } = require('./names') as typeof import('./names');
@@ -126,43 +119,37 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     // Names first (with the closest benchmark, mixture or task), then the checkpoint, then the model.
     checkEvalNames(args.benchmark ?? [], '--benchmark');
     const tasks = evalTasks(args.benchmark ?? []);
+    const vocabName = (t: (typeof tasks)[number]) => args.vocab ?? t.outputFeatures.vocabulary;
     if (args['print-config']) {
-      const spec = resolveCheckpointSpec(args.checkpoint); // a Hub id is printed, not downloaded
+      const { parseModelSpec, localModelSource } =
+        require('../run/model_source') as typeof import('../run/model_source');
+      // A Hub id is printed, not downloaded; a run directory as its newest checkpoint, nothing written.
+      const spec = parseModelSpec(args.checkpoint);
+      const shown = spec.kind === 'hub' ? spec.spec : localModelSource(spec).dir;
       process.stdout.write(
         renderEvalConfig(
           args,
-          spec,
+          shown,
           tasks.map((t) => t.name),
         ),
       );
       return;
     }
-    const ckpt = await resolveCheckpointSource(args.checkpoint);
-    // The T5 vocabulary comes from the Hub on first use; the loads below are synchronous.
-    for (const name of new Set(tasks.map((t) => args.vocab ?? t.outputFeatures.vocabulary)))
-      await fetchVocabulary(name, dataDir);
-    if (args.threads) torch().setNumThreads(args.threads);
-    const model = fromPretrained(ckpt);
-    const results: import('../eval/evaluator').TaskEvalResult[] = [];
-    // Tasks of one benchmark share a vocabulary: load each one once.
-    const vocabs = new Map<string, ReturnType<typeof loadVocabulary>>();
-    const vocabFor = (name: string) => {
-      let v = vocabs.get(name);
-      if (!v) {
-        v = loadVocabulary(name, dataDir);
-        vocabs.set(name, v);
-      }
-      return v;
-    };
+    const { loadCheckpointModel } = require('./checkpoint_model') as typeof import('./checkpoint_model');
+    const loaded = await loadCheckpointModel(args.checkpoint, {
+      vocabularies: tasks.map(vocabName),
+      dataDir,
+      threads: args.threads,
+    });
+    const { model, dir: ckpt } = loaded;
+    let evaluation: import('../eval/evaluator').TasksEvaluation;
     try {
-      for (const task of tasks) {
-        const vocab = vocabFor(args.vocab ?? task.outputFeatures.vocabulary);
-        const progress = new Progress({
-          label: `eval ${task.name}`,
-          unitName: 'examples',
-          mode: args.json ? 'silent' : 'auto',
-        });
-        const r = await evaluateTask(model, vocab, task, {
+      let progress: InstanceType<typeof Progress> | undefined;
+      evaluation = await evaluateTasks(
+        model,
+        tasks,
+        (task) => loaded.vocabulary(vocabName(task)),
+        {
           split: args.split,
           maxExamples: args['max-examples'],
           batchSize: args['batch-size'],
@@ -172,32 +159,38 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
           maxNewTokens: args['max-new-tokens'],
           rankClassification: args['rank-classification'],
           dataDir,
-          onProgress: (done, total) => {
-            progress.total = total;
-            progress.update(done);
+        },
+        {
+          taskOptions: (task) => {
+            const p = new Progress({
+              label: `eval ${task.name}`,
+              unitName: 'examples',
+              mode: args.json ? 'silent' : 'auto',
+            });
+            progress = p;
+            return {
+              onProgress: (done, total) => {
+                p.total = total;
+                p.update(done);
+              },
+            };
           },
-        });
-        progress.done();
-        results.push(r);
-        if (args.predictions) {
-          fs.mkdirSync(args.predictions, { recursive: true });
-          writeFileDurable(
-            path.join(args.predictions, `${task.name}.jsonl`),
-            r.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n',
-          );
-        }
-      }
+          onResult: (r, task) => {
+            progress?.done();
+            if (args.predictions) {
+              fs.mkdirSync(args.predictions, { recursive: true });
+              writeFileDurable(
+                path.join(args.predictions, `${task.name}.jsonl`),
+                r.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n',
+              );
+            }
+          },
+        },
+      );
     } finally {
-      for (const v of vocabs.values()) v.dispose();
-      model.dispose();
+      loaded.dispose();
     }
-    const benchmarks = [...new Set(results.map((r) => r.benchmark).filter((b): b is string => !!b))];
-    const reports = benchmarks.map((b) =>
-      benchmarkReport(
-        b,
-        results.filter((r) => r.benchmark === b),
-      ),
-    );
+    const { results, reports } = evaluation;
     if (args.json) {
       const out = {
         checkpoint: ckpt,

@@ -1,24 +1,8 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { Ext5Error } from '../util/errors';
+import { reportError } from '../util/report_error';
 import { commands } from './index';
 import { valueCompletions } from './names';
 import { checkRepeatedFlags, flagSuggestions, knownFlags, type ParsedOptions, UsageError } from './usage';
-
-/** Prints an error the way every ext5 command does: message, then the fix, no stack unless EXT5_DEBUG. */
-export function reportError(err: unknown): number {
-  const debug = process.env.EXT5_DEBUG === '1';
-  if (err instanceof Ext5Error) {
-    process.stderr.write(`ext5: error [${err.code}]: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
-  } else if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    process.stderr.write(`ext5: error${typeof code === 'string' ? ` [${code}]` : ''}: ${err.message}\n`);
-  } else {
-    process.stderr.write(`ext5: error: ${String(err)}\n`);
-  }
-  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  return 1;
-}
 
 /**
  * `ext5 … | head` closes stdout early; that is the reader's choice, not an error. Exit quietly

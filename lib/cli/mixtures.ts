@@ -58,7 +58,7 @@ async function inspect(args: InspectArgs): Promise<void> {
       throw new Ext5Error('E_ARG', `--${k} must be a positive number, got ${v}`);
   }
   const custom = args.R !== undefined || args.K !== undefined || args.temperature !== undefined;
-  // The same rule as `ext5 pretrain` (lib/run/assemble.ts trainingMixture): a mixture that takes
+  // The same rule as `ext5 pretrain` (lib/train/assemble.ts trainingMixture): a mixture that takes
   // the knobs declares its variant; the others refuse them rather than ignore them.
   const m = custom
     ? mixtureVariant(args.name, {

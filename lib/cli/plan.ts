@@ -109,8 +109,8 @@ export async function planRun(args: PlanArgs): Promise<PlanReport> {
   const deviceMemory = mp.parseByteSize(args['device-memory'], '--device-memory');
   const { resolveRunConfig } = require('../run/run_config') as typeof import('../run/run_config');
   const { rankRows } = require('../run/derive') as typeof import('../run/derive');
-  const { runModelConfig } = require('../run/resume') as typeof import('../run/resume');
-  const { fetchModelConfig } = require('../run/assemble') as typeof import('../run/assemble');
+  const { runModelConfig } = require('../train/resume') as typeof import('../train/resume');
+  const { fetchModelConfig } = require('../train/assemble') as typeof import('../train/assemble');
   const { validateConfig } = require('../model/t5_config') as typeof import('../model/t5_config');
   const trainArgs: TrainArgs = {
     'batch-size': args['batch-size'],

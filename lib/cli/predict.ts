@@ -92,17 +92,12 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       .example('echo "nli counts premise: …" | $0 predict --checkpoint runs/demo -', 'From a pipe')
       .example('$0 predict --checkpoint runs/demo', 'Interactive prompt'),
   handler: async (args) => {
-    const { resolveCheckpointSource } =
-      require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
-    const { fromPretrained } = require('../model/hf_checkpoint') as typeof import('../model/hf_checkpoint');
-    const { fetchVocabulary, loadVocabulary } =
-      require('../text/vocab_names') as typeof import('../text/vocab_names');
-    const ckpt = await resolveCheckpointSource(args.checkpoint);
-    const model = fromPretrained(ckpt);
-    model.eval();
+    const { loadCheckpointModel } = require('./checkpoint_model') as typeof import('./checkpoint_model');
     const dataDir = args['data-dir'] ?? process.env.EXT5_DATA;
-    await fetchVocabulary(args.vocab, dataDir); // the T5 vocabulary comes from the Hub on first use
-    const vocab = loadVocabulary(args.vocab, dataDir);
+    const loaded = await loadCheckpointModel(args.checkpoint, { vocabularies: [args.vocab], dataDir });
+    const { model, dir: ckpt } = loaded;
+    model.eval();
+    const vocab = loaded.vocabulary(args.vocab);
     const genOpts = {
       maxNewTokens: args['max-new-tokens'],
       numBeams: args.decoding === 'beam' ? args['num-beams'] : 1,
@@ -149,8 +144,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
         for (let k = 0; k < chunk.length; k++) emit(chunk[k]!, outs[k]!);
       }
     } finally {
-      vocab.dispose();
-      model.dispose();
+      loaded.dispose();
     }
   },
 };

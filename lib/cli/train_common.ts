@@ -3,6 +3,7 @@
  * --set), the run, and the summary. The training modules (and libtorch) load only in handlers.
  */
 import type { Argv } from 'yargs';
+import type { ModelSpec } from '../run/model_source';
 import type { ResolvedRunConfig, RunConfig } from '../run/run_config';
 import type { TrainResult } from '../train/trainer';
 import { Ext5Error } from '../util/errors';
@@ -107,6 +108,11 @@ export function flagSets(
   return { sets: [...sets, ...(args.set ?? [])], flags };
 }
 
+/** A training command's config, with model.checkpoint parsed (lib/run/model_source) when it is set. */
+export interface TrainingConfig extends ResolvedRunConfig {
+  modelSpec?: ModelSpec;
+}
+
 /**
  * The config a training command runs with: preset → file → flags → --set, then the names it uses
  * (mixture, eval tasks) and, for finetune, the checkpoint it starts from: a checkpoint directory or
@@ -117,7 +123,7 @@ export function resolveTrainingConfig(
   kind: 'pretrain' | 'finetune',
   args: TrainArgs,
   extra: FlagValues,
-): ResolvedRunConfig {
+): TrainingConfig {
   const { resolveRunConfig, parseSetArg } =
     require('../run/run_config') as typeof import('../run/run_config');
   const { sets, flags } = flagSets(args, extra);
@@ -140,11 +146,11 @@ export function resolveTrainingConfig(
         'drop one of them',
       );
     }
-    const { resolveCheckpointSpec } =
-      require('../run/run_checkpoints') as typeof import('../run/run_checkpoints');
-    // Checked here, loaded when the run starts: a Hub id is downloaded then (fetchRunInputs), and a
-    // run directory stays one until its newest checkpoint is opened (its run may prune the one newest now).
-    resolveCheckpointSpec(c.model.checkpoint);
+    const { parseModelSpec } = require('../run/model_source') as typeof import('../run/model_source');
+    // Parsed here, once, and loaded when the run starts: a Hub id is downloaded then (fetchRunInputs),
+    // and a run directory stays one until its newest checkpoint is opened (its run may prune the one
+    // newest now).
+    return { ...resolved, modelSpec: parseModelSpec(c.model.checkpoint) };
   } else if (kind === 'finetune' && !args['from-scratch'] && !resumesACheckpoint(c)) {
     // Fine-tuning random weights is almost always a forgotten --checkpoint; say so instead.
     throw new Ext5Error(
@@ -172,7 +178,7 @@ function resumesACheckpoint(c: ResolvedRunConfig['config']): boolean {
  * With model.checkpoint the model trained is the checkpoint's own (its config.json), whatever
  * model.config a preset named: model.config shows the checkpoint, and a line says which model that is.
  */
-export function renderResolvedConfig(r: ResolvedRunConfig): string {
+export function renderResolvedConfig(r: TrainingConfig): string {
   const { renderConfigYaml } = require('../run/run_config') as typeof import('../run/run_config');
   const checkpoint = r.config.model.checkpoint;
   const config =
@@ -186,20 +192,24 @@ export function renderResolvedConfig(r: ResolvedRunConfig): string {
         };
   const set = Object.entries(sources).filter(([, src]) => src !== 'default');
   const origin = set.map(([k, src]) => `#   ${k}: ${src}`);
-  const model = checkpoint === null ? '' : `# the model trained: ${describeCheckpointModel(checkpoint)}\n`;
+  const model =
+    checkpoint === null ? '' : `# the model trained: ${describeCheckpointModel(r.modelSpec ?? checkpoint)}\n`;
   return `${renderConfigYaml(config)}
 ${model}# values not at their defaults, and where they came from:
 ${origin.join('\n') || '#   (none)'}
 `;
 }
 
-/** What a checkpoint's config.json says the model is, without downloading (a Hub id is read from the cache). */
-function describeCheckpointModel(spec: string): string {
+/**
+ * What a checkpoint's config.json says the model is, without downloading (a Hub id is read from the
+ * cache) or writing (a run directory: its newest checkpoint as listed now).
+ */
+function describeCheckpointModel(spec: ModelSpec | string): string {
   const { readCheckpointConfig } = require('../model/hf_format') as typeof import('../model/hf_format');
-  const { localModelDir } = require('../hub/model_ref') as typeof import('../hub/model_ref');
+  const { localModelSource } = require('../run/model_source') as typeof import('../run/model_source');
   const path = require('node:path') as typeof import('node:path');
   try {
-    const dir = localModelDir(spec);
+    const { dir } = localModelSource(spec);
     const c = readCheckpointConfig(dir);
     const kind = c.feed_forward_proj === 'relu' ? 'T5 v1.0 (relu)' : 'T5.1.1 (gated-gelu)';
     return (
@@ -208,7 +218,7 @@ function describeCheckpointModel(spec: string): string {
     );
   } catch (e) {
     if (e instanceof Ext5Error && e.code === 'HUB_MODEL_NOT_CACHED')
-      return `${spec}'s config.json (not downloaded yet: the run downloads it when it starts)`;
+      return `${typeof spec === 'string' ? spec : spec.spec}'s config.json (not downloaded yet: the run downloads it when it starts)`;
     throw e;
   }
 }
@@ -227,7 +237,7 @@ export async function runTraining(kind: 'pretrain' | 'finetune', args: TrainArgs
   const dir = defaultRunDirPath(config);
   const { train } = require('../train/trainer') as typeof import('../train/trainer');
   if (!args.json) process.stderr.write(`ext5 ${kind}: run directory ${dir}\n`);
-  const result = await train(config, dir);
+  const result = await train(config, dir, { modelSpec: resolved.modelSpec });
   if (args.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {

@@ -305,3 +305,46 @@ export function benchmarkReport(benchmark: string, results: readonly TaskEvalRes
   }
   return aggregateBenchmark(benchmark, byKey);
 }
+
+/** What {@link evaluateTasks} gives back: each task's result, and a report per benchmark among them. */
+export interface TasksEvaluation {
+  results: TaskEvalResult[];
+  /** One per benchmark the tasks belong to, in the order its first task came. */
+  reports: BenchmarkReport[];
+}
+
+/** What a caller of {@link evaluateTasks} sees and sets per task. */
+export interface EvaluateTasksHooks {
+  /** Options of one task over the shared ones (its progress callback, say). */
+  taskOptions?: (task: Task) => EvalOptions;
+  /** Each task's result as soon as it is scored (to log it, or write its predictions). */
+  onResult?: (result: TaskEvalResult, task: Task) => void;
+}
+
+/**
+ * Evaluates tasks one after another (decode, postprocess, metrics), then reports each benchmark
+ * the tasks belong to (lib/eval/aggregate.ts): what training's periodic evaluation and `ext5 eval`
+ * both run.
+ */
+export async function evaluateTasks(
+  model: T5ForConditionalGeneration,
+  tasks: readonly Task[],
+  vocabFor: (task: Task) => EvalVocabulary,
+  opts: EvalOptions = {},
+  hooks: EvaluateTasksHooks = {},
+): Promise<TasksEvaluation> {
+  const results: TaskEvalResult[] = [];
+  for (const task of tasks) {
+    const r = await evaluateTask(model, vocabFor(task), task, { ...opts, ...hooks.taskOptions?.(task) });
+    results.push(r);
+    hooks.onResult?.(r, task);
+  }
+  const benchmarks = [...new Set(results.map((r) => r.benchmark).filter((b): b is string => !!b))];
+  const reports = benchmarks.map((b) =>
+    benchmarkReport(
+      b,
+      results.filter((r) => r.benchmark === b),
+    ),
+  );
+  return { results, reports };
+}

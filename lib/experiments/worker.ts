@@ -18,6 +18,7 @@ import * as fs from 'node:fs';
 import { loadReportRun } from '../report/runs';
 import { checkpointName, listCheckpoints } from '../run/run_checkpoints';
 import { Ext5Error } from '../util/errors';
+import { reportError } from '../util/report_error';
 import {
   type CellResult,
   type CellSpec,
@@ -132,7 +133,6 @@ export async function workerMain(argv: string[]): Promise<number> {
     const r = await runCell(dir, cell, threads);
     return r ? 0 : 130;
   } catch (err) {
-    const { reportError } = require('../cli/main') as typeof import('../cli/main');
     return reportError(err);
   }
 }

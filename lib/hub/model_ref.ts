@@ -53,12 +53,19 @@ export function localModelDir(
   opts: Pick<SnapshotOptions, 'revision' | 'cacheDir'> = {},
 ): string {
   const ref = parseHubRef(spec, opts.revision);
-  if (!ref) return spec;
-  const dir = cachedSnapshot(ref.repoId, ref.revision, opts.cacheDir);
+  return ref ? cachedRefDir(ref, spec, opts.cacheDir) : spec;
+}
+
+/**
+ * The cached snapshot of a Hub model already parsed (see parseHubRef); `spec` is how the user wrote it.
+ * @throws Ext5Error HUB_MODEL_NOT_CACHED when that revision was never downloaded, saying how to.
+ */
+export function cachedRefDir(ref: HubModelRef, spec: string, cacheDir?: string): string {
+  const dir = cachedSnapshot(ref.repoId, ref.revision, cacheDir);
   if (dir) return dir;
   throw new Ext5Error(
     'HUB_MODEL_NOT_CACHED',
-    `${spec} is a Hub model id and revision ${ref.revision} is not in the cache (${repoCacheDir(ref.repoId, opts.cacheDir ?? hubCacheDir())}), and this synchronous loader does not download`,
+    `${spec} is a Hub model id and revision ${ref.revision} is not in the cache (${repoCacheDir(ref.repoId, cacheDir ?? hubCacheDir())}), and this synchronous loader does not download`,
     `download it first: \`await fromPretrainedAsync('${spec}')\` in code, or \`ext5 eval --checkpoint ${spec} …\` / \`ext5 predict --checkpoint ${spec} …\`, which download; or pass a local folder`,
   );
 }
@@ -71,7 +78,18 @@ export function localModelDir(
  */
 export async function fetchModelDir(spec: string, opts: SnapshotOptions = {}): Promise<string> {
   const ref = parseHubRef(spec, opts.revision);
-  if (!ref) return spec;
+  return ref ? fetchRefDir(ref, spec, opts) : spec;
+}
+
+/**
+ * The snapshot of a Hub model already parsed (see parseHubRef), downloaded into the cache or, offline,
+ * the cached one; `spec` is how the user wrote it (a mistyped local path reads as an id too).
+ */
+export async function fetchRefDir(
+  ref: HubModelRef,
+  spec: string,
+  opts: SnapshotOptions = {},
+): Promise<string> {
   try {
     return (await downloadModel(ref.repoId, { ...opts, revision: ref.revision })).dir;
   } catch (e) {

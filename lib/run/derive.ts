@@ -1,20 +1,17 @@
 /**
- * What a run builds from its config, each derived in exactly one place: rows per (micro-)batch,
- * the learning-rate schedule, Adafactor's options, libtorch threads and the data pipeline's
- * options for training and for the validation loss. The trainer, `ext5 eval` and the benchmarks
- * all call these instead of translating config keys themselves.
+ * What a run's config means in numbers, each derived in exactly one place: rows per (micro-)batch
+ * and per rank, the learning-rate schedule, Adafactor's options, libtorch threads, and whether ext5
+ * can run it at all. The trainer, `ext5 plan` and the benchmarks call these instead of translating
+ * config keys themselves; the data pipeline's options are built in lib/train/pipeline_options.ts.
  *
  * @example
  * const cfg = loadRunConfig({ preset: 'tiny-demo' });
- * scheduleSpec(cfg);                                  // { name: 'constant', lr: ... }
- * pipelineOptions(cfg, 'validation', { vocab });      // eval split, seed + 1, the run's noise
+ * scheduleSpec(cfg); // { name: 'constant', lr: ... }
  */
 import * as os from 'node:os';
 import type { AdafactorOptions } from '../optim/adafactor';
 import { makeSchedule, type ScheduleSpec } from '../optim/schedules';
-import type { PipelineOptions, PipelineVocabulary } from '../train/pipeline';
 import { Ext5Error } from '../util/errors';
-import { trainingMixture } from './assemble';
 import type { ConfigSources, RunConfig } from './config_keys';
 
 /** A config error that involves several keys, naming where each of them came from. */
@@ -118,12 +115,6 @@ export function resolveThreads(c: RunConfig): number {
   return c.training.threads ?? os.availableParallelism();
 }
 
-/** Where a pipeline's batches go: one data-parallel rank of `worldSize` (default: the only one). */
-export interface PipelineParts {
-  vocab: PipelineVocabulary;
-  shard?: { rank: number; worldSize: number };
-}
-
 /**
  * Rows of one rank's micro-batch: the micro-batch split evenly over the data-parallel processes.
  * @throws Ext5Error EXT5_CONFIG when the rows do not split.
@@ -153,34 +144,4 @@ export function checkRunnable(c: RunConfig): void {
     `training.sharding '${c.training.sharding}' is planned, not implemented: ext5 cannot shard ${c.training.sharding === 'full' ? 'parameters, gradients and optimizer state' : c.training.sharding === 'gradients' ? 'gradients and optimizer state' : 'optimizer state'} over ranks yet, and will not train unsharded in its place`,
     `what runs today is training.sharding=none, every rank holding the whole model (with model.gradientCheckpointing=true to save activation memory), e.g. --preset ext5-pretrain-large; \`ext5 plan\` shows what fits a device (docs/scale.md)`,
   );
-}
-
-/**
- * The data pipeline's options of a run. `train` reads data.trainSplit, one rank's share of each
- * micro-batch, seeded with training.seed; `validation` (the validation loss, computed on one
- * process) reads data.evalSplit, whole micro-batches, seeded with training.seed + 1 so it never
- * replays the training stream. Both corrupt spans with the run's data.noiseDensity and
- * data.meanNoiseSpanLength and pack as data.pack says.
- */
-export function pipelineOptions(
-  c: RunConfig,
-  which: 'train' | 'validation',
-  parts: PipelineParts,
-): PipelineOptions {
-  const train = which === 'train';
-  const shard = train ? parts.shard : undefined;
-  return {
-    mixture: trainingMixture(c),
-    vocab: parts.vocab,
-    split: train ? c.data.trainSplit : c.data.evalSplit,
-    inputsLength: c.data.inputsLength,
-    targetsLength: c.data.targetsLength,
-    batchSize: shard ? rankRows(c, shard.worldSize) : batchRows(c).microBatchRows,
-    pack: c.data.pack,
-    noiseDensity: c.data.noiseDensity,
-    meanNoiseSpanLength: c.data.meanNoiseSpanLength,
-    seed: train ? c.training.seed : c.training.seed + 1,
-    dataDir: c.data.dataDir ?? undefined,
-    ...(shard ? { shard } : {}),
-  };
 }

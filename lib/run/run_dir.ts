@@ -15,7 +15,7 @@
  * lists each run directory under its own name.
  *
  * One rule for every run: the directory, config.json and env.json are written only once the run has
- * started, after everything it needs has loaded (lib/train/setup.ts, lib/run/resume.ts); a start
+ * started, after everything it needs has loaded (lib/train/setup.ts, lib/train/resume.ts); a start
  * that fails or is refused before that leaves no trace, one that fails later keeps them.
  *
  * @example

@@ -11,19 +11,21 @@ import type { T5ForConditionalGeneration } from '../model/t5';
 import { torch } from '../native/torch';
 import type { Adafactor } from '../optim/adafactor';
 import { makeSchedule, type Schedule } from '../optim/schedules';
-import { fetchRunInputs, loadRunVocabulary, type RunVocabulary } from '../run/assemble';
 import type { RunConfig } from '../run/config_keys';
-import { checkRunnable, pipelineOptions, rankRows, scheduleSpec } from '../run/derive';
+import { checkRunnable, rankRows, scheduleSpec } from '../run/derive';
 import { MetricsWriter } from '../run/metrics_log';
-import { checkRunDirReuse, loadStartingPoint, resumeCandidates, type SkippedCheckpoint } from '../run/resume';
-import type { TrainerState } from '../run/run_checkpoints';
+import type { ModelSpec } from '../run/model_source';
 import { getPath, validateRunConfig } from '../run/run_config';
 import { createRunDir, RUN_FILES, type RunDir, runDirPaths } from '../run/run_dir';
 import { TensorBoardWriter } from '../run/tensorboard';
 import { rngStateFromBase64 } from '../tensor/rng_state';
 import { Ext5Error } from '../util/errors';
 import { Progress } from '../util/progress';
+import { fetchRunInputs, loadRunVocabulary, type RunVocabulary } from './assemble';
+import type { TrainerState } from './checkpoint_save';
 import { type PipelineState, TrainingPipeline } from './pipeline';
+import { pipelineOptions } from './pipeline_options';
+import { checkRunDirReuse, loadStartingPoint, resumeCandidates, type SkippedCheckpoint } from './resume';
 
 /** Where the loop's progress goes (the `progressStream` of TrainHooks). */
 export type ProgressStream = NonNullable<ConstructorParameters<typeof Progress>[0]>['stream'];
@@ -101,12 +103,16 @@ function samplerMismatch(e: unknown, c: RunConfig, resumeFrom: string | undefine
   );
 }
 
-/** Builds a run's parts from its config; resumes model, optimizer, pipeline and RNG when asked. */
+/**
+ * Builds a run's parts from its config; resumes model, optimizer, pipeline and RNG when asked.
+ * `modelSpec` is model.checkpoint as the caller already parsed it (parseModelSpec), if it did.
+ */
 export async function setUpTraining(
   given: RunConfig,
   runDirPath: string,
   pg: ProcessGroup | null,
   progressStream?: ProgressStream,
+  modelSpec?: ModelSpec,
 ): Promise<TrainingSetup> {
   const t = torch();
   const rank = pg?.rank ?? 0;
@@ -117,7 +123,7 @@ export async function setUpTraining(
   const rows = rankRows(given, world); // checks the split before anything is loaded
   const disposers: (() => void)[] = [];
   try {
-    await fetchRunInputs(given, pg);
+    const inputs = await fetchRunInputs(given, pg, modelSpec);
     const vocab = loadRunVocabulary(given);
     disposers.push(() => vocab.dispose());
     // Nothing in the run directory changes until everything the run needs has loaded: a refused
@@ -130,6 +136,7 @@ export async function setUpTraining(
       vocab.vocabSize,
       world,
       pg !== null,
+      inputs.model,
     );
     // model.checkpoint naming a run directory: config.json records the checkpoint actually loaded.
     const c: RunConfig =
@@ -155,7 +162,7 @@ export async function setUpTraining(
         throw samplerMismatch(e, c, resumeFrom);
       }
     }
-    if (lead) checkRunDirReuse(given, paths, resumed?.step ?? 0, resumeFrom);
+    if (lead) checkRunDirReuse(given, paths, resumed?.step ?? 0, resumeFrom, inputs.model);
     // The run has started: from here on its directory is written.
     const dirs: RunDir = lead
       ? createRunDir(runDirPath, c, {

@@ -14,17 +14,20 @@
 import * as path from 'node:path';
 import { allReduceGradients, allReduceScalars } from '../ddp/data_parallel';
 import type { ProcessGroup } from '../ddp/process_group';
-import { benchmarkReport, evaluateTask, type TaskEvalResult } from '../eval/evaluator';
+import { evaluateTasks } from '../eval/evaluator';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import { torch } from '../native/torch';
 import { clipGradNorm, gradNorm } from '../optim/adafactor';
-import { evalTasks } from '../run/assemble';
 import type { RunConfig } from '../run/config_keys';
-import { pipelineOptions, resolveThreads } from '../run/derive';
-import { checkpointName, saveCheckpoint, type TrainerState } from '../run/run_checkpoints';
+import { resolveThreads } from '../run/derive';
+import type { ModelSpec } from '../run/model_source';
+import { checkpointName } from '../run/run_checkpoints';
+import { runDirPaths } from '../run/run_dir';
 import { acquireRunLock, type RunLock } from '../run/run_lock';
 import { rngStateToBase64 } from '../tensor/rng_state';
 import { Ext5Error } from '../util/errors';
+import { evalTasks } from './assemble';
+import { repairInterruptedSaves, saveCheckpoint, type TrainerState } from './checkpoint_save';
 import {
   batchToModelInputs,
   inputTokens,
@@ -33,6 +36,7 @@ import {
   TrainingPipeline,
   targetTokens,
 } from './pipeline';
+import { pipelineOptions } from './pipeline_options';
 import { type ProgressStream, setUpTraining, type TrainingSetup } from './setup';
 
 export interface TrainResult {
@@ -63,12 +67,16 @@ export interface TrainHooks {
   progressStream?: ProgressStream;
   /** Install SIGINT/SIGTERM handlers that finish the step, save and stop (default true). */
   handleSignals?: boolean;
+  /** model.checkpoint as the caller already parsed it (lib/run/model_source parseModelSpec), so it is read once. */
+  modelSpec?: ModelSpec;
 }
 
 /**
  * Runs (or resumes) a training run described by a resolved config. The run directory's lock
  * (lib/run/run_lock.ts) is taken first, by rank 0 alone in a data-parallel run, and held until the
- * run ends: a second writer is refused before it reads a checkpoint.
+ * run ends: a second writer is refused before it reads a checkpoint. Holding it, rank 0 repairs
+ * saves an earlier start left interrupted in the run's checkpoints directory (before any rank lists
+ * them: the other ranks wait for rank 0 in setUpTraining's first collective).
  */
 export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks = {}): Promise<TrainResult> {
   const t = torch();
@@ -99,7 +107,8 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
   }
   try {
     lock = await takeRunLock(runDirPath, pg);
-    const setup = await setUpTraining(c, runDirPath, pg, hooks.progressStream);
+    if (lock) repairInterruptedSaves(runDirPaths(runDirPath).checkpointsDir);
+    const setup = await setUpTraining(c, runDirPath, pg, hooks.progressStream, hooks.modelSpec);
     try {
       loop = new TrainingLoop(setup, hooks);
       if (pending) loop.requestStop(pending);
@@ -334,9 +343,11 @@ class TrainingLoop {
       this.validationLoss = await validationLoss(c, model, vocab);
       log(step, 'validation', { loss: this.validationLoss });
     }
-    const results: TaskEvalResult[] = [];
-    for (const task of evalTasks(c.eval.tasks)) {
-      const r = await evaluateTask(model, vocab, task, {
+    const { reports } = await evaluateTasks(
+      model,
+      evalTasks(c.eval.tasks),
+      () => vocab,
+      {
         split: c.eval.split,
         maxExamples: c.eval.maxExamples,
         batchSize: c.eval.batchSize ?? this.s.rankRows,
@@ -346,18 +357,15 @@ class TrainingLoop {
         maxNewTokens: c.eval.maxNewTokens,
         rankClassification: c.eval.rankClassification,
         dataDir: c.data.dataDir ?? undefined,
-      });
-      results.push(r);
-      this.evals[task.name] = r.metrics;
-      log(step, `eval/${task.name}`, r.metrics);
-    }
-    for (const b of new Set(results.map((r) => r.benchmark).filter((x): x is string => !!x))) {
-      const report = benchmarkReport(
-        b,
-        results.filter((r) => r.benchmark === b),
-      );
-      log(step, `eval/${b}`, { average: report.average });
-    }
+      },
+      {
+        onResult: (r, task) => {
+          this.evals[task.name] = r.metrics;
+          log(step, `eval/${task.name}`, r.metrics);
+        },
+      },
+    );
+    for (const report of reports) log(step, `eval/${report.benchmark}`, { average: report.average });
   }
 
   private async maybeSave(force = false): Promise<void> {
@@ -438,7 +446,7 @@ function nonFinite(step: number, loss: number, norm: number, lastCheckpoint: str
 
 /**
  * Mean loss over eval.lossBatches batches of the evaluation split (the same batches each time),
- * made as the run makes its training batches (lib/run/derive.ts pipelineOptions).
+ * made as the run makes its training batches (lib/train/pipeline_options.ts).
  */
 export async function validationLoss(
   c: RunConfig,

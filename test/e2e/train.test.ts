@@ -244,8 +244,10 @@ test('trainer_state.json counts the tokens and examples of the batches trained o
   require('../../lib/tasks');
   const { validateRunConfig } =
     require('../../lib/run/run_config') as typeof import('../../lib/run/run_config');
-  const { pipelineOptions } = require('../../lib/run/derive') as typeof import('../../lib/run/derive');
-  const { loadRunVocabulary } = require('../../lib/run/assemble') as typeof import('../../lib/run/assemble');
+  const { pipelineOptions } =
+    require('../../lib/train/pipeline_options') as typeof import('../../lib/train/pipeline_options');
+  const { loadRunVocabulary } =
+    require('../../lib/train/assemble') as typeof import('../../lib/train/assemble');
   const { TrainingPipeline, inputTokens } =
     require('../../lib/train/pipeline') as typeof import('../../lib/train/pipeline');
   const c = validateRunConfig(

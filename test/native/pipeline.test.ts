@@ -63,12 +63,13 @@ test('an unknown mixture name gets a suggestion', () => {
   );
 });
 
-// The pipeline options of a run come from one derivation (lib/run/derive.ts): training and the
+// The pipeline options of a run come from one derivation (lib/train/pipeline_options.ts): training and the
 // validation loss both corrupt spans with the run's noise settings, not the T5 defaults.
 describe('pipelineOptions and the validation loss', () => {
   const { loadRunConfig } = require('../../lib/run/run_config') as typeof import('../../lib/run/run_config');
-  const { pipelineOptions } = require('../../lib/run/derive') as typeof import('../../lib/run/derive');
-  const { buildModel } = require('../../lib/run/assemble') as typeof import('../../lib/run/assemble');
+  const { pipelineOptions } =
+    require('../../lib/train/pipeline_options') as typeof import('../../lib/train/pipeline_options');
+  const { buildModel } = require('../../lib/train/assemble') as typeof import('../../lib/train/assemble');
   const { validationLoss } = require('../../lib/train/trainer') as typeof import('../../lib/train/trainer');
   const noisy = loadRunConfig({
     preset: 'tiny-test',

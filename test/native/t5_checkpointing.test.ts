@@ -8,9 +8,9 @@ import { parameterShapes } from '../../lib/model/memory_plan';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import { preset } from '../../lib/model/t5_presets';
 import { Adafactor } from '../../lib/optim/adafactor';
-import { buildModel } from '../../lib/run/assemble';
 import { loadRunConfig } from '../../lib/run/run_config';
 import { manualSeed } from '../../lib/tensor/tensor';
+import { buildModel } from '../../lib/train/assemble';
 import { measureCheckpointMemory, wideTinySpec } from './helpers/checkpoint_memory';
 
 jest.setTimeout(180_000);

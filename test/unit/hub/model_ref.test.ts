@@ -186,7 +186,7 @@ describe('model.config as a Hub id (ext5 pretrain --model org/name)', () => {
     const { loadRunConfig } =
       require('../../../lib/run/run_config') as typeof import('../../../lib/run/run_config');
     const { fetchRunInputs, resolveModelConfig } =
-      require('../../../lib/run/assemble') as typeof import('../../../lib/run/assemble');
+      require('../../../lib/train/assemble') as typeof import('../../../lib/train/assemble');
     const { preset } =
       require('../../../lib/model/t5_presets') as typeof import('../../../lib/model/t5_presets');
     const { toHuggingFaceJson } =

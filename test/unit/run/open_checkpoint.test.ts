@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkpointName, openCheckpoint } from '../../../lib/run/run_checkpoints';
+import { openCheckpoint } from '../../../lib/run/model_source';
+import { checkpointName } from '../../../lib/run/run_checkpoints';
 import { Ext5Error } from '../../../lib/util/errors';
 
 let run: string;

@@ -2,11 +2,11 @@
 // (benchmark names included) and the vocabulary name.
 import '../../../lib/tasks';
 import { BENCHMARKS } from '../../../lib/eval/aggregate';
-import { evalTasks, runVocabularyName, trainingMixture } from '../../../lib/run/assemble';
 import { rankRows } from '../../../lib/run/derive';
 import { loadRunConfig } from '../../../lib/run/run_config';
 import { Mixture } from '../../../lib/tasks/mixture';
 import { MixtureRegistry } from '../../../lib/tasks/registry';
+import { evalTasks, runVocabularyName, trainingMixture } from '../../../lib/train/assemble';
 import { Ext5Error } from '../../../lib/util/errors';
 
 const cfg = (...set: string[]) => loadRunConfig({ preset: 'tiny-test', set, checkPaths: false });

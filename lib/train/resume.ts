@@ -7,23 +7,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkSameWorldSize } from '../ddp/data_parallel';
-import { loadOptimizerState, readCheckpointConfig } from '../model/hf_checkpoint';
+import { loadOptimizerState, readCheckpointConfig } from '../model/hf_format';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import type { T5Config } from '../model/t5_config';
 import { Adafactor } from '../optim/adafactor';
+import type { RunConfig } from '../run/config_keys';
+import { adafactorOptions } from '../run/derive';
+import { localModelSource, type ModelSource, openModelSource } from '../run/model_source';
+import { listCheckpoints, TRAINER_STATE_FILE } from '../run/run_checkpoints';
+import { validateRunConfig } from '../run/run_config';
+import { RUN_FILES, type RunDir } from '../run/run_dir';
 import { Ext5Error } from '../util/errors';
 import { buildStartModel, resolveModelConfig, runModel } from './assemble';
-import type { RunConfig } from './config_keys';
-import { adafactorOptions } from './derive';
-import {
-  listCheckpoints,
-  openCheckpoint,
-  readTrainerState,
-  TRAINER_STATE_FILE,
-  type TrainerState,
-} from './run_checkpoints';
-import { validateRunConfig } from './run_config';
-import { RUN_FILES, type RunDir } from './run_dir';
+import { readTrainerState, type TrainerState } from './checkpoint_save';
 
 /** The config.json keys that make two T5 models different models (sizes and the kind of layers). */
 export const ARCHITECTURE_KEYS = [
@@ -42,10 +38,14 @@ export const ARCHITECTURE_KEYS = [
 
 type Architecture = Partial<Pick<T5Config, (typeof ARCHITECTURE_KEYS)[number]>>;
 
-/** The model config a run config asks for: its checkpoint's, or its preset / config.json with model.vocabSize. */
-export function runModelConfig(c: RunConfig): Record<string, unknown> {
+/**
+ * The model config a run config asks for: its checkpoint's (read from `source`, model.checkpoint
+ * resolved, when given), or its preset / config.json with model.vocabSize.
+ */
+export function runModelConfig(c: RunConfig, source?: ModelSource): Record<string, unknown> {
   const base: Record<string, unknown> = c.model.checkpoint
-    ? openCheckpoint(c.model.checkpoint, (dir) => readCheckpointConfig(dir)).value
+    ? openModelSource(source ?? localModelSource(c.model.checkpoint), (dir) => readCheckpointConfig(dir))
+        .value
     : { ...resolveModelConfig(c.model.config) };
   if (!c.model.checkpoint && c.model.vocabSize !== null) base.vocab_size = c.model.vocabSize;
   if (base.num_decoder_layers === undefined) base.num_decoder_layers = base.num_layers;
@@ -53,8 +53,8 @@ export function runModelConfig(c: RunConfig): Record<string, unknown> {
 }
 
 /** The architecture a run config asks for (the keys of {@link runModelConfig} that shape the weights). */
-export function modelArchitecture(c: RunConfig): Architecture {
-  return architectureOf(runModelConfig(c));
+export function modelArchitecture(c: RunConfig, source?: ModelSource): Architecture {
+  return architectureOf(runModelConfig(c, source));
 }
 
 /** The architecture keys of a checkpoint's config.json (num_decoder_layers defaults to num_layers). */
@@ -197,6 +197,7 @@ export function loadStartingPoint(
   vocabSize: number,
   world: number,
   distributed: boolean,
+  source?: ModelSource,
 ): StartingPoint {
   const skipped: SkippedCheckpoint[] = [];
   for (const dir of candidates.dirs) {
@@ -215,7 +216,7 @@ export function loadStartingPoint(
       'restore a checkpoint from a backup, or start afresh in a new run directory (--run-dir NEW --resume none)',
     );
   }
-  const { model, checkpoint, passed } = buildStartModel(c, vocabSize);
+  const { model, checkpoint, passed } = buildStartModel(c, vocabSize, source);
   try {
     return {
       resumeFrom: undefined,
@@ -236,9 +237,13 @@ export function loadStartingPoint(
  * run it came from, or moved), the model of `fallback` (a checkpoint of the same run); undefined
  * when neither can be read.
  */
-function readArchitecture(c: RunConfig, fallback: string | undefined): Architecture | undefined {
+function readArchitecture(
+  c: RunConfig,
+  fallback: string | undefined,
+  source?: ModelSource,
+): Architecture | undefined {
   try {
-    return modelArchitecture(c);
+    return modelArchitecture(c, source);
   } catch {
     if (!fallback) return undefined;
     try {
@@ -252,10 +257,16 @@ function readArchitecture(c: RunConfig, fallback: string | undefined): Architect
 /**
  * Refuses to use a run directory that holds an earlier run this start would damage: one of another
  * model (its config.json), or checkpoints newer than the step this run starts from (a save would
- * replace them, or pruning remove them).
+ * replace them, or pruning remove them). `source` is c's model.checkpoint resolved, when it has one.
  * @throws Ext5Error EXT5_RUN_DIR saying what is there and what to do.
  */
-export function checkRunDirReuse(c: RunConfig, dirs: RunDir, startStep: number, resumeFrom?: string): void {
+export function checkRunDirReuse(
+  c: RunConfig,
+  dirs: RunDir,
+  startStep: number,
+  resumeFrom?: string,
+  source?: ModelSource,
+): void {
   if (fs.existsSync(dirs.configPath)) {
     let old: RunConfig | undefined;
     try {
@@ -266,7 +277,7 @@ export function checkRunDirReuse(c: RunConfig, dirs: RunDir, startStep: number, 
     if (old) {
       let diffs: string[];
       const was = readArchitecture(old, listCheckpoints(dirs.checkpointsDir).at(-1)?.dir);
-      const now = readArchitecture(c, resumeFrom);
+      const now = readArchitecture(c, resumeFrom, source);
       if (was && now) {
         diffs = architectureDiffs(was, now, 'run', 'now');
       } else {

@@ -7,20 +7,25 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProcessGroup } from '../ddp/process_group';
 import type { EvalVocabulary } from '../eval/evaluator';
-import { fetchModelDir, localModelDir, parseHubRef, snapshotDownload } from '../hub';
-import { fromPretrained } from '../model/hf_checkpoint';
+import { localModelDir, parseHubRef, snapshotDownload } from '../hub';
 import { T5ForConditionalGeneration } from '../model/t5';
 import { type T5Config, validateConfig } from '../model/t5_config';
 import { preset, presetNames } from '../model/t5_presets';
+import type { RunConfig } from '../run/config_keys';
+import {
+  fetchModelSource,
+  localModelSource,
+  type ModelSource,
+  type ModelSpec,
+  openModelSource,
+} from '../run/model_source';
 import { benchmarkMixtureName, DEFAULT_K, DEFAULT_R } from '../tasks/exmix';
 import { type Mixture, mixtureVariant, partialNotice } from '../tasks/mixture';
 import { MixtureRegistry, TaskRegistry } from '../tasks/registry';
 import { defaultDataDir, type Task } from '../tasks/task';
 import { fetchVocabulary, loadVocabulary } from '../text/vocab_names';
-import type { PipelineVocabulary } from '../train/pipeline';
 import { didYouMean, Ext5Error } from '../util/errors';
-import type { RunConfig } from './config_keys';
-import { openCheckpoint } from './run_checkpoints';
+import type { PipelineVocabulary } from './pipeline';
 
 /** What a run needs of its vocabulary: the pipeline's encoder, the evaluator's, and disposal. */
 export interface RunVocabulary extends PipelineVocabulary, EvalVocabulary {
@@ -46,23 +51,39 @@ export function loadRunVocabulary(c: RunConfig): RunVocabulary {
   return loadVocabulary(runVocabularyName(c), c.data.dataDir ?? undefined);
 }
 
+/** What a run loads its model from, resolved once by {@link fetchRunInputs}. */
+export interface RunInputs {
+  /** model.checkpoint resolved to folders; undefined when the run builds a new model. */
+  model: ModelSource | undefined;
+}
+
 /**
- * Downloads what a run names on the Hub into its cache (model.checkpoint given as `org/name[@revision]`, the
- * T5 vocabulary on first use), so that the synchronous loaders below find it; offline, checks the cache.
- * With a process group, rank 0 fetches while the other ranks wait, so no two processes write one blob.
- * Rank 0 also says, in one line, which tasks of the training mixture have partial data (partialNotice).
+ * Resolves model.checkpoint once, downloading what a run names on the Hub into its cache (model.checkpoint
+ * given as `org/name[@revision]`, the T5 vocabulary on first use), so that the synchronous loaders below
+ * find it; offline, checks the cache. With a process group, rank 0 fetches while the other ranks wait and
+ * then read the cache, so no two processes write one blob. `spec` is model.checkpoint already parsed by
+ * the caller (parseModelSpec), if it was. Rank 0 also says, in one line, which tasks of the training
+ * mixture have partial data (partialNotice).
  */
-export async function fetchRunInputs(c: RunConfig, pg: ProcessGroup | null = null): Promise<void> {
+export async function fetchRunInputs(
+  c: RunConfig,
+  pg: ProcessGroup | null = null,
+  spec?: ModelSpec,
+): Promise<RunInputs> {
+  const given = spec ?? c.model.checkpoint ?? undefined;
+  let model: ModelSource | undefined;
   if (!pg || pg.rank === 0) {
     const m = trainingMixture(c);
     const mixture = typeof m !== 'string' ? m : MixtureRegistry.has(m) ? MixtureRegistry.get(m) : undefined;
     const note = mixture && partialNotice(mixture, c.data.dataDir ?? defaultDataDir(), c.data.trainSplit);
     if (note) process.stderr.write(`ext5: ${note}\n`);
     await fetchVocabulary(runVocabularyName(c), c.data.dataDir ?? undefined);
-    if (c.model.checkpoint && parseHubRef(c.model.checkpoint)) await fetchModelDir(c.model.checkpoint);
-    if (!c.model.checkpoint) await fetchModelConfig(c.model.config);
+    if (given !== undefined) model = await fetchModelSource(given);
+    else await fetchModelConfig(c.model.config);
   }
   if (pg) await pg.barrier();
+  if (given !== undefined && model === undefined) model = localModelSource(given);
+  return { model };
 }
 
 /**
@@ -132,13 +153,20 @@ export interface StartModel {
   model: T5ForConditionalGeneration;
   /** The checkpoint directory (or Hub id) loaded for model.checkpoint; undefined for a new model. */
   checkpoint: string | undefined;
-  /** Newer checkpoints of model.checkpoint's run directory passed over (lib/run/run_checkpoints openCheckpoint). */
+  /** Newer checkpoints of model.checkpoint's run directory passed over (lib/run/model_source openModelSource). */
   passed: { dir: string; reason: string }[];
 }
 
-/** The model a config asks for: a checkpoint, a preset name, or a config.json path. */
-export function buildModel(c: RunConfig, vocabSize: number): T5ForConditionalGeneration {
-  return buildStartModel(c, vocabSize).model;
+/**
+ * The model a config asks for: a checkpoint, a preset name, or a config.json path. model.checkpoint
+ * is read from `source` when given, else resolved here without the network.
+ */
+export function buildModel(
+  c: RunConfig,
+  vocabSize: number,
+  source?: ModelSource,
+): T5ForConditionalGeneration {
+  return buildStartModel(c, vocabSize, source).model;
 }
 
 /** What the run config sets on a built or loaded model besides its weights. */
@@ -148,18 +176,23 @@ function withRunSettings(model: T5ForConditionalGeneration, c: RunConfig): T5For
 }
 
 /**
- * {@link buildModel}, saying which checkpoint it loaded: model.checkpoint may name a run directory,
- * whose newest checkpoint that opens is read (the run may still be saving and pruning them).
+ * {@link buildModel}, saying which checkpoint it loaded: model.checkpoint (as `source`, resolved by
+ * fetchRunInputs) may name a run directory, whose newest checkpoint that opens is read (the run may
+ * still be saving and pruning them).
  */
-export function buildStartModel(c: RunConfig, vocabSize: number): StartModel {
+export function buildStartModel(c: RunConfig, vocabSize: number, source?: ModelSource): StartModel {
   const device = c.training.device;
   const computeDtype = c.training.dtype; // bf16 compute keeps float32 master weights
   let model: T5ForConditionalGeneration;
   let checkpoint: string | undefined;
   let passed: StartModel['passed'] = [];
   if (c.model.checkpoint) {
-    const opened = openCheckpoint(c.model.checkpoint, (dir) => fromPretrained(dir, { device, computeDtype }));
-    ({ value: model, dir: checkpoint, passed } = opened);
+    const from = source ?? localModelSource(c.model.checkpoint);
+    const opened = openModelSource(from, (dir) =>
+      T5ForConditionalGeneration.fromPretrained(dir, { device, computeDtype }),
+    );
+    ({ value: model, passed } = opened);
+    checkpoint = from.hub ? from.spec : opened.dir; // a Hub id stays the id it was given as
   } else {
     const base = resolveModelConfig(c.model.config);
     const overrides: Record<string, unknown> = {};
@@ -183,7 +216,7 @@ export function buildStartModel(c: RunConfig, vocabSize: number): StartModel {
 }
 
 /**
- * The model a run trains: the checkpoint it resumes from (lib/run/resume.ts has checked that it is
+ * The model a run trains: the checkpoint it resumes from (lib/train/resume.ts has checked that it is
  * the model the config asks for), else the model of the config.
  */
 export function runModel(
@@ -193,7 +226,10 @@ export function runModel(
 ): T5ForConditionalGeneration {
   if (!resumeFrom) return buildModel(c, vocabSize);
   return withRunSettings(
-    fromPretrained(resumeFrom, { device: c.training.device, computeDtype: c.training.dtype }),
+    T5ForConditionalGeneration.fromPretrained(resumeFrom, {
+      device: c.training.device,
+      computeDtype: c.training.dtype,
+    }),
     c,
   );
 }
