@@ -6,7 +6,7 @@
 // A unit is a folder of lib/, or a deeper path named in LAYERS (eval/metrics, eval/aggregate: the
 // metric registry and benchmark aggregation are what a task names, so they sit below tasks while
 // the evaluator sits above). Exits 1 and lists every offending import; `--json` prints the graph of
-// unit edges instead.
+// unit edges instead. It also holds every lib/ file to MAX_LINES lines, so a file reads on its own.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -30,6 +30,9 @@ const LAYERS = [
   ['experiments'],
   ['cli'],
 ];
+
+/** The longest a lib/ source file may grow before it is split along a seam. */
+const MAX_LINES = 700;
 
 const root = path.resolve(__dirname, '..');
 const lib = path.join(root, 'lib');
@@ -85,6 +88,10 @@ for (const file of tsFiles(lib)) {
     continue;
   }
   const text = fs.readFileSync(file, 'utf8');
+  const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+  if (lines > MAX_LINES) {
+    problems.push(`${path.relative(root, file)} has ${lines} lines (at most ${MAX_LINES}): split it along a seam`);
+  }
   for (const m of text.matchAll(SPEC)) {
     const target = resolveSpec(file, m[1]);
     if (!target.startsWith(lib + path.sep)) continue;

@@ -11,6 +11,8 @@ npx tsc -p tsconfig.json --noEmit
 # skipped, while require() and import() count, so a lazy require cannot hide a cycle. madge exits
 # non-zero and names the cycle when it finds one.
 npx madge --circular lib bin
+# The folder order of lib/ (docs/design.md, "Layers"): every import points to a lower folder.
+node scripts/check-layers.js
 results_dir="$(mktemp -d)"
 trap 'rm -rf "$results_dir"' EXIT
 results="$results_dir/jest.json"
