@@ -194,12 +194,12 @@ ${origin.join('\n') || '#   (none)'}
 
 /** What a checkpoint's config.json says the model is, without downloading (a Hub id is read from the cache). */
 function describeCheckpointModel(spec: string): string {
-  const { readCheckpointConfig } = require('../model/hf_format') as typeof import('../model/hf_format');
+  const { readCheckpointFolderConfig } = require('../model/hf_format') as typeof import('../model/hf_format');
   const { localModelDir } = require('../hub/model_ref') as typeof import('../hub/model_ref');
   const path = require('node:path') as typeof import('node:path');
   try {
     const dir = localModelDir(spec);
-    const c = readCheckpointConfig(dir);
+    const c = readCheckpointFolderConfig(dir);
     const kind = c.feed_forward_proj === 'relu' ? 'T5 v1.0 (relu)' : 'T5.1.1 (gated-gelu)';
     return (
       `${kind}, d_model ${c.d_model}, d_ff ${c.d_ff}, ${c.num_layers}+${c.num_decoder_layers} layers, ` +

@@ -373,11 +373,12 @@ function readConfigObject(dir: string): { file: string; raw: Record<string, unkn
 }
 
 /**
- * Reads and validates config.json of a T5 checkpoint directory. Whether lm_head is tied can also
+ * Reads and validates config.json of a T5 checkpoint folder (a folder only: `readCheckpointConfig`
+ * of lib/model/hf_checkpoint.ts also takes a cached Hub id). Whether lm_head is tied can also
  * depend on the weights (a transformers-5 layout says `"tie_word_embeddings": true` and stores its
  * own lm_head.weight when it is not tied): loadPretrained decides that with the weights at hand.
  */
-export function readCheckpointConfig(dir: string): T5Config {
+export function readCheckpointFolderConfig(dir: string): T5Config {
   const { file, raw } = readConfigObject(dir);
   return validateConfig(raw, file);
 }
