@@ -8,17 +8,11 @@
  * cell from its last checkpoint), 1 failed (the error is in the cell's worker.log).
  */
 import * as fs from 'node:fs';
+import { writeFileDurable } from '../io/durable';
 import { loadReportRun } from '../report/runs';
 import { checkpointName, listCheckpoints } from '../run/run_checkpoints';
 import { Ext5Error } from '../util/errors';
-import {
-  type CellResult,
-  type CellSpec,
-  cellRunDir,
-  expPaths,
-  type MixtureSpec,
-  writeFileAtomic,
-} from './cell';
+import { type CellResult, type CellSpec, cellRunDir, expPaths, type MixtureSpec } from './cell';
 
 /** Registers a cell's mixtures (idempotent within a process: a name already registered is kept). */
 export function registerCellMixtures(specs: readonly MixtureSpec[] | undefined): void {
@@ -77,7 +71,7 @@ export async function runCell(dir: string, cell: CellSpec, threads: number): Pro
     validationLoss: val?.points.at(-1)?.value ?? null,
     checkpoints: listCheckpoints(ckDir).map((c) => checkpointName(c.step)),
   };
-  writeFileAtomic(expPaths.result(dir, cell.id), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileDurable(expPaths.result(dir, cell.id), `${JSON.stringify(result, null, 2)}\n`, { mkdir: true });
   return result;
 }
 
