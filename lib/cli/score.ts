@@ -127,7 +127,7 @@ function parseMetrics(values: readonly string[]): Report[] {
 }
 
 /** The registry's options from the command line's flags. */
-function reportOptions(args: ScoreArgs): import('../eval/metrics/registry').ReportOptions {
+function reportOptions(args: ScoreArgs): import('../eval/metrics/registry').MetricReportOptions {
   return {
     bleu: {
       tokenize: args.tokenize,
