@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { randomSpansHelper, SPAN_CORRUPTION_DEFAULTS, spanCorrupt } from '../text/span_corruption';
 import { didYouMean, Ext5Error } from '../util/errors';
 import { checkBenchmark } from './names';
 
@@ -92,8 +93,6 @@ export function spanCorruptedView(
   inputsLength: number,
   seed: string,
 ): { inputs: string; targets: string; lengths: { inputs: number; targets: number } } {
-  const { randomSpansHelper, spanCorrupt } =
-    require('../text/span_corruption') as typeof import('../text/span_corruption');
   const { Rng } = require('../util/rng') as typeof import('../util/rng');
   const { tokensLength } = randomSpansHelper(inputsLength);
   const tokens = vocab.encode(text).slice(0, tokensLength);
@@ -166,7 +165,7 @@ async function inspect(args: InspectArgs): Promise<void> {
       if (vocab && task.spanCorruption) {
         const v = vocab;
         const inputsLength = task.outputFeatures.inputsLength;
-        spanNote = `span-corrupted as in training (noise density 0.15, mean span 3, inputs ${inputsLength} tokens); training also joins documents before cutting segments`;
+        spanNote = `span-corrupted as in training (noise density ${SPAN_CORRUPTION_DEFAULTS.noiseDensity}, mean span ${SPAN_CORRUPTION_DEFAULTS.meanNoiseSpanLength}, inputs ${inputsLength} tokens); training also joins documents before cutting segments`;
         lengths = [];
         shown.forEach((s, i) => {
           const views = (s.examples as Array<{ inputs: string; targets: string; text?: unknown }>).map(
