@@ -538,8 +538,8 @@ export function loadPretrained(
 
 /**
  * Checks the sizes config.json implies against the checkpoint's headers before a model is built:
- * a config with 100,000 decoder layers used to build the whole model (minutes, gigabytes) before
- * the names showed the mismatch. The block counts and the embedding's shape are enough to tie
+ * unchecked, a config with 100,000 decoder layers builds the whole model (minutes, gigabytes)
+ * before the names show the mismatch. The block counts and the embedding's shape are enough to tie
  * every size to the file; loadWeights then checks every name and shape.
  */
 function checkConfigAgainstWeights(config: T5Config, weights: CheckpointWeights): void {

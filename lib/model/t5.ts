@@ -100,7 +100,7 @@ function toNative(v: ArrayInput | undefined | null, name: string, float = false)
     if (rows === 0 || cols === 0)
       throw new Ext5Error('EXT5_SHAPE', `${name} must be a non-empty 2-D array [batch, length]`);
     // Integers go as int64 (exact for every safe integer), so the addon's range checks see the
-    // id that was given: an Int32Array here wrapped 2^32 + 5 to 5 and 2^32 - 100 to -100.
+    // id that was given: an Int32Array here would wrap 2^32 + 5 to 5 and 2^32 - 100 to -100.
     const data = float ? new Float32Array(rows * cols) : new BigInt64Array(rows * cols);
     for (let r = 0; r < rows; r++) {
       const row = v[r];
