@@ -18,7 +18,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { recoverInterruptedSave, writeDirectoryAtomic, writeFileDurable } from '../io/durable';
-import { readRegularFileText } from '../io/safetensors';
 import { safetensorsDtype, tensorFromBytes, tensorToBytes } from '../io/tensor_io';
 import type { Adafactor } from '../optim/adafactor';
 import { type Tensor, tidy } from '../tensor/tensor';
@@ -31,6 +30,7 @@ import {
   ckptError,
   DEFAULT_MAX_SHARD_BYTES,
   parseShardSize,
+  readCheckpointJson,
   type WeightEntry,
   writeWeights,
 } from './hf_weights';
@@ -96,13 +96,7 @@ function readConfigObject(dir: string): { file: string; raw: Record<string, unkn
       'a Hugging Face checkpoint directory holds config.json and model.safetensors',
     );
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readRegularFileText(file, 'a config.json file'));
-  } catch (e) {
-    if (e instanceof Ext5Error) throw e;
-    throw ckptError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
+  const raw = readCheckpointJson(file, 'a config.json file');
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw ckptError(`${file}: not a JSON object`);
   const o = raw as Record<string, unknown>;

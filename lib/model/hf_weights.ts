@@ -22,6 +22,16 @@ export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
 /** Hugging Face's default max_shard_size ("5GB", decimal). */
 export const DEFAULT_MAX_SHARD_BYTES = 5_000_000_000;
 
+/** A checkpoint's JSON file (`what` names it in errors), parsed; EXT5_CHECKPOINT when it is not JSON. */
+export function readCheckpointJson(file: string, what: string): unknown {
+  try {
+    return JSON.parse(readRegularFileText(file, what));
+  } catch (e) {
+    if (e instanceof Ext5Error) throw e;
+    throw ckptError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
 /** An EXT5_CHECKPOINT error: a checkpoint's files disagree with each other or with the format. */
 export function ckptError(message: string, hint?: string): Ext5Error {
   return new Ext5Error('EXT5_CHECKPOINT', message, hint);
@@ -187,13 +197,7 @@ export class CheckpointWeights implements Disposable {
   }
 
   private openIndex(index: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readRegularFileText(index, 'a safetensors index file'));
-    } catch (e) {
-      if (e instanceof Ext5Error) throw e;
-      throw ckptError(`${index}: not valid JSON (${(e as Error).message})`);
-    }
+    const parsed = readCheckpointJson(index, 'a safetensors index file');
     const map = (parsed as { weight_map?: unknown })?.weight_map;
     if (map === null || typeof map !== 'object' || Array.isArray(map)) {
       throw ckptError(
