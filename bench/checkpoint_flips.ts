@@ -1,5 +1,5 @@
 /**
- * Counts what single-byte flips in a checkpoint's tensor data do to `fromPretrained` (issue #16):
+ * Counts what single-byte flips in a checkpoint's tensor data do to `fromPretrained`:
  * a tiny T5 is saved once, then each case flips one byte at a seeded random offset inside the
  * safetensors data section (never the header) and loads the copy. Outcomes:
  *   refused      a coded Ext5Error (e.g. "tensor '…' holds N NaN or infinite value(s)")

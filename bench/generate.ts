@@ -1,6 +1,6 @@
 /**
  * Greedy generation throughput with a KV cache, side by side with Python torch on the same
- * libtorch (issue #3): ours is one native `generate` call; the baseline is the reference's
+ * libtorch: ours is one native `generate` call; the baseline is the reference's
  * incremental decoder (test/reference/t5_reference.py `greedy_cached`, via
  * bench/baselines/t5_generate.py), same config, batch, lengths and threads, runs interleaved.
  * Float32 and bfloat16 compute (Python: torch.autocast("cpu", bfloat16)). Target: ours >= 1.0x.

@@ -1,5 +1,5 @@
 /**
- * Metric benchmarks (issue #6): BLEU and ROUGE-L on N summary-length pairs of deterministic synthetic
+ * Metric benchmarks: BLEU and ROUGE-L on N summary-length pairs of deterministic synthetic
  * text, throughput and memory, side by side with Debian's python3-nltk `corpus_bleu` and a pure-Python
  * ROUGE-L with rouge_score's algorithm (bench/baselines/metrics_nltk.py) on the same files.
  * Run: node dist/bench/metrics.js [--pairs 10000] [--words 60] [--reps 3] [--python /usr/bin/python3]

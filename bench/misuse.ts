@@ -1,5 +1,5 @@
 /**
- * Counts how the native layer answers misuse (issue #16): runs every case of
+ * Counts how the native layer answers misuse: runs every case of
  * bench/misuse_cases.ts in its own child process and sorts the outcomes into clean (a coded
  * Ext5Error where one is expected, a computed value where one is expected, a surviving process)
  * and the failures: crash (signal or a non-zero exit without a report), hang (timeout), silent

@@ -1,5 +1,5 @@
 /**
- * The misuse cases of bench/misuse.ts (issue #16), one function each. A case either expects a
+ * The misuse cases of bench/misuse.ts, one function each. A case either expects a
  * coded error ('error'), expects the call to compute and return ('value'), or only expects the
  * process to live on ('survive'). Each runs alone in a child process (bench/misuse_child.ts), so
  * a crash or hang is counted, not suffered.

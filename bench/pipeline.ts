@@ -1,5 +1,5 @@
 /**
- * Does the data pipeline starve the model? (issue #7; target ratio >= 0.9)
+ * Does the data pipeline starve the model? (target ratio >= 0.9)
  *
  * Same model, optimizer and batch shapes, two ways, interleaved so load swings hit both:
  *   model-only: forward+backward+Adafactor on batches made in advance (no data work at all);

@@ -1,5 +1,5 @@
 /**
- * Span corruption + packing throughput (issue #4), one core, side by side with the numpy logic of
+ * Span corruption + packing throughput, one core, side by side with the numpy logic of
  * Hugging Face's FlaxDataCollatorForT5MLM (bench/baselines/t5_mlm_collator.py, Debian numpy) on
  * the same token arrays: deterministic synthetic documents with C4-like lengths (log-normal,
  * median ~400 tokens), inputs 512 / targets 114, batches of 64.

@@ -1,5 +1,5 @@
 /**
- * Tensor-layer benchmarks, side by side with Python torch on the same libtorch (issue #2):
+ * Tensor-layer benchmarks, side by side with Python torch on the same libtorch:
  *  - large f32 matmul throughput through the addon vs torch.matmul (target ratio >= 0.95);
  *  - per-call overhead of a small op (add on 16 elements) vs `x + y` in Python (target: no slower).
  * Run: node dist/bench/tensor.js [--threads N] [--sizes 1024,2048] [--reps 10]

@@ -1,5 +1,5 @@
 /**
- * Tokenization throughput (issue #4): ext5's SentencePiece addon vs Debian's python3-sentencepiece
+ * Tokenization throughput: ext5's SentencePiece addon vs Debian's python3-sentencepiece
  * (bench/baselines/spm_tokenize.py) on the same texts with the same model. The model is trained
  * here (8000 unigram pieces, T5 settings) on English prose from /usr/share/doc/(*)/copyright;
  * texts are ~2 KB documents cut from the same prose.

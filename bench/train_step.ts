@@ -1,5 +1,5 @@
 /**
- * T5 training-step throughput, side by side with Python torch on the same libtorch (issue #3):
+ * T5 training-step throughput, side by side with Python torch on the same libtorch:
  * one step = forward + cross-entropy + backward (the native `forwardBackward` call) on random
  * token batches, against test/reference/t5_reference.py doing the same step in Python
  * (bench/baselines/t5_train_step.py), same config, batch and thread count, the two sides'

@@ -90,7 +90,9 @@ for (const file of tsFiles(lib)) {
   const text = fs.readFileSync(file, 'utf8');
   const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
   if (lines > MAX_LINES) {
-    problems.push(`${path.relative(root, file)} has ${lines} lines (at most ${MAX_LINES}): split it along a seam`);
+    problems.push(
+      `${path.relative(root, file)} has ${lines} lines (at most ${MAX_LINES}): split it along a seam`,
+    );
   }
   for (const m of text.matchAll(SPEC)) {
     const target = resolveSpec(file, m[1]);

@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
+import { addonOrigin, buildCommand, isDevCheckout, loadAddon } from '../native/loader';
+import { torch } from '../native/torch';
 
 interface DoctorArgs {
   json: boolean;
@@ -160,7 +162,6 @@ export function blasProblems(
  * clone, so an installed package (node_modules/ext5) gets its own build command instead.
  */
 function fallbackFix(name: 'torch' | 'spm'): string {
-  const { buildCommand, isDevCheckout } = require('../native/loader') as typeof import('../native/loader');
   if (isDevCheckout()) return 'run `bash scripts/setup.sh`';
   const build = buildCommand(name);
   return build
@@ -186,8 +187,6 @@ export function doctorReport(): DoctorReport {
     },
     problems,
   };
-  const { torch } = require('../native/torch') as typeof import('../native/torch');
-  const { addonOrigin, loadAddon } = require('../native/loader') as typeof import('../native/loader');
   try {
     const t = torch();
     const info = t.info();

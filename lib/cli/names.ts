@@ -4,21 +4,20 @@
  * that could have been meant. The registries and the run config own the names; this module only
  * asks them, so that a typo reads "unknown mixture" and not whatever step first tripped on it.
  */
+import { presetNames } from '../model/t5_presets';
 import type { RunConfig } from '../run/config_keys';
+import { runPresetNames } from '../run/run_presets';
 import { didYouMean, Ext5Error } from '../util/errors';
 
-// Required lazily: importing the tasks registers every built-in task (not needed by `--help`).
+// The one lazy point of this module: importing the tasks registers every built-in task, which
+// `--help` and the commands that take no task name do not need.
 function tasks() {
   return require('../tasks') as typeof import('../tasks');
 }
 
-function benchmarks() {
-  return require('../tasks/exmix') as typeof import('../tasks/exmix');
-}
-
 /** Benchmark names (`superglue`, `gem`, `rainbow`, `cbqa`). */
 export function benchmarkNames(): string[] {
-  return Object.keys(benchmarks().BENCHMARK_MIXTURES);
+  return Object.keys(tasks().BENCHMARK_MIXTURES);
 }
 
 /**
@@ -84,12 +83,10 @@ export function valueCompletions(words: readonly string[]): string[] | undefined
   let names: string[] | undefined;
   switch (prev) {
     case '--preset': {
-      const { runPresetNames } = require('../run/run_presets') as typeof import('../run/run_presets');
       names = runPresetNames();
       break;
     }
     case '--model': {
-      const { presetNames } = require('../model/t5_presets') as typeof import('../model/t5_presets');
       names = presetNames();
       break;
     }

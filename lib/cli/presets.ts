@@ -4,6 +4,8 @@
  * (lib/run/run_presets.ts, lib/model/t5_presets.ts); never loads libtorch.
  */
 import type { CommandModule } from 'yargs';
+import { preset, presetNames } from '../model/t5_presets';
+import { RUN_PRESETS, runPresetNames } from '../run/run_presets';
 import { didYouMean, Ext5Error } from '../util/errors';
 
 interface PresetsArgs {
@@ -11,16 +13,9 @@ interface PresetsArgs {
   json: boolean;
 }
 
-function runPresets() {
-  return require('../run/run_presets') as typeof import('../run/run_presets');
-}
-function modelPresets() {
-  return require('../model/t5_presets') as typeof import('../model/t5_presets');
-}
-
 /** One model preset's size, in the words of a T5 config. */
 function modelSummary(name: string): Record<string, unknown> {
-  const c = modelPresets().preset(name);
+  const c = preset(name);
   return {
     d_model: c.d_model,
     num_layers: c.num_layers,
@@ -33,8 +28,7 @@ function modelSummary(name: string): Record<string, unknown> {
 
 /** What `ext5 presets` prints: every preset, or one. */
 export function renderPresets(args: PresetsArgs): string {
-  const { RUN_PRESETS, runPresetNames } = runPresets();
-  const models = modelPresets().presetNames();
+  const models = presetNames();
   if (args.name !== undefined) {
     const name = args.name;
     if (Object.hasOwn(RUN_PRESETS, name)) {
@@ -45,8 +39,7 @@ export function renderPresets(args: PresetsArgs): string {
     }
     if (models.includes(name)) {
       const m = modelSummary(name);
-      if (args.json)
-        return `${JSON.stringify({ name, kind: 'model', config: modelPresets().preset(name) }, null, 2)}\n`;
+      if (args.json) return `${JSON.stringify({ name, kind: 'model', config: preset(name) }, null, 2)}\n`;
       return `model preset ${name}: ${Object.entries(m)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}\n(use: --model ${name}, or --set model.config=${name})\n`;

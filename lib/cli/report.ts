@@ -24,12 +24,23 @@ function isRunDir(dir: string, files: { config: string; metrics: string }): bool
 }
 
 /**
+ * The modules the command runs on, its one lazy point: the report and the run directory code read
+ * the run configuration, a quarter of a second that `ext5 --help` and the other commands do not pay.
+ */
+function load() {
+  return {
+    report: require('../report') as typeof import('../report'),
+    runDir: require('../run/run_dir') as typeof import('../run/run_dir'),
+  };
+}
+
+/**
  * The run directories to report: each argument that is a run, and for an argument that is a
  * folder of runs (`ext5 report runs/`), the runs under it that have logged metrics, by name.
  * A folder with no runs is kept as given, so the loader reports it as not a run.
  */
 export function expandRunDirs(dirs: readonly string[]): string[] {
-  const { RUN_FILES } = require('../run/run_dir') as typeof import('../run/run_dir');
+  const { RUN_FILES } = load().runDir;
   const out: string[] = [];
   for (const d of dirs) {
     if (!fs.existsSync(d) || !fs.statSync(d).isDirectory() || isRunDir(d, RUN_FILES)) {
@@ -51,8 +62,9 @@ export function expandRunDirs(dirs: readonly string[]): string[] {
 }
 
 async function handler(args: ReportArgs): Promise<void> {
-  const { loadReportRuns, renderReportHtml, renderReportSvg, summarizeRun } = await import('../report');
-  const { ext5Version } = await import('../run/run_dir');
+  const { report, runDir } = load();
+  const { loadReportRuns, renderReportHtml, renderReportSvg, summarizeRun } = report;
+  const { ext5Version } = runDir;
   const format = String(args.format).toLowerCase();
   if (format === 'png') {
     throw new Ext5Error(

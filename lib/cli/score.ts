@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import type { SmoothMethod } from '../eval/metrics/bleu';
 import { pyRstrip } from '../eval/metrics/pytext';
+import type * as Registry from '../eval/metrics/registry';
 import { decodeUtf8 } from '../io/text_check';
 import { didYouMean, Ext5Error } from '../util/errors';
 
@@ -90,11 +91,11 @@ function readReferences(file: string): string[][] {
 }
 
 /** The metric registry, loaded on first use so that other commands do not pay for it at start-up. */
-function registry(): typeof import('../eval/metrics/registry') {
-  return require('../eval/metrics/registry') as typeof import('../eval/metrics/registry');
+function registry(): typeof Registry {
+  return require('../eval/metrics/registry') as typeof Registry;
 }
 
-type Report = NonNullable<import('../eval/metrics/registry').MetricSpec['report']>;
+type Report = NonNullable<Registry.MetricSpec['report']>;
 
 /** The `--metric` values as the registry's reports, in the order given (duplicates dropped). */
 function parseMetrics(values: readonly string[]): Report[] {
@@ -127,7 +128,7 @@ function parseMetrics(values: readonly string[]): Report[] {
 }
 
 /** The registry's options from the command line's flags. */
-function reportOptions(args: ScoreArgs): import('../eval/metrics/registry').ReportOptions {
+function reportOptions(args: ScoreArgs): Registry.MetricReportOptions {
   return {
     bleu: {
       tokenize: args.tokenize,

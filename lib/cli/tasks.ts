@@ -4,7 +4,10 @@
  */
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { randomSpansHelper, SPAN_CORRUPTION_DEFAULTS, spanCorrupt } from '../text/span_corruption';
+import { SentencePieceVocabulary } from '../text/vocabulary';
 import { didYouMean, Ext5Error } from '../util/errors';
+import { Rng } from '../util/rng';
 import { checkBenchmark } from './names';
 
 interface ListArgs {
@@ -22,17 +25,17 @@ interface InspectArgs {
   json: boolean;
 }
 
-function tasksModule() {
-  return require('../tasks') as typeof import('../tasks');
-}
-
-/** The vocabulary path for --vocab: 'mini' is the built-in model, 't5' the user's (lib/text/vocab_names). */
-function vocabPath(v: string, dataDir?: string): string {
-  return (require('../text/vocab_names') as typeof import('../text/vocab_names')).vocabularyPath(v, dataDir);
+/**
+ * The modules `ext5 tasks` runs on, loaded when it runs, its one lazy point: importing the tasks
+ * registers every built-in task, and the vocabulary names reach the Hub client; `ext5 --help`
+ * needs neither.
+ */
+async function load() {
+  return { tasks: await import('../tasks'), vocabNames: await import('../text/vocab_names') };
 }
 
 async function list(args: ListArgs): Promise<void> {
-  const { TaskRegistry, FAMILIES } = tasksModule();
+  const { TaskRegistry, FAMILIES } = (await load()).tasks;
   if (args.family && !(FAMILIES as readonly string[]).includes(args.family)) {
     throw new Ext5Error(
       'E_ARG',
@@ -88,13 +91,10 @@ async function list(args: ListArgs): Promise<void> {
  */
 export function spanCorruptedView(
   text: string,
-  vocab: import('../text/vocabulary').SentencePieceVocabulary,
+  vocab: SentencePieceVocabulary,
   inputsLength: number,
   seed: string,
 ): { inputs: string; targets: string; lengths: { inputs: number; targets: number } } {
-  const { randomSpansHelper, spanCorrupt } =
-    require('../text/span_corruption') as typeof import('../text/span_corruption');
-  const { Rng } = require('../util/rng') as typeof import('../util/rng');
   const { tokensLength } = randomSpansHelper(inputsLength);
   const tokens = vocab.encode(text).slice(0, tokensLength);
   if (tokens.length === 0) return { inputs: '', targets: '', lengths: { inputs: 1, targets: 1 } };
@@ -127,7 +127,8 @@ export function spanCorruptedView(
 }
 
 async function inspect(args: InspectArgs): Promise<void> {
-  const { TaskRegistry, defaultDataDir, toJson } = tasksModule();
+  const { tasks, vocabNames } = await load();
+  const { TaskRegistry, defaultDataDir, toJson } = tasks;
   const task = TaskRegistry.get(args.name);
   if (!Number.isInteger(args.n) || args.n < 1)
     throw new Ext5Error('E_ARG', `-n must be a positive integer, got ${args.n}`);
@@ -154,10 +155,9 @@ async function inspect(args: InspectArgs): Promise<void> {
   // needs a vocabulary (--vocab, else the task's own).
   const vocabName = args.vocab ?? (task.spanCorruption ? task.outputFeatures.vocabulary : undefined);
   if (vocabName) {
-    const { SentencePieceVocabulary } = require('../text/vocabulary') as typeof import('../text/vocabulary');
-    let vocab: import('../text/vocabulary').SentencePieceVocabulary | undefined;
+    let vocab: SentencePieceVocabulary | undefined;
     try {
-      vocab = SentencePieceVocabulary.load(vocabPath(vocabName, dataDir));
+      vocab = SentencePieceVocabulary.load(vocabNames.vocabularyPath(vocabName, dataDir));
     } catch (err) {
       if (args.vocab || !(err instanceof Ext5Error)) throw err;
       spanNote = `raw text shown: ${err.message}; pass --vocab to see it span-corrupted`;
@@ -166,7 +166,7 @@ async function inspect(args: InspectArgs): Promise<void> {
       if (vocab && task.spanCorruption) {
         const v = vocab;
         const inputsLength = task.outputFeatures.inputsLength;
-        spanNote = `span-corrupted as in training (noise density 0.15, mean span 3, inputs ${inputsLength} tokens); training also joins documents before cutting segments`;
+        spanNote = `span-corrupted as in training (noise density ${SPAN_CORRUPTION_DEFAULTS.noiseDensity}, mean span ${SPAN_CORRUPTION_DEFAULTS.meanNoiseSpanLength}, inputs ${inputsLength} tokens); training also joins documents before cutting segments`;
         lengths = [];
         shown.forEach((s, i) => {
           const views = (s.examples as Array<{ inputs: string; targets: string; text?: unknown }>).map(

@@ -205,12 +205,12 @@ ${origin.join('\n') || '#   (none)'}
  * cache) or writing (a run directory: its newest checkpoint as listed now).
  */
 function describeCheckpointModel(spec: ModelSpec | string): string {
-  const { readCheckpointConfig } = require('../model/hf_format') as typeof import('../model/hf_format');
+  const { readCheckpointFolderConfig } = require('../model/hf_format') as typeof import('../model/hf_format');
   const { localModelSource } = require('../run/model_source') as typeof import('../run/model_source');
   const path = require('node:path') as typeof import('node:path');
   try {
     const { dir } = localModelSource(spec);
-    const c = readCheckpointConfig(dir);
+    const c = readCheckpointFolderConfig(dir);
     const kind = c.feed_forward_proj === 'relu' ? 'T5 v1.0 (relu)' : 'T5.1.1 (gated-gelu)';
     return (
       `${kind}, d_model ${c.d_model}, d_ff ${c.d_ff}, ${c.num_layers}+${c.num_decoder_layers} layers, ` +

@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
+import { SentencePieceVocabulary, trainVocabulary } from '../text/vocabulary';
 import { Ext5Error } from '../util/errors';
 
 interface TrainArgs {
@@ -98,9 +99,14 @@ function parseIds(line: string, lineNo: number): number[] {
   });
 }
 
+/**
+ * The vocabulary names (lib/text/vocab_names), the command's one lazy point: they reach the Hub
+ * client, which `ext5 --help` and the other commands do not load.
+ */
+const vocabNames = () => import('../text/vocab_names');
+
 /** Runs `ext5 vocab train`; returns what it prints. */
 export async function runVocabTrain(args: TrainArgs): Promise<string> {
-  const { trainVocabulary } = await import('../text/vocabulary');
   const started = Date.now();
   const out = await trainVocabulary({
     input: args.input,
@@ -114,7 +120,6 @@ export async function runVocabTrain(args: TrainArgs): Promise<string> {
   });
   const seconds = (Date.now() - started) / 1000;
   // The trained size can be below the request (e.g. with --spm-flag hard_vocab_limit=false).
-  const { SentencePieceVocabulary } = await import('../text/vocabulary');
   const trained = SentencePieceVocabulary.load(out.modelPath);
   const pieces = trained.baseVocabSize;
   trained.dispose();
@@ -133,8 +138,7 @@ export async function runVocabTrain(args: TrainArgs): Promise<string> {
  * through lib/text/vocab_names.
  */
 async function loadModel(args: CodeArgs) {
-  const { SentencePieceVocabulary } = await import('../text/vocabulary');
-  const { vocabularyPath } = await import('../text/vocab_names');
+  const { vocabularyPath } = await vocabNames();
   return SentencePieceVocabulary.load(vocabularyPath(args.model), { extraIds: args['extra-ids'] });
 }
 
@@ -325,7 +329,7 @@ export const vocabCommand: CommandModule<object, object> = {
         builder: (t: Argv<object>) =>
           t.positional('name', { type: 'string', default: 't5', describe: 'vocabulary name (t5, mini)' }),
         handler: async (args: unknown) => {
-          const { fetchVocabulary } = require('../text/vocab_names') as typeof import('../text/vocab_names');
+          const { fetchVocabulary } = await vocabNames();
           process.stdout.write(`${await fetchVocabulary((args as { name: string }).name)}\n`);
         },
       })

@@ -5,7 +5,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileDurable } from '../io/durable';
 import { checkpointName } from '../run/run_checkpoints';
 import { Ext5Error } from '../util/errors';
 
@@ -63,15 +62,6 @@ export function cellRunDir(dir: string, cell: Pick<CellSpec, 'id' | 'dir'>): str
 /** `<run>/checkpoints/step-00000100`, the trainer's checkpoint layout. */
 export function checkpointPath(runDir: string, step: number): string {
   return path.join(runDir, 'checkpoints', checkpointName(step));
-}
-
-/**
- * Writes a file of the experiment directory so that a reader (or a resumed sweep) sees the old
- * content or the new, never half (lib/io/durable), creating its folder first.
- */
-export function writeFileAtomic(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeFileDurable(file, text);
 }
 
 /** A finished cell's result, or undefined when it has not finished (or its file is unreadable). */

@@ -7,10 +7,11 @@
  * console.log(out.analysis.verdicts.join('\n'));
  */
 import * as os from 'node:os';
+import { writeFileDurable } from '../io/durable';
 import { renderExperimentPage } from '../report/experiment_page';
 import { Ext5Error } from '../util/errors';
 import { analyzeStudy, type StudyAnalysis } from './analysis';
-import { type CellResult, type CellSpec, expPaths, readCellResult, writeFileAtomic } from './cell';
+import { type CellResult, type CellSpec, expPaths, readCellResult } from './cell';
 import { runSweep, type SweepEvents, type SweepSummary } from './runner';
 import { planStudy, STUDIES, STUDY_PRESETS, type StudyName, type StudyParams } from './studies';
 
@@ -111,13 +112,14 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const analysis = analyzeStudy(o.study, params, results);
   const complete = { done: results.size, total: cells.length };
   const resultsFile = expPaths.results(o.dir);
-  writeFileAtomic(
+  writeFileDurable(
     resultsFile,
     `${JSON.stringify({ study: o.study, preset: o.preset, params, complete, verdicts: analysis.verdicts, numbers: analysis.numbers, cells: Object.fromEntries(results) }, null, 2)}\n`,
+    { mkdir: true },
   );
   const reportFile = expPaths.report(o.dir);
   const cellSeconds = [...results.values()].reduce((a, r) => a + r.seconds, 0);
-  writeFileAtomic(
+  writeFileDurable(
     reportFile,
     renderExperimentPage({
       title: `ext5 experiment ${o.study}: ${TITLES[o.study]}`,
@@ -148,6 +150,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
           : 'All cells finished.',
       ],
     }),
+    { mkdir: true },
   );
   return { ...base, sweep, analysis, complete, resultsFile, reportFile };
 }

@@ -7,8 +7,9 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileDurable } from '../io/durable';
 import { Ext5Error } from '../util/errors';
-import { type CellSpec, cellRunDir, expPaths, readCellResult, topoOrder, writeFileAtomic } from './cell';
+import { type CellSpec, cellRunDir, expPaths, readCellResult, topoOrder } from './cell';
 
 /** How one cell ended. */
 export type CellOutcome = 'done' | 'stopped' | 'failed';
@@ -75,7 +76,7 @@ export function preparePlan(opts: Pick<SweepOptions, 'dir' | 'header' | 'cells'>
       }
     }
   }
-  writeFileAtomic(planFile, `${JSON.stringify({ ...opts.header, cells }, null, 2)}\n`);
+  writeFileDurable(planFile, `${JSON.stringify({ ...opts.header, cells }, null, 2)}\n`, { mkdir: true });
   return cells;
 }
 

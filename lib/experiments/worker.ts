@@ -15,18 +15,12 @@
  * stays locked (lib/run/run_lock.ts), so a rerun cannot start the cell twice.
  */
 import * as fs from 'node:fs';
+import { writeFileDurable } from '../io/durable';
 import { loadReportRun } from '../report/runs';
 import { checkpointName, listCheckpoints } from '../run/run_checkpoints';
 import { Ext5Error } from '../util/errors';
 import { reportError } from '../util/report_error';
-import {
-  type CellResult,
-  type CellSpec,
-  cellRunDir,
-  expPaths,
-  type MixtureSpec,
-  writeFileAtomic,
-} from './cell';
+import { type CellResult, type CellSpec, cellRunDir, expPaths, type MixtureSpec } from './cell';
 
 /** Registers a cell's mixtures (idempotent within a process: a name already registered is kept). */
 export function registerCellMixtures(specs: readonly MixtureSpec[] | undefined): void {
@@ -85,7 +79,7 @@ export async function runCell(dir: string, cell: CellSpec, threads: number): Pro
     validationLoss: val?.points.at(-1)?.value ?? null,
     checkpoints: listCheckpoints(ckDir).map((c) => checkpointName(c.step)),
   };
-  writeFileAtomic(expPaths.result(dir, cell.id), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileDurable(expPaths.result(dir, cell.id), `${JSON.stringify(result, null, 2)}\n`, { mkdir: true });
   return result;
 }
 

@@ -10,6 +10,25 @@ import { hubCacheDir } from './config';
 import { cachedSnapshot, downloadModel, isHubId, repoCacheDir, type SnapshotOptions } from './snapshot';
 import { checkRevision } from './validate';
 
+/** Where a Hub id's snapshot comes from: revision (or `id@revision`), endpoint, token, offline, cache folder. */
+export type HubModelOptions = Pick<
+  SnapshotOptions,
+  'revision' | 'endpoint' | 'token' | 'offline' | 'cacheDir' | 'progress' | 'stream'
+>;
+
+/** Splits a model loader's options into its own and the HubModelOptions (those given, no undefined keys). */
+export function splitHubModelOptions<T extends object>(
+  opts: T & HubModelOptions,
+): [Omit<T, keyof HubModelOptions>, HubModelOptions] {
+  const { revision, endpoint, token, offline, cacheDir, progress, stream, ...rest } = opts;
+  const hub = Object.fromEntries(
+    Object.entries({ revision, endpoint, token, offline, cacheDir, progress, stream }).filter(
+      ([, v]) => v !== undefined,
+    ),
+  ) as HubModelOptions;
+  return [rest, hub];
+}
+
 /** A Hub model named by id, with the revision `id@revision` or an option pinned it to. */
 export interface HubModelRef {
   repoId: string;

@@ -129,8 +129,16 @@ export function writeFileAtomic(file: string, fill: (fd: number) => void): void 
   fsyncDir(path.dirname(path.resolve(file)));
 }
 
-/** {@link writeFileAtomic} of a string or bytes (configs, indexes, JSON state). */
-export function writeFileDurable(file: string, data: string | Uint8Array): void {
+/**
+ * {@link writeFileAtomic} of a string or bytes (configs, indexes, JSON state). With `mkdir`, the
+ * file's folder (and its parents) is created first when missing.
+ */
+export function writeFileDurable(
+  file: string,
+  data: string | Uint8Array,
+  opts: { mkdir?: boolean } = {},
+): void {
+  if (opts.mkdir) fs.mkdirSync(path.dirname(file), { recursive: true });
   writeFileAtomic(file, (fd) => fs.writeFileSync(fd, data));
 }
 

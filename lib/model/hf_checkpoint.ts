@@ -13,39 +13,19 @@
  * const local = fromPretrained('checkpoints/t5-small');
  * await savePretrained(model, 'checkpoints/step-1000', { optimizer: opt, vocabulary: 't5' });
  */
-import { fetchModelDir, localModelDir, type SnapshotOptions } from '../hub';
-import {
-  checkFromPretrainedArgs,
-  type FromPretrainedOptions,
-  readCheckpointConfig as readConfigOf,
-} from './hf_format';
+import { type HubModelOptions, localModelDir } from '../hub';
+import { checkFromPretrainedArgs, type FromPretrainedOptions, readCheckpointFolderConfig } from './hf_format';
 import { T5ForConditionalGeneration } from './t5';
 import type { T5Config } from './t5_config';
 
+export type { HubModelOptions } from '../hub';
 export * from './hf_format';
 export { TOKENIZER_FILES, type TokenizerFilesOptions, writeTokenizerFiles } from './hf_tokenizer';
 
-/** Where a Hub id's snapshot comes from: revision (or `id@revision`), endpoint, token, offline, cache folder. */
-export type HubModelOptions = Pick<
-  SnapshotOptions,
-  'revision' | 'endpoint' | 'token' | 'offline' | 'cacheDir' | 'progress' | 'stream'
->;
-
-function split<T extends object>(
-  opts: T & HubModelOptions,
-): [Omit<T, keyof HubModelOptions>, HubModelOptions] {
-  const { revision, endpoint, token, offline, cacheDir, progress, stream, ...rest } = opts;
-  const hub = Object.fromEntries(
-    Object.entries({ revision, endpoint, token, offline, cacheDir, progress, stream }).filter(
-      ([, v]) => v !== undefined,
-    ),
-  ) as HubModelOptions;
-  return [rest, hub];
-}
-
 /**
  * Loads a Hugging Face T5 / T5.1.1 checkpoint: a directory (config.json + model.safetensors or shards), or a
- * Hub id whose snapshot is already in the cache (see `loadPretrained` in lib/model/hf_format.ts for the checks).
+ * Hub id whose snapshot is already in the cache. `T5ForConditionalGeneration.fromPretrained` under the
+ * name users of this module call (errors name `fromPretrained()`).
  *
  * @throws Ext5Error HUB_MODEL_NOT_CACHED for a Hub id never downloaded (use fromPretrainedAsync);
  *   EXT5_CHECKPOINT / EXT5_CONFIG / EXT5_SAFETENSORS naming the file and tensor.
@@ -55,13 +35,12 @@ export function fromPretrained(
   opts: FromPretrainedOptions & Pick<HubModelOptions, 'revision' | 'cacheDir'> = {},
 ): T5ForConditionalGeneration {
   checkFromPretrainedArgs('fromPretrained', dirOrId, opts);
-  const [rest, hub] = split(opts);
-  return T5ForConditionalGeneration.fromPretrained(localModelDir(dirOrId, hub), rest);
+  return T5ForConditionalGeneration.fromPretrained(dirOrId, opts);
 }
 
 /**
- * fromPretrained for a directory or a Hub id, downloading the snapshot (config.json, safetensors weights and
- * tokenizer files, never a pickle) into the shared cache first; offline (HF_HUB_OFFLINE=1) from the cache.
+ * fromPretrained for a directory or a Hub id, downloading the snapshot first:
+ * `T5ForConditionalGeneration.fromPretrainedAsync` under the name users of this module call.
  *
  * @throws Ext5Error HUB_NO_SAFETENSORS for a repo with only pytorch_model.bin; HUB_* for Hub answers.
  */
@@ -70,14 +49,13 @@ export async function fromPretrainedAsync(
   opts: FromPretrainedOptions & HubModelOptions = {},
 ): Promise<T5ForConditionalGeneration> {
   checkFromPretrainedArgs('fromPretrainedAsync', dirOrId, opts);
-  const [rest, hub] = split(opts);
-  return T5ForConditionalGeneration.fromPretrainedAsync(await fetchModelDir(dirOrId, hub), rest);
+  return T5ForConditionalGeneration.fromPretrainedAsync(dirOrId, opts);
 }
 
-/** The config.json of a checkpoint directory or of a cached Hub snapshot. */
+/** The config.json of a checkpoint folder or of a cached Hub snapshot (readCheckpointFolderConfig for a folder). */
 export function readCheckpointConfig(
   dirOrId: string,
   opts: Pick<HubModelOptions, 'revision' | 'cacheDir'> = {},
 ): T5Config {
-  return readConfigOf(localModelDir(dirOrId, opts));
+  return readCheckpointFolderConfig(localModelDir(dirOrId, opts));
 }

@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileDurable } from '../io/durable';
+import { resolveModelPath, SentencePieceVocabulary } from '../text/vocabulary';
 import { Ext5Error } from '../util/errors';
 
 /** The files writeTokenizerFiles writes. */
@@ -29,8 +30,6 @@ export interface TokenizerFilesOptions {
  * @throws Ext5Error EXT5_VOCAB_SIZE when the model's vocab_size is smaller than pieces + sentinels.
  */
 export function writeTokenizerFiles(dir: string, spiece: string, opts: TokenizerFilesOptions = {}): void {
-  const { SentencePieceVocabulary, resolveModelPath } =
-    require('../text/vocabulary') as typeof import('../text/vocabulary');
   const extraIds = opts.extraIds ?? 100;
   const vocab = SentencePieceVocabulary.load(spiece, { extraIds });
   let specials: { eos_token: string; unk_token: string; pad_token: string };

@@ -7,6 +7,7 @@
  * and knows it only as a type (so the two do not import each other).
  */
 
+import { fetchModelDir, type HubModelOptions, localModelDir, splitHubModelOptions } from '../hub';
 import {
   BATCH_KEYS,
   checkKnownKeys,
@@ -99,7 +100,7 @@ function toNative(v: ArrayInput | undefined | null, name: string, float = false)
     if (rows === 0 || cols === 0)
       throw new Ext5Error('EXT5_SHAPE', `${name} must be a non-empty 2-D array [batch, length]`);
     // Integers go as int64 (exact for every safe integer), so the addon's range checks see the
-    // id that was given: an Int32Array here wrapped 2^32 + 5 to 5 and 2^32 - 100 to -100.
+    // id that was given: an Int32Array here would wrap 2^32 + 5 to 5 and 2^32 - 100 to -100.
     const data = float ? new Float32Array(rows * cols) : new BigInt64Array(rows * cols);
     for (let r = 0; r < rows; r++) {
       const row = v[r];
@@ -178,31 +179,48 @@ export class T5ForConditionalGeneration implements Disposable {
   }
 
   /**
-   * Loads a Hugging Face checkpoint directory (config.json + model.safetensors); the format and
-   * its checks are lib/model/hf_format.ts `loadPretrained`.
+   * Loads a Hugging Face T5 / T5.1.1 checkpoint: a directory (config.json + model.safetensors or
+   * shards), or a Hub id (`org/name`, `org/name@revision`, or `revision` in the options) whose
+   * snapshot is already in the cache (lib/hub localModelDir). This is synchronous and never
+   * downloads: a Hub id that is not cached throws HUB_MODEL_NOT_CACHED, whose hint says to use
+   * fromPretrainedAsync. The format and its checks are lib/model/hf_format.ts `loadPretrained`.
    *
    * @example
    * const model = T5ForConditionalGeneration.fromPretrained('./t5-small');
+   * const cached = T5ForConditionalGeneration.fromPretrained('google-t5/t5-small');
    */
-  static fromPretrained(dir: string, options: FromPretrainedOptions = {}): T5ForConditionalGeneration {
-    return loadPretrained(dir, options, (config, o) => T5ForConditionalGeneration.fromConfig(config, o));
+  static fromPretrained(
+    dirOrId: string,
+    options: FromPretrainedOptions & Pick<HubModelOptions, 'revision' | 'cacheDir'> = {},
+  ): T5ForConditionalGeneration {
+    checkFromPretrainedArgs('T5ForConditionalGeneration.fromPretrained', dirOrId, options);
+    const [rest, hub] = splitHubModelOptions(options);
+    return loadPretrained(localModelDir(dirOrId, hub), rest, (config, o) =>
+      T5ForConditionalGeneration.fromConfig(config, o),
+    );
   }
 
   /**
-   * fromPretrained() as a Promise, the counterpart of the async savePretrained(): the same checks
-   * and loading, started on the next turn of the event loop; any error rejects the Promise.
+   * fromPretrained for a directory or a Hub id, downloading the snapshot (config.json, safetensors
+   * weights and tokenizer files, never a pickle) into huggingface_hub's cache first; offline
+   * (HF_HUB_OFFLINE=1) from the cache. The download runs on the event loop; the weights are then
+   * read and copied on the JS thread, started on a later turn of the event loop, and any error
+   * rejects the Promise.
    *
+   * @throws Ext5Error HUB_NO_SAFETENSORS for a repo with only pytorch_model.bin; HUB_* for Hub answers.
    * @example
-   * const model = await T5ForConditionalGeneration.fromPretrainedAsync('./t5-small');
+   * const model = await T5ForConditionalGeneration.fromPretrainedAsync('google-t5/t5-small');
    * await model.savePretrained('./copy');
    */
   static async fromPretrainedAsync(
-    dir: string,
-    options: FromPretrainedOptions = {},
+    dirOrId: string,
+    options: FromPretrainedOptions & HubModelOptions = {},
   ): Promise<T5ForConditionalGeneration> {
-    checkFromPretrainedArgs('T5ForConditionalGeneration.fromPretrainedAsync', dir, options);
+    checkFromPretrainedArgs('T5ForConditionalGeneration.fromPretrainedAsync', dirOrId, options);
+    const [rest, hub] = splitHubModelOptions(options);
+    const dir = await fetchModelDir(dirOrId, hub);
     await new Promise<void>((resolve) => setImmediate(resolve));
-    return T5ForConditionalGeneration.fromPretrained(dir, options);
+    return loadPretrained(dir, rest, (config, o) => T5ForConditionalGeneration.fromConfig(config, o));
   }
 
   /** Writes config.json + model.safetensors that transformers can load (lib/model/hf_format.ts). */

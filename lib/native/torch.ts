@@ -4,6 +4,7 @@
  * beside this file. Everything here validates its arguments natively and throws errors with a
  * `code`; nothing here should ever crash the process.
  */
+import * as os from 'node:os';
 import { Ext5Error } from '../util/errors';
 import { loadAddon } from './loader';
 
@@ -221,5 +222,5 @@ export function defaultThreads(): number {
     }
     return n;
   }
-  return require('node:os').availableParallelism() as number;
+  return os.availableParallelism();
 }

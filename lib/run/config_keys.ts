@@ -7,9 +7,11 @@
  *
  * The defaults are the ExT5 pre-training recipe (docs/configuration.md): ExT5 mixture with R = 2
  * C4 examples per ExMix example and cap K = 300000, inputs 512 / targets 114 tokens, span
- * corruption with noise density 0.15 and mean span 3, packing, Adafactor with the T5 schedule
+ * corruption with T5's noise density and mean span (SPAN_CORRUPTION_DEFAULTS), packing, Adafactor with the T5 schedule
  * 1/sqrt(max(step, 10^4)), 1M steps at batch 2048.
  */
+
+import { SPAN_CORRUPTION_DEFAULTS } from '../text/span_corruption';
 
 /** The type of one key, which decides how values are checked and how errors describe them. */
 export type KeyType =
@@ -130,14 +132,14 @@ const KEY_TABLE = [
   {
     path: 'data.noiseDensity',
     type: num(0, 1, true, true),
-    default: 0.15,
-    doc: 'Span corruption: fraction of tokens masked (T5: 0.15).',
+    default: SPAN_CORRUPTION_DEFAULTS.noiseDensity,
+    doc: `Span corruption: fraction of tokens masked (T5: ${SPAN_CORRUPTION_DEFAULTS.noiseDensity}).`,
   },
   {
     path: 'data.meanNoiseSpanLength',
     type: num(1),
-    default: 3,
-    doc: 'Span corruption: mean length of a masked span (T5: 3).',
+    default: SPAN_CORRUPTION_DEFAULTS.meanNoiseSpanLength,
+    doc: `Span corruption: mean length of a masked span (T5: ${SPAN_CORRUPTION_DEFAULTS.meanNoiseSpanLength}).`,
   },
   {
     path: 'data.pack',

@@ -9,6 +9,7 @@ import { registerExmix } from './exmix';
 import { registerMini } from './mini';
 
 export {
+  BENCHMARK_MIXTURES,
   DEFAULT_K,
   DEFAULT_R,
   EXMIX_MEMBERS,

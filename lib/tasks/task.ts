@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type RecordedRows, recordedRows } from '../data/manifest';
 import { shardFor } from '../data/sources/shard';
+import type { DataRecord } from '../data/sources/types';
 import { listMetrics } from '../eval/metrics/registry';
 import { didYouMean, Ext5Error } from '../util/errors';
 import { packageRoot } from '../util/package_root';
@@ -36,8 +37,8 @@ export interface Example {
   [key: string]: unknown;
 }
 
-/** A raw record as read from a data file. */
-export type DataRecord = Record<string, unknown>;
+/** A raw record as read from a data file (lib/data/sources' record, re-exported for task code). */
+export type { DataRecord };
 
 /** What a preprocessor knows besides the record. */
 export interface PreprocessContext {

@@ -1,6 +1,6 @@
 /**
  * How each registered task's source metadata was checked (the `verified` field of TaskOptions/Task).
- * The registry was first written from memory; this table records, per task, the document its Hub id, config,
+ * Task metadata is written from memory unless checked; this table records, per task, the document its Hub id, config,
  * split names, required columns and split sizes were compared against. A task absent from the table was not
  * checked. Method and counts: docs/tasks.md, "How the registry was checked".
  *
@@ -9,8 +9,8 @@
  * every config's features and per-split num_examples. The Hub keeps those config, split and column names
  * (its refs/convert/parquet branch is generated from the same builders). The owner/name of each id (the
  * Hub's 2024 renames of the canonical datasets) was confirmed separately, on a stored Hub page or in public
- * code that loads it by that id; two were wrong and were fixed (ibm-research/duorc,
- * google-research-datasets/taskmaster1). Nothing here was downloaded: see docs/tasks.md for what this
+ * code that loads it by that id (which is where ibm-research/duorc and
+ * google-research-datasets/taskmaster1 get their owners). Nothing here was downloaded: see docs/tasks.md for what this
  * cannot catch.
  */
 import type { TaskOptions } from './task';

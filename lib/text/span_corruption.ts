@@ -25,6 +25,19 @@ import { Ext5Error } from '../util/errors';
 import { Rng, type RngState } from '../util/rng';
 import { base64ToInt32, int32ToBase64 } from './int32_base64';
 
+/**
+ * T5's span-corruption settings, the defaults of `span_corruption` in t5/data/preprocessors.py:
+ * 15% of the tokens masked, in spans of mean length 3. Every default of ext5 (these functions,
+ * the training pipeline, the run configuration's data.noiseDensity and data.meanNoiseSpanLength)
+ * reads this one declaration.
+ */
+export const SPAN_CORRUPTION_DEFAULTS: Readonly<{ noiseDensity: number; meanNoiseSpanLength: number }> =
+  Object.freeze({
+    noiseDensity: 0.15,
+    meanNoiseSpanLength: 3,
+  });
+const { noiseDensity: DENSITY, meanNoiseSpanLength: MEAN_SPAN } = SPAN_CORRUPTION_DEFAULTS;
+
 /** Round half to even, as Python's `round` and `tf.round` do. */
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);
@@ -40,8 +53,8 @@ export function roundHalfEven(x: number): number {
  */
 export function randomSpansHelper(
   inputsLength: number,
-  noiseDensity = 0.15,
-  meanNoiseSpanLength = 3,
+  noiseDensity = DENSITY,
+  meanNoiseSpanLength = MEAN_SPAN,
   extraTokensPerSpanInputs = 1,
   extraTokensPerSpanTargets = 1,
 ): { tokensLength: number; targetsLength: number } {
@@ -77,7 +90,11 @@ export interface NoiseCounts {
  * The counts of `random_spans_noise_mask` for a segment of `length` tokens: TF float32 products
  * and quotients, round half to even, noise clipped to [1, length − 1], at least one span.
  */
-export function noiseCounts(length: number, noiseDensity = 0.15, meanNoiseSpanLength = 3): NoiseCounts {
+export function noiseCounts(
+  length: number,
+  noiseDensity = DENSITY,
+  meanNoiseSpanLength = MEAN_SPAN,
+): NoiseCounts {
   const len = Math.max(length, 2);
   const f = Math.fround;
   let noise = roundHalfEven(f(f(len) * f(noiseDensity)));
@@ -157,8 +174,8 @@ function drawSpans(c: NoiseCounts, rng: Rng, s: Scratch): void {
 export function randomSpansNoiseMask(
   length: number,
   rng: Rng,
-  noiseDensity = 0.15,
-  meanNoiseSpanLength = 3,
+  noiseDensity = DENSITY,
+  meanNoiseSpanLength = MEAN_SPAN,
 ): Uint8Array {
   checkPositiveInt('length', length);
   if (noiseDensity === 0) return new Uint8Array(length);
@@ -244,8 +261,8 @@ export function spanCorrupt(
   rng: Rng,
   opts: { noiseDensity?: number; meanNoiseSpanLength?: number; vocabSize?: number; eosId?: number } = {},
 ): SpanCorruptedExample {
-  const density = opts.noiseDensity ?? 0.15;
-  const mean = opts.meanNoiseSpanLength ?? 3;
+  const density = opts.noiseDensity ?? DENSITY;
+  const mean = opts.meanNoiseSpanLength ?? MEAN_SPAN;
   checkDensity(density, mean);
   if (tokens.length === 0) throw new Ext5Error('E_ARG', 'spanCorrupt needs at least one token');
   const counts = noiseCounts(tokens.length, density, mean);
@@ -265,9 +282,9 @@ export interface SpanCorruptionOptions {
   inputsLength?: number;
   /** If given, must be at least the computed targets length (T5 raises otherwise). */
   targetsLength?: number;
-  /** Fraction of tokens masked (default 0.15). */
+  /** Fraction of tokens masked (default SPAN_CORRUPTION_DEFAULTS: 0.15). */
   noiseDensity?: number;
-  /** Mean noise span length (default 3). */
+  /** Mean noise span length (default SPAN_CORRUPTION_DEFAULTS: 3). */
   meanNoiseSpanLength?: number;
   /** Vocabulary size including the sentinels: `<extra_id_0>` = vocabSize − 1 (default 32100). */
   vocabSize?: number;
@@ -336,8 +353,8 @@ export class SpanCorruption {
   private ready: { tokens: Int32Array; offset: number }[] = [];
 
   constructor(opts: SpanCorruptionOptions = {}) {
-    this.density = opts.noiseDensity ?? 0.15;
-    this.mean = opts.meanNoiseSpanLength ?? 3;
+    this.density = opts.noiseDensity ?? DENSITY;
+    this.mean = opts.meanNoiseSpanLength ?? MEAN_SPAN;
     checkDensity(this.density, this.mean);
     const inputsLength = (opts.inputsLength ?? 512) - (opts.reservedForPacking ?? 0);
     checkPositiveInt('inputsLength', inputsLength);

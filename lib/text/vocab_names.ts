@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { cachedT5Vocab, fetchT5Vocab, type SnapshotOptions, t5VocabRepo } from '../hub';
 import { Ext5Error } from '../util/errors';
 import { packageRoot } from '../util/package_root';
+import { SentencePieceVocabulary } from './vocabulary';
 
 function t5Candidates(dataDir?: string): string[] {
   return [
@@ -54,6 +55,5 @@ export async function fetchVocabulary(
 
 /** Loads a vocabulary by name or path (the SentencePiece addon loads on first use). */
 export function loadVocabulary(name: string, dataDir?: string) {
-  const { SentencePieceVocabulary } = require('./vocabulary') as typeof import('./vocabulary');
   return SentencePieceVocabulary.load(vocabularyPath(name, dataDir));
 }

@@ -21,7 +21,7 @@ import { getProvider } from '../tasks/registry';
 import { MixtureSampler, type SamplerState } from '../tasks/sampler';
 import { defaultDataDir, type Example, type Task } from '../tasks/task';
 import { type EncDecBatch, EncDecPacker, type EncDecPackerState } from '../text/packing';
-import { SpanCorruption } from '../text/span_corruption';
+import { SPAN_CORRUPTION_DEFAULTS, SpanCorruption } from '../text/span_corruption';
 import { type BatchEncoder, tokenizeStream } from '../text/tokenize_stream';
 import { Ext5Error } from '../util/errors';
 
@@ -113,8 +113,7 @@ export class TrainingPipeline {
     this.opts = {
       split: 'train',
       pack: true,
-      noiseDensity: 0.15,
-      meanNoiseSpanLength: 3,
+      ...SPAN_CORRUPTION_DEFAULTS,
       seed: 0,
       tokenizeBatch: 64,
       tokenizeThreads: 1,

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkSameWorldSize } from '../ddp/data_parallel';
-import { loadOptimizerState, readCheckpointConfig } from '../model/hf_format';
+import { loadOptimizerState, readCheckpointFolderConfig } from '../model/hf_format';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import type { T5Config } from '../model/t5_config';
 import { Adafactor } from '../optim/adafactor';
@@ -44,8 +44,9 @@ type Architecture = Partial<Pick<T5Config, (typeof ARCHITECTURE_KEYS)[number]>>;
  */
 export function runModelConfig(c: RunConfig, source?: ModelSource): Record<string, unknown> {
   const base: Record<string, unknown> = c.model.checkpoint
-    ? openModelSource(source ?? localModelSource(c.model.checkpoint), (dir) => readCheckpointConfig(dir))
-        .value
+    ? openModelSource(source ?? localModelSource(c.model.checkpoint), (dir) =>
+        readCheckpointFolderConfig(dir),
+      ).value
     : { ...resolveModelConfig(c.model.config) };
   if (!c.model.checkpoint && c.model.vocabSize !== null) base.vocab_size = c.model.vocabSize;
   if (base.num_decoder_layers === undefined) base.num_decoder_layers = base.num_layers;
@@ -78,7 +79,7 @@ function architectureDiffs(a: Architecture, b: Architecture, aName: string, bNam
  */
 export function checkSameModel(c: RunConfig, checkpoint: string): void {
   if (c.model.checkpoint) return; // the run's model is that checkpoint's, whatever it is
-  const have = architectureOf(readCheckpointConfig(checkpoint) as Record<string, unknown>);
+  const have = architectureOf(readCheckpointFolderConfig(checkpoint) as Record<string, unknown>);
   const diffs = architectureDiffs(have, modelArchitecture(c), 'checkpoint', 'config');
   if (diffs.length > 0) {
     throw new Ext5Error(
@@ -247,7 +248,7 @@ function readArchitecture(
   } catch {
     if (!fallback) return undefined;
     try {
-      return architectureOf(readCheckpointConfig(fallback) as Record<string, unknown>);
+      return architectureOf(readCheckpointFolderConfig(fallback) as Record<string, unknown>);
     } catch {
       return undefined;
     }

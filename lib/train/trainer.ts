@@ -13,7 +13,7 @@
  */
 import * as path from 'node:path';
 import { allReduceGradients, allReduceScalars } from '../ddp/data_parallel';
-import type { ProcessGroup } from '../ddp/process_group';
+import { initFromEnv, type ProcessGroup } from '../ddp/process_group';
 import { evaluateTasks } from '../eval/evaluator';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import { torch } from '../native/torch';
@@ -83,7 +83,6 @@ export async function train(c: RunConfig, runDirPath: string, hooks: TrainHooks 
   t.setNumThreads(resolveThreads(c));
   t.manualSeed(c.training.seed);
   // Data parallelism: a process group when started by `ext5 launch` / torchrun, else null.
-  const { initFromEnv } = require('../ddp/process_group') as typeof import('../ddp/process_group');
   const pg: ProcessGroup | null = await initFromEnv({ device: c.training.device });
   let lock: RunLock | null = null;
   let loop: TrainingLoop | undefined;

@@ -37,8 +37,8 @@ int64_t PositiveKey(const Napi::Object& o, const char* key, std::optional<int64_
 }
 }  // namespace
 
-// Bounds a config before anything is allocated: a config.json with 100,000 layers used to build
-// for a minute and take gigabytes before the checkpoint's names showed it was wrong (issue #16).
+// Bounds a config before anything is allocated: unbounded, a config.json with 100,000 layers
+// builds for a minute and takes gigabytes before the checkpoint's names show that it is wrong.
 // Layer and head counts beyond any published T5 by far are refused, and so is a model whose
 // float32 parameters alone would not fit in this machine's physical memory.
 void CheckModelSize(const Config& c, double params) {

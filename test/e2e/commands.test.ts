@@ -37,7 +37,7 @@ test('demo runs the whole comparison and reports both models per held-out task',
     '2',
     '--eval-examples',
     '8',
-    // The demo now runs every seed (default 3); two keep it inside runCli's 120 s.
+    // The demo runs every seed (default 3); two keep it inside runCli's 120 s.
     '--seeds',
     '2',
     '--out',

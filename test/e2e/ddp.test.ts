@@ -1,4 +1,4 @@
-// Data-parallel training (issue #8): 2 processes on loopback, each with half the batch, train the
+// Data-parallel training: 2 processes on loopback, each with half the batch, train the
 // same tiny model as 1 process with the whole batch: losses and parameters match to float
 // tolerance. (One task, no packing, no dropout, so both runs see the same examples per step:
 // record sharding gives rank r the records r, r + 2, …)

@@ -272,7 +272,7 @@ describe('bad input', () => {
     expect(partial.stderr).toContain('MASTER_ADDR is not set');
   });
 
-  // Issue 15 item 15: `ext5 launch --help` tells users to run dist-selftest, so it is listed too.
+  // `ext5 launch --help` tells users to run dist-selftest, so it is listed too.
   test('launch and the self-test its help names are listed in --help', () => {
     const r = runCli(['--help']);
     expect(r.stdout).toContain('ext5 launch');

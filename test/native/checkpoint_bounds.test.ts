@@ -1,4 +1,4 @@
-// Issue #16: fromPretrained bounds what config.json implies against the checkpoint before
+// fromPretrained bounds what config.json implies against the checkpoint before
 // building anything, never blocks on a FIFO, and names a tensor holding NaN/Infinity.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';

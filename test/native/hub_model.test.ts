@@ -143,6 +143,36 @@ describe('fromPretrained by Hub id', () => {
   });
 });
 
+describe('T5ForConditionalGeneration.fromPretrained(Async) by Hub id', () => {
+  // A cache of its own, so the first sync call finds nothing there.
+  const staticCache = path.join(tmp, 'hub-static');
+
+  it('takes every name the free functions take: sync reads the cache only, async downloads', async () => {
+    expect(() => T5ForConditionalGeneration.fromPretrained('org/tiny@v1', { cacheDir: staticCache })).toThrow(
+      expect.objectContaining({
+        code: 'HUB_MODEL_NOT_CACHED',
+        hint: expect.stringMatching(/fromPretrainedAsync/),
+      }),
+    );
+    const local = T5ForConditionalGeneration.fromPretrained(path.join(tmp, 'src1'));
+    const fromHub = await T5ForConditionalGeneration.fromPretrainedAsync('org/tiny@v1', {
+      progress: 'silent',
+      cacheDir: staticCache,
+      endpoint: hub.endpoint,
+    });
+    const cached = T5ForConditionalGeneration.fromPretrained('org/tiny', {
+      cacheDir: staticCache,
+      revision: 'v1',
+    });
+    try {
+      expect(fingerprint(fromHub)).toEqual(fingerprint(local));
+      expect(fingerprint(cached)).toEqual(fingerprint(local));
+    } finally {
+      for (const m of [local, fromHub, cached]) m.dispose();
+    }
+  });
+});
+
 describe('tokenizer files', () => {
   it("savePretrained({ vocabulary }) writes T5Tokenizer's files: spiece.model and 100 extra ids", async () => {
     const dir = path.join(tmp, 'src1');

@@ -1,4 +1,4 @@
-// Memory of tensors that loops create (issue #16): with tidy() RSS stays flat; tensors forgotten
+// Memory of tensors that loops create: with tidy() RSS stays flat; tensors forgotten
 // in a loop that yields to the event loop are freed by the finalizer safety net (every CPU tensor
 // is reported to V8 as external memory, so collection keeps up), and freed memory goes back to the
 // system instead of staying at its peak. Measured in a child process, with generous bounds.

@@ -1,4 +1,4 @@
-// Issue #16: values are never changed silently (integers that do not fit are refused, out-of-range
+// Values are never changed silently (integers that do not fit are refused, out-of-range
 // options are refused), NaN computes like any float, and misuse of the JS API gives coded errors
 // instead of raw TypeErrors.
 import { T5ForConditionalGeneration } from '../../lib/model/t5';

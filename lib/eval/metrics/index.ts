@@ -56,8 +56,8 @@ export {
   listScoreMetrics,
   type MetricOptions,
   type MetricReport,
+  type MetricReportOptions,
   type MetricSpec,
-  type ReportOptions,
 } from './registry';
 export {
   corpusRouge,

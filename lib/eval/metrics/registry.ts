@@ -64,12 +64,12 @@ export interface MetricSpec {
   report?: (
     predictions: readonly string[],
     references: readonly (readonly string[])[],
-    options: ReportOptions,
+    options: MetricReportOptions,
   ) => MetricReport;
 }
 
 /** Options of a report: the metric options, plus how to print and where the references came from. */
-export interface ReportOptions extends MetricOptions {
+export interface MetricReportOptions extends MetricOptions {
   /** Decimals of the text lines and of BLEU/chrF's rounded JSON `score` (default 2). */
   width?: number;
   /** The references' origin (e.g. file names) for error messages. */
@@ -169,7 +169,11 @@ function sameLength(metric: string, p: readonly unknown[], r: readonly unknown[]
 }
 
 /** The single reference of each line, for metrics that compare one label with one label. */
-function oneReferenceEach(refs: readonly (readonly string[])[], metric: string, o: ReportOptions): string[] {
+function oneReferenceEach(
+  refs: readonly (readonly string[])[],
+  metric: string,
+  o: MetricReportOptions,
+): string[] {
   return refs.map((r, i) => {
     if (r.length !== 1) {
       throw new Ext5Error(
@@ -184,7 +188,7 @@ function oneReferenceEach(refs: readonly (readonly string[])[], metric: string, 
 }
 
 /** The text form of a number in a report: Python's rounding to `width` decimals. */
-const fixed = (o: ReportOptions) => (x: number) => pyFixed(x, o.width ?? 2);
+const fixed = (o: MetricReportOptions) => (x: number) => pyFixed(x, o.width ?? 2);
 
 /** sacreBLEU's JSON carries the signature's fields (`nrefs`, `tok`, ...) at top level. */
 const signatureFields = (signature: string): Record<string, string> =>
@@ -209,7 +213,7 @@ function qaReport(
   label: string,
   r: { em: number; f1: number },
   n: number,
-  o: ReportOptions,
+  o: MetricReportOptions,
 ): MetricReport {
   const fx = fixed(o);
   return {

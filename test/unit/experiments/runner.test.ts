@@ -7,9 +7,9 @@ import {
   expPaths,
   readCellResult,
   topoOrder,
-  writeFileAtomic,
 } from '../../../lib/experiments/cell';
 import { type CellOutcome, runSweep } from '../../../lib/experiments/runner';
+import { writeFileDurable } from '../../../lib/io/durable';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-sweep-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -43,7 +43,7 @@ function fakeRunner(dir: string, fail: string[] = [], log: string[] = []) {
       validationLoss: null,
       checkpoints: [],
     };
-    writeFileAtomic(expPaths.result(dir, c.id), JSON.stringify(r));
+    writeFileDurable(expPaths.result(dir, c.id), JSON.stringify(r), { mkdir: true });
     return 'done';
   };
   return { run, peak: () => peak };

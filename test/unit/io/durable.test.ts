@@ -45,6 +45,14 @@ test('writeFileDurable replaces whole files and leaves no temporary file', () =>
   expect(fs.readdirSync(root).filter((n) => n.startsWith('.'))).toEqual([]);
 });
 
+test('writeFileDurable creates a missing folder only when asked (mkdir)', () => {
+  const f = path.join(root, 'new', 'deeper', 'c.json');
+  expect(() => writeFileDurable(f, 'x')).toThrow(expect.objectContaining({ code: 'EXT5_IO' }));
+  expect(fs.existsSync(path.join(root, 'new'))).toBe(false);
+  writeFileDurable(f, 'x', { mkdir: true });
+  expect(fs.readFileSync(f, 'utf8')).toBe('x');
+});
+
 test('a failing writer keeps the old file and removes its temporary file', () => {
   const f = path.join(root, 'b.json');
   writeFileDurable(f, 'old');

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as modelRef from '../../../lib/hub/model_ref';
-import { readCheckpointConfig } from '../../../lib/model/hf_format';
+import { readCheckpointFolderConfig } from '../../../lib/model/hf_format';
 import { toHuggingFaceJson } from '../../../lib/model/t5_config';
 import { preset } from '../../../lib/model/t5_presets';
 import {
@@ -111,6 +111,6 @@ test("a Hub id is parsed once on its way to the run's model config", () => {
     hub: { repo: 'org/t5-tiny', revision: 'main', commit },
   });
   expect(runModelConfig(c, source).d_model).toBe(48);
-  expect(openModelSource(source, readCheckpointConfig).value.d_model).toBe(48);
+  expect(openModelSource(source, readCheckpointFolderConfig).value.d_model).toBe(48);
   expect(parses).toHaveBeenCalledTimes(1);
 });

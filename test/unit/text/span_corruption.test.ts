@@ -1,8 +1,10 @@
+import { CONFIG_KEYS } from '../../../lib/run/config_keys';
 import {
   noiseCounts,
   randomSpansHelper,
   randomSpansNoiseMask,
   roundHalfEven,
+  SPAN_CORRUPTION_DEFAULTS,
   type SpanCorruptedExample,
   SpanCorruption,
   spanCorrupt,
@@ -297,4 +299,19 @@ describe('SpanCorruption stream', () => {
       /not a span corruption state/,
     );
   });
+});
+
+test("T5's defaults are declared once: SpanCorruption and the run config read them", () => {
+  expect(SPAN_CORRUPTION_DEFAULTS).toEqual({ noiseDensity: 0.15, meanNoiseSpanLength: 3 });
+  const { settings } = new SpanCorruption({}).getState();
+  expect(settings.noiseDensity).toBe(SPAN_CORRUPTION_DEFAULTS.noiseDensity);
+  expect(settings.meanNoiseSpanLength).toBe(SPAN_CORRUPTION_DEFAULTS.meanNoiseSpanLength);
+  const key = (p: string) => CONFIG_KEYS.find((k) => k.path === p)?.default;
+  expect(key('data.noiseDensity')).toBe(SPAN_CORRUPTION_DEFAULTS.noiseDensity);
+  expect(key('data.meanNoiseSpanLength')).toBe(SPAN_CORRUPTION_DEFAULTS.meanNoiseSpanLength);
+  // The default counts match the explicit ones at every length.
+  for (const n of [2, 10, 568, 1000]) {
+    expect(noiseCounts(n)).toEqual(noiseCounts(n, 0.15, 3));
+  }
+  expect(randomSpansHelper(512)).toEqual({ tokensLength: 568, targetsLength: 114 });
 });
