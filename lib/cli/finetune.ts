@@ -1,6 +1,6 @@
 /** `ext5 finetune`: fine-tune a checkpoint on a task or mixture (T5 recipe: constant 1e-3, dropout 0.1). */
 import type { CommandModule } from 'yargs';
-import { runTraining, type TrainArgs, trainOptions } from './train_common';
+import { type TrainArgs, trainOptions } from './train_common';
 
 interface FinetuneArgs extends TrainArgs {
   task?: string;
@@ -40,8 +40,9 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
         '$0 finetune --preset finetune-small --checkpoint ./ext5-small --mixture superglue',
         'SuperGLUE',
       ),
-  handler: (args) =>
-    runTraining('finetune', args, {
+  // The command's one lazy point: the run config, the trainer and the model code.
+  handler: async (args) =>
+    (await import('./train_run')).runTraining('finetune', args, {
       'data.mixtureOrTask': [args.task !== undefined ? '--task' : '--mixture', args.task ?? args.mixture],
       'model.checkpoint': ['--checkpoint', args.checkpoint],
       'eval.tasks': ['--eval', args.eval],

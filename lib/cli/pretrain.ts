@@ -1,6 +1,6 @@
 /** `ext5 pretrain`: ExT5 pre-training (C4 span corruption + ExMix) or a T5 baseline. */
 import type { CommandModule } from 'yargs';
-import { runTraining, type TrainArgs, trainOptions } from './train_common';
+import { type TrainArgs, trainOptions } from './train_common';
 
 interface PretrainArgs extends TrainArgs {
   mixture?: string;
@@ -37,8 +37,9 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
         'The paper recipe for T5.1.1 small',
       )
       .example('$0 pretrain --preset tiny-demo --run-dir runs/a --resume auto', 'Continue a run exactly'),
-  handler: (args) =>
-    runTraining('pretrain', args, {
+  // The command's one lazy point: the run config, the trainer and the model code.
+  handler: async (args) =>
+    (await import('./train_run')).runTraining('pretrain', args, {
       'data.mixtureOrTask': ['--mixture', args.mixture],
       'mixture.R': ['-R', args.R],
       'mixture.K': ['-K', args.K],

@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { renderResolvedConfig, resolveTrainingConfig, type TrainArgs } from '../../../lib/cli/train_common';
+import type { TrainArgs } from '../../../lib/cli/train_common';
+import { renderResolvedConfig, resolveTrainingConfig } from '../../../lib/cli/train_run';
 import { Ext5Error } from '../../../lib/util/errors';
 
 const base: TrainArgs = { progress: false, json: false, 'print-config': false };

@@ -1,6 +1,6 @@
 // The command a stopped run prints to resume it: the same command line, pointed at its run
 // directory, without the --run-dir / --resume it may have had (resume is 'auto' by default).
-import { resumeCommand } from '../../../lib/cli/train_common';
+import { resumeCommand } from '../../../lib/cli/train_run';
 
 const argv = (...a: string[]) => ['/usr/bin/node', '/x/bin/ext5.js', ...a];
 
