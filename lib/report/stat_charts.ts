@@ -3,7 +3,7 @@
  * colour scale centred on 0, curves of means with shaded 95% intervals, and bars with error bars.
  * Axes and ticks come from chart.ts, so these look like the run report's line charts.
  */
-import { escapeXml, formatNumber, logTicks, niceTicks } from './chart';
+import { escapeXml, formatNumber, logTicks, niceTicks, valueTicks } from './chart';
 
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 
@@ -31,6 +31,13 @@ export interface IntervalChartSpec {
   series: IntervalSeries[];
   logX?: boolean;
   logY?: boolean;
+  /**
+   * Ticks of the x axis at these values (e.g. the swept values), instead of round numbers; the axis
+   * spans them and the data with a small margin.
+   */
+  xTicks?: number[];
+  /** A grey line under the title, e.g. that intervals were clipped. */
+  note?: string;
   width?: number;
   height?: number;
 }
@@ -56,11 +63,16 @@ export interface BarSpec {
   title: string;
   yLabel: string;
   bars: { label: string; mean: number; lo: number; hi: number; n: number; color: string }[];
+  /** A grey line under the title, e.g. that intervals were clipped. */
+  note?: string;
   width?: number;
   height?: number;
 }
 
 const f1 = (v: number) => v.toFixed(1);
+/** The baseline of a chart's note, under the title; a note pushes what follows down by NOTE_H. */
+const NOTE_Y = 38;
+const NOTE_H = 16;
 
 /** The frame shared by line and bar charts: title, plot area, y ticks and grid, axis labels. */
 function frame(
@@ -72,12 +84,18 @@ function frame(
   yLabel: string,
   xLabel: string,
   bottom = 48,
+  note?: string,
 ): { out: string[]; M: { left: number; right: number; top: number; bottom: number } } {
   const M = { left: 66, right: 20, top, bottom };
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${FONT}" role="img" aria-label="${escapeXml(title)}" data-chart="${escapeXml(id)}">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${M.left}" y="22" font-size="15" font-weight="600" fill="#1f2933">${escapeXml(title)}</text>`,
+    ...(note
+      ? [
+          `<text x="${M.left}" y="${NOTE_Y}" font-size="11" fill="#7b8794" data-note="1">${escapeXml(note)}</text>`,
+        ]
+      : []),
     `<text transform="translate(16 ${top + (H - top - M.bottom) / 2}) rotate(-90)" font-size="12" fill="#3e4c59" text-anchor="middle">${escapeXml(yLabel)}</text>`,
     `<text x="${M.left + (W - M.left - M.right) / 2}" y="${H - 8}" font-size="12" fill="#3e4c59" text-anchor="middle">${escapeXml(xLabel)}</text>`,
   ];
@@ -89,6 +107,7 @@ function legend(
   items: { label: string; color: string; dash?: string }[],
   W: number,
   x0: number,
+  y0 = 42,
 ): {
   svg: string[];
   height: number;
@@ -102,7 +121,7 @@ function legend(
       row++;
       x = x0;
     }
-    const y = 42 + row * 18;
+    const y = y0 + row * 18;
     svg.push(
       `<line x1="${x}" y1="${y - 4}" x2="${x + 22}" y2="${y - 4}" stroke="${it.color}" stroke-width="2.5"${it.dash ? ` stroke-dasharray="${it.dash}"` : ''}/>`,
       `<text x="${x + 28}" y="${y}" font-size="12" fill="#3e4c59">${escapeXml(it.label)}</text>`,
@@ -116,9 +135,10 @@ function legend(
 export function renderIntervalChart(spec: IntervalChartSpec): string {
   const W = spec.width ?? 560;
   const H = spec.height ?? 340;
-  const lg = legend(spec.series, W, 66);
-  const top = 40 + lg.height;
-  const { out, M } = frame(spec.id, spec.title, W, H, top, spec.yLabel, spec.xLabel);
+  const shift = spec.note ? NOTE_H : 0;
+  const lg = legend(spec.series, W, 66, 42 + shift);
+  const top = 40 + shift + lg.height;
+  const { out, M } = frame(spec.id, spec.title, W, H, top, spec.yLabel, spec.xLabel, 48, spec.note);
   out.push(...lg.svg);
   const pts = spec.series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.mean));
   if (pts.length === 0) {
@@ -133,9 +153,11 @@ export function renderIntervalChart(spec: IntervalChartSpec): string {
   const xs = pts.map((p) => p.x).filter((v) => !spec.logX || v > 0);
   const logX = spec.logX === true && xs.length > 0;
   const logY = spec.logY === true && ys.length > 0;
-  const xt = logX
-    ? logTicks(Math.min(...xs), Math.max(...xs))
-    : niceTicks(Math.min(...xs), Math.max(...xs), 6);
+  const xt = spec.xTicks?.length
+    ? valueTicks(xs, spec.xTicks, logX)
+    : logX
+      ? logTicks(Math.min(...xs), Math.max(...xs))
+      : niceTicks(Math.min(...xs), Math.max(...xs), 6);
   const yt = logY
     ? logTicks(Math.min(...ys), Math.max(...ys))
     : niceTicks(Math.min(...ys), Math.max(...ys), 6);
@@ -152,10 +174,17 @@ export function renderIntervalChart(spec: IntervalChartSpec): string {
       `<text x="${M.left - 6}" y="${f1(sy(t) + 4)}" text-anchor="end">${escapeXml(formatNumber(t))}</text>`,
     );
   }
+  let lastLabel = Number.NEGATIVE_INFINITY;
   for (const t of xt.ticks) {
+    const x = sx(t);
     out.push(
-      `<line x1="${f1(sx(t))}" y1="${M.top + ph}" x2="${f1(sx(t))}" y2="${M.top + ph + 4}" stroke="#9aa5b1"/>`,
-      `<text x="${f1(sx(t))}" y="${M.top + ph + 17}" text-anchor="middle">${escapeXml(formatNumber(t))}</text>`,
+      `<line x1="${f1(x)}" y1="${M.top + ph}" x2="${f1(x)}" y2="${M.top + ph + 4}" stroke="#9aa5b1"/>`,
+    );
+    // Labels of ticks closer than a label's width apart would overlap: the later one keeps only its mark.
+    if (x - lastLabel < 28) continue;
+    lastLabel = x;
+    out.push(
+      `<text x="${f1(x)}" y="${M.top + ph + 17}" text-anchor="middle" data-tick="x">${escapeXml(formatNumber(t))}</text>`,
     );
   }
   out.push(
@@ -275,7 +304,9 @@ export function renderBarChart(spec: BarSpec): string {
   // Many bars: slanted labels, with room for the longest under the plot.
   const slant = spec.bars.length > 5;
   const longest = Math.max(...spec.bars.map((b) => b.label.length));
-  const { out, M } = frame(spec.id, spec.title, W, H, 44, spec.yLabel, '', slant ? 20 + longest * 5 : 48);
+  const bottom = slant ? 20 + longest * 5 : 48;
+  const plotTop = 44 + (spec.note ? NOTE_H : 0);
+  const { out, M } = frame(spec.id, spec.title, W, H, plotTop, spec.yLabel, '', bottom, spec.note);
   const ok = spec.bars.filter((b) => Number.isFinite(b.mean));
   if (ok.length === 0) {
     out.push(
