@@ -54,9 +54,9 @@ const taskArm = (label: string, prefix: (seed: number) => string): TaskArm => ({
 const heldOutName = (p: StudyParams) =>
   p.heldOut.length === 1 ? `${p.heldOut[0]} score` : `mean score on ${p.heldOut.length} held-out tasks`;
 
-/** The legend of a score curve, saying when an interval was cut to the score's range. */
-function seriesLabel(base: string, ivs: (Interval | null)[], range: readonly [number, number]): string {
-  return anyClipped(ivs, range) ? `${base}; ${clipNote(range)}` : base;
+/** A chart's note when one of its intervals was cut to the range (the legend line under the title). */
+function clipped(ivs: (Interval | null)[], range: readonly [number, number]): { note?: string } {
+  return anyClipped(ivs, range) ? { note: clipNote(range) } : {};
 }
 
 export function analyzeTransfer(p: StudyParams, r: Results): StudyAnalysis {
@@ -165,8 +165,13 @@ function scoreCurve(
       yLabel: heldOutName(p),
       logX,
       xTicks: [...xs],
+      yRange: range,
+      ...clipped(
+        series.flatMap((s) => s.ivs),
+        range,
+      ),
       series: series.map((s) => ({
-        label: seriesLabel(s.label, s.ivs, range),
+        label: s.label,
         color: s.color,
         points: xs.map((x, i) => pt(x, s.ivs[i]!, range)),
       })),
@@ -298,9 +303,11 @@ export function analyzeMix(p: StudyParams, r: Results): StudyAnalysis {
       yLabel: 'C4 span-corruption loss',
       logX,
       xTicks: [...p.values],
+      yRange: LOSS,
+      ...clipped(loss, LOSS),
       series: [
         {
-          label: seriesLabel('mean ± 95% CI over seeds', loss, LOSS),
+          label: 'mean ± 95% CI over seeds',
           color: PALETTE[1]!,
           points: p.values.map((v, i) => pt(v, loss[i]!, LOSS)),
         },
@@ -443,7 +450,7 @@ export function analyzePrefinetune(p: StudyParams, r: Results): StudyAnalysis {
           id: 'prefinetune',
           title: `Equal steps (${p.pretrainSteps}): pre-training vs pre-finetuning`,
           yLabel: heldOutName(p),
-          ...(anyClipped(ivs, range) ? { note: clipNote(range) } : {}),
+          ...clipped(ivs, range),
           bars: arms.map((a, i) => {
             const q = pt(0, ivs[i]!, range);
             return { label: a.label, color: a.color, mean: q.mean, lo: q.lo, hi: q.hi, n: q.n };

@@ -38,6 +38,8 @@ export interface IntervalChartSpec {
   xTicks?: number[];
   /** A grey line under the title, e.g. that intervals were clipped. */
   note?: string;
+  /** The range the values can take (e.g. [0, 100] for a score): the y axis does not run past it. */
+  yRange?: readonly [number, number];
   width?: number;
   height?: number;
 }
@@ -131,6 +133,18 @@ function legend(
   return { svg, height: items.length ? (row + 1) * 18 : 0 };
 }
 
+/** An axis cut to the range its values can take (a score axis that never shows −1). */
+function withinRange(
+  t: { lo: number; hi: number; ticks: number[] },
+  range?: readonly [number, number],
+): { lo: number; hi: number; ticks: number[] } {
+  if (!range) return t;
+  const lo = Math.max(t.lo, range[0]);
+  const hi = Math.min(t.hi, range[1]);
+  if (!(hi > lo)) return t;
+  return { lo, hi, ticks: t.ticks.filter((v) => v >= lo && v <= hi) };
+}
+
 /** Means as lines with markers, their 95% intervals as a shaded band and whiskers. */
 export function renderIntervalChart(spec: IntervalChartSpec): string {
   const W = spec.width ?? 560;
@@ -158,9 +172,10 @@ export function renderIntervalChart(spec: IntervalChartSpec): string {
     : logX
       ? logTicks(Math.min(...xs), Math.max(...xs))
       : niceTicks(Math.min(...xs), Math.max(...xs), 6);
-  const yt = logY
-    ? logTicks(Math.min(...ys), Math.max(...ys))
-    : niceTicks(Math.min(...ys), Math.max(...ys), 6);
+  const yt = withinRange(
+    logY ? logTicks(Math.min(...ys), Math.max(...ys)) : niceTicks(Math.min(...ys), Math.max(...ys), 6),
+    spec.yRange,
+  );
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const tx = (v: number) => (logX ? Math.log10(v) : v);

@@ -128,3 +128,22 @@ test('a chart note (clipped intervals) sits under the title of bars and curves',
   expect(page).toMatch(/shown clipped to the range of their metric \(scores 0–100/);
   expect(page).toMatch(/results\.json keeps the raw bounds/);
 });
+
+test('a score axis stays within the score range: all-zero scores do not draw a −1 tick', () => {
+  const spec = {
+    id: 's',
+    title: 'Downstream score vs R',
+    xLabel: 'R',
+    yLabel: 'score',
+    series: [
+      {
+        label: 'mean',
+        color: '#000',
+        points: [1, 8].map((x) => ({ x, mean: 0, lo: 0, hi: 0, n: 2 })),
+      },
+    ],
+  };
+  const yTicks = (svg: string) => [...svg.matchAll(/text-anchor="end">([^<]+)</g)].map((m) => m[1]);
+  expect(yTicks(renderIntervalChart(spec))).toContain('-1'); // without a range: padded around 0
+  expect(yTicks(renderIntervalChart({ ...spec, yRange: [0, 100] }))).toEqual(['0', '0.5', '1']);
+});
