@@ -59,52 +59,44 @@ function clipped(ivs: (Interval | null)[], range: readonly [number, number]): { 
   return anyClipped(ivs, range) ? { note: clipNote(range) } : {};
 }
 
-export function analyzeTransfer(p: StudyParams, r: Results): StudyAnalysis {
+/** The relative change (%) of family `a`'s score when co-trained with `b`, per seed, as an interval. */
+function transferChange(p: StudyParams, r: Results, a: string, b: string): Interval | null {
   const pool = poolTasks(p);
-  const tasksOf = (f: string) => pool.filter((t) => t.family === f).map((t) => t.name);
+  const tasks = pool.filter((t) => t.family === a).map((t) => t.name);
   const fams = p.families;
-  const values: (number | null)[][] = [];
-  const text: (string | null)[][] = [];
+  const pairId = fams.indexOf(a) < fams.indexOf(b) ? `${a}.${b}` : `${b}.${a}`;
+  const rel = seedList(p).map((s) => {
+    const solo = meanTaskScore(r.get(`co-${a}-s${s}`)?.evals ?? {}, tasks);
+    const pair = meanTaskScore(r.get(`co-${pairId}-s${s}`)?.evals ?? {}, tasks);
+    // Relative change as the paper reports it; from a zero baseline, the absolute change.
+    return solo === 0 ? pair - solo : (100 * (pair - solo)) / Math.abs(solo);
+  });
+  return iv(rel);
+}
+
+export function analyzeTransfer(p: StudyParams, r: Results): StudyAnalysis {
+  const fams = p.families;
   const rows: string[][] = [];
   const numbers: Record<string, unknown> = {};
   const verdicts: string[] = [];
-  for (const a of fams) {
-    const vr: (number | null)[] = [];
-    const tr: (string | null)[] = [];
-    for (const b of fams) {
-      if (a === b) {
-        vr.push(null);
-        tr.push(null);
-        continue;
-      }
-      const pairId = fams.indexOf(a) < fams.indexOf(b) ? `${a}.${b}` : `${b}.${a}`;
-      const rel: number[] = [];
-      for (const s of seedList(p)) {
-        const solo = meanTaskScore(r.get(`co-${a}-s${s}`)?.evals ?? {}, tasksOf(a));
-        const pair = meanTaskScore(r.get(`co-${pairId}-s${s}`)?.evals ?? {}, tasksOf(a));
-        // Relative change as the paper reports it; from a zero baseline, the absolute change.
-        rel.push(solo === 0 ? pair - solo : (100 * (pair - solo)) / Math.abs(solo));
-      }
-      const i = iv(rel);
+  const cells = fams.map((a) =>
+    fams.map((b) => {
+      if (a === b) return { value: null, text: null };
+      const i = transferChange(p, r, a, b);
       const sig = i !== null && i.n > 1 && (i.lo > 0 || i.hi < 0);
-      vr.push(i ? i.mean : null);
-      tr.push(i ? `${i.mean >= 0 ? '+' : ''}${formatStat(i.mean)}${sig ? '*' : ''}` : null);
       numbers[`${a}|${b}`] = i;
-      rows.push([
-        a,
-        b,
-        show(i),
-        i && i.n > 1 ? `[${formatStat(i.lo)}, ${formatStat(i.hi)}]` : '—',
-        sig ? 'yes' : 'no',
-      ]);
+      const ci = i && i.n > 1 ? `[${formatStat(i.lo)}, ${formatStat(i.hi)}]` : '—';
+      rows.push([a, b, show(i), ci, sig ? 'yes' : 'no']);
       if (sig)
         verdicts.push(
           `Co-training ${a} with ${b} changes ${a} by ${formatStat(i!.mean)}% (95% CI ${formatStat(i!.lo)} to ${formatStat(i!.hi)}): significant.`,
         );
-    }
-    values.push(vr);
-    text.push(tr);
-  }
+      return {
+        value: i ? i.mean : null,
+        text: i ? `${i.mean >= 0 ? '+' : ''}${formatStat(i.mean)}${sig ? '*' : ''}` : null,
+      };
+    }),
+  );
   if (verdicts.length === 0) {
     verdicts.push(
       `No family pair changes its tasks' score significantly (no 95% interval over ${p.seeds} seed${p.seeds > 1 ? 's' : ''} excludes 0).`,
@@ -123,8 +115,8 @@ export function analyzeTransfer(p: StudyParams, r: Results): StudyAnalysis {
           colLabel: 'co-trained with',
           rows: fams,
           cols: fams,
-          values,
-          text,
+          values: cells.map((row) => row.map((c) => c.value)),
+          text: cells.map((row) => row.map((c) => c.text)),
           unit: '% (* = 95% CI excludes 0)',
         },
       },
@@ -278,23 +270,9 @@ export function mixVerdicts(
   ];
 }
 
-export function analyzeMix(p: StudyParams, r: Results): StudyAnalysis {
-  const tag = (v: number) => `${p.sweep}${String(v).replace('.', 'p')}`;
-  const prefix = (v: number) => (s: number) => `${tag(v)}-s${s}`;
-  const raw = (v: number) => armScores(p, r, prefix(v));
-  const score = p.values.map((v) => iv(raw(v)));
-  const loss = p.values.map((v) =>
-    iv(seedList(p).map((s) => r.get(`${tag(v)}-s${s}-c4loss`)?.validationLoss ?? Number.NaN)),
-  );
-  const range = scoreRange(r, p.heldOut);
-  const perTask = perTaskBreakdown(
-    p,
-    r,
-    p.values.map((v) => taskArm(`${p.sweep}=${v}`, prefix(v))),
-  );
-  const logX = p.values.every((v) => v > 0) && Math.max(...p.values) / Math.min(...p.values) >= 8;
-  const xLabel = p.sweep === 'R' ? 'R (C4 examples per ExMix example)' : p.sweep;
-  const c4: PageChart = {
+/** mix: the C4 validation loss of each pre-trained model over the swept values. */
+function c4LossChart(p: StudyParams, loss: (Interval | null)[], logX: boolean, xLabel: string): PageChart {
+  return {
     kind: 'interval',
     spec: {
       id: 'mix-c4',
@@ -314,6 +292,24 @@ export function analyzeMix(p: StudyParams, r: Results): StudyAnalysis {
       ],
     },
   };
+}
+
+export function analyzeMix(p: StudyParams, r: Results): StudyAnalysis {
+  const tag = (v: number) => `${p.sweep}${String(v).replace('.', 'p')}`;
+  const prefix = (v: number) => (s: number) => `${tag(v)}-s${s}`;
+  const raw = (v: number) => armScores(p, r, prefix(v));
+  const score = p.values.map((v) => iv(raw(v)));
+  const loss = p.values.map((v) =>
+    iv(seedList(p).map((s) => r.get(`${tag(v)}-s${s}-c4loss`)?.validationLoss ?? Number.NaN)),
+  );
+  const range = scoreRange(r, p.heldOut);
+  const perTask = perTaskBreakdown(
+    p,
+    r,
+    p.values.map((v) => taskArm(`${p.sweep}=${v}`, prefix(v))),
+  );
+  const logX = p.values.every((v) => v > 0) && Math.max(...p.values) / Math.min(...p.values) >= 8;
+  const xLabel = p.sweep === 'R' ? 'R (C4 examples per ExMix example)' : p.sweep;
   return {
     verdicts: mixVerdicts(p, score, raw, range),
     numbers: {
@@ -333,7 +329,7 @@ export function analyzeMix(p: StudyParams, r: Results): StudyAnalysis {
         range,
         logX,
       ),
-      c4,
+      c4LossChart(p, loss, logX, xLabel),
     ],
     tables: [
       {

@@ -145,6 +145,38 @@ function withinRange(
   return { lo, hi, ticks: t.ticks.filter((v) => v >= lo && v <= hi) };
 }
 
+/** One series of an interval chart: its band, whiskers, line and markers (with tooltips). */
+function intervalSeries(s: IntervalSeries, sx: (v: number) => number, sy: (v: number) => number): string[] {
+  const out: string[] = [];
+  const ok = s.points.filter((p) => Number.isFinite(p.mean)).sort((a, b) => a.x - b.x);
+  const band = ok.filter((p) => Number.isFinite(p.lo) && Number.isFinite(p.hi));
+  if (band.length >= 2) {
+    const upper = band.map((p) => `${f1(sx(p.x))} ${f1(sy(p.hi))}`);
+    const lower = band.map((p) => `${f1(sx(p.x))} ${f1(sy(p.lo))}`).reverse();
+    out.push(
+      `<path d="M${upper.join('L')}L${lower.join('L')}Z" fill="${s.color}" fill-opacity="0.15" stroke="none"/>`,
+    );
+  }
+  for (const p of band) {
+    const x = f1(sx(p.x));
+    out.push(
+      `<path d="M${x} ${f1(sy(p.lo))}V${f1(sy(p.hi))}M${f1(sx(p.x) - 4)} ${f1(sy(p.lo))}h8M${f1(sx(p.x) - 4)} ${f1(sy(p.hi))}h8" stroke="${s.color}" stroke-width="1.2"/>`,
+    );
+  }
+  if (ok.length >= 2) {
+    out.push(
+      `<path d="M${ok.map((p) => `${f1(sx(p.x))} ${f1(sy(p.mean))}`).join('L')}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
+    );
+  }
+  for (const p of ok) {
+    const iv = Number.isFinite(p.lo) ? ` [${formatNumber(p.lo, 3)}, ${formatNumber(p.hi, 3)}]` : '';
+    out.push(
+      `<circle cx="${f1(sx(p.x))}" cy="${f1(sy(p.mean))}" r="3.5" fill="#fff" stroke="${s.color}" stroke-width="2"><title>${escapeXml(`${s.label} at ${formatNumber(p.x)}: ${formatNumber(p.mean, 4)}${iv} (n=${p.n})`)}</title></circle>`,
+    );
+  }
+  return out;
+}
+
 /** Means as lines with markers, their 95% intervals as a shaded band and whiskers. */
 export function renderIntervalChart(spec: IntervalChartSpec): string {
   const W = spec.width ?? 560;
@@ -206,34 +238,7 @@ export function renderIntervalChart(spec: IntervalChartSpec): string {
     '</g>',
     `<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#cbd2d9"/>`,
   );
-  for (const s of spec.series) {
-    const ok = s.points.filter((p) => Number.isFinite(p.mean)).sort((a, b) => a.x - b.x);
-    const band = ok.filter((p) => Number.isFinite(p.lo) && Number.isFinite(p.hi));
-    if (band.length >= 2) {
-      const upper = band.map((p) => `${f1(sx(p.x))} ${f1(sy(p.hi))}`);
-      const lower = band.map((p) => `${f1(sx(p.x))} ${f1(sy(p.lo))}`).reverse();
-      out.push(
-        `<path d="M${upper.join('L')}L${lower.join('L')}Z" fill="${s.color}" fill-opacity="0.15" stroke="none"/>`,
-      );
-    }
-    for (const p of band) {
-      const x = f1(sx(p.x));
-      out.push(
-        `<path d="M${x} ${f1(sy(p.lo))}V${f1(sy(p.hi))}M${f1(sx(p.x) - 4)} ${f1(sy(p.lo))}h8M${f1(sx(p.x) - 4)} ${f1(sy(p.hi))}h8" stroke="${s.color}" stroke-width="1.2"/>`,
-      );
-    }
-    if (ok.length >= 2) {
-      out.push(
-        `<path d="M${ok.map((p) => `${f1(sx(p.x))} ${f1(sy(p.mean))}`).join('L')}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
-      );
-    }
-    for (const p of ok) {
-      const iv = Number.isFinite(p.lo) ? ` [${formatNumber(p.lo, 3)}, ${formatNumber(p.hi, 3)}]` : '';
-      out.push(
-        `<circle cx="${f1(sx(p.x))}" cy="${f1(sy(p.mean))}" r="3.5" fill="#fff" stroke="${s.color}" stroke-width="2"><title>${escapeXml(`${s.label} at ${formatNumber(p.x)}: ${formatNumber(p.mean, 4)}${iv} (n=${p.n})`)}</title></circle>`,
-      );
-    }
-  }
+  for (const s of spec.series) out.push(...intervalSeries(s, sx, sy));
   out.push('</svg>');
   return out.join('\n');
 }
