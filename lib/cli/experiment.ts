@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { Ext5Error } from '../util/errors';
+import { sweepProgress, textTable } from './experiment_output';
 
 interface ExperimentArgs {
   study: string;
@@ -117,26 +118,18 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
   handler: async (args) => {
     const exp = require('../experiments') as typeof import('../experiments');
     const { runStamp } = require('../run/run_dir') as typeof import('../run/run_dir');
-    const { Progress } = require('../util/progress') as typeof import('../util/progress');
     const study = exp.studyName(args.study);
     const dir = args.out ?? path.join('runs', `experiment-${study}-${runStamp()}`);
-    const overrides: Partial<import('../experiments').StudyParams> = {
-      seeds: args.seeds,
-      pretrainSteps: args['pretrain-steps'],
-      finetuneSteps: args['finetune-steps'],
-      evalExamples: args['eval-examples'],
-      heldOut: args['held-out'],
-      families: args.families,
-      points: args.points,
-      sweep: args.sweep as 'R' | 'K' | 'temperature' | undefined,
-      values: args.values,
-      checkpoints: args.checkpoints,
-      R: args.R,
-    };
+    const overrides = studyOverrides(args);
     if (!args['dry-run']) refuseOrphanedResults(dir, study, exp.studyParams(args.preset, overrides));
-    const quiet = args.json || !args.progress;
-    let bar: InstanceType<typeof Progress> | undefined;
-    const running = new Set<string>();
+    const progress = sweepProgress({
+      tag: 'experiment',
+      label: `experiment ${study}`,
+      unit: 'cells',
+      dir,
+      bar: args.progress,
+      silent: args.json,
+    });
     const outcome = await exp.runExperiment({
       study,
       preset: args.preset,
@@ -145,72 +138,61 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       jobs: args.jobs,
       threads: args.threads,
       dryRun: args['dry-run'],
-      events: {
-        begin: (toRun, reused) => {
-          if (quiet) return;
-          if (toRun === 0) {
-            process.stderr.write(
-              `[experiment] already complete: all ${reused} cells finished before; nothing to run (the results and report are written again from them)\n`,
-            );
-            return;
-          }
-          if (reused > 0)
-            process.stderr.write(`[experiment] ${reused} cells finished before; running ${toRun}\n`);
-          bar = new Progress({ label: `experiment ${study}`, total: toRun, unitName: 'cells' });
-        },
-        start: (c) => {
-          if (!bar) return;
-          running.add(c.id);
-          bar.suffix = `running ${[...running].join(', ')}`;
-          bar.update(bar.value);
-        },
-        end: (c, how) => {
-          running.delete(c.id);
-          if (!bar) return;
-          if (how === 'failed')
-            process.stderr.write(
-              `\n[experiment] cell ${c.id} failed: see ${path.join(exp.cellRunDir(dir, c), 'worker.log')}\n`,
-            );
-          bar.suffix = running.size ? `running ${[...running].join(', ')}` : '';
-          bar.tick();
-        },
-      },
+      events: progress.events,
     });
-    bar?.done();
-    if (args.json) {
-      const { cells, ...rest } = outcome;
-      process.stdout.write(
-        `${JSON.stringify({ ...rest, cells: cells.map((c) => ({ id: c.id, label: c.label, deps: c.deps })) }, null, 2)}\n`,
-      );
-    } else if (args['dry-run']) {
-      const lines = [`${outcome.cells.length} cells for ${study} (preset ${args.preset}) in ${dir}:`];
-      for (const c of outcome.cells)
-        lines.push(`  ${c.id.padEnd(36)} ${c.label}${c.deps.length ? `  (after ${c.deps.join(', ')})` : ''}`);
-      process.stdout.write(`${lines.join('\n')}\n`);
-    } else {
-      const a = outcome.analysis!;
-      const s = outcome.sweep!;
-      const lines = [
-        '',
-        `ext5 experiment ${study} (preset ${args.preset}): ${outcome.complete.done}/${outcome.complete.total} cells finished (${s.ran.length} run now, ${s.reused.length} from before${s.failed.length ? `, ${s.failed.length} failed` : ''}${s.skipped.length ? `, ${s.skipped.length} not run` : ''})`,
-        '',
-      ];
-      for (const t of a.tables) {
-        lines.push(t.title);
-        const w = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? '').length)));
-        lines.push(`  ${t.head.map((h, i) => h.padEnd(w[i]!)).join('  ')}`);
-        for (const r of t.rows) lines.push(`  ${r.map((v, i) => v.padEnd(w[i]!)).join('  ')}`);
-        lines.push('');
-      }
-      lines.push(
-        ...a.verdicts.map((v) => `* ${v}`),
-        '',
-        `Results ${outcome.resultsFile}`,
-        `Report  ${outcome.reportFile}`,
-      );
-      process.stdout.write(`${lines.join('\n')}\n`);
-    }
+    progress.done();
+    process.stdout.write(`${experimentText(outcome, args.json).join('\n')}\n`);
     if (outcome.sweep?.stopped) process.exitCode = 130;
     else if (outcome.sweep && outcome.sweep.failed.length > 0) process.exitCode = 1;
   },
 };
+
+function studyOverrides(args: ExperimentArgs): Partial<import('../experiments').StudyParams> {
+  return {
+    seeds: args.seeds,
+    pretrainSteps: args['pretrain-steps'],
+    finetuneSteps: args['finetune-steps'],
+    evalExamples: args['eval-examples'],
+    heldOut: args['held-out'],
+    families: args.families,
+    points: args.points,
+    sweep: args.sweep as 'R' | 'K' | 'temperature' | undefined,
+    values: args.values,
+    checkpoints: args.checkpoints,
+    R: args.R,
+  };
+}
+
+/** The outcome as printed: JSON, the planned cells (--dry-run), or the tables and verdicts. */
+export function experimentText(outcome: import('../experiments').ExperimentOutcome, json: boolean): string[] {
+  const { study, preset, dir } = outcome;
+  if (json) {
+    const { cells, ...rest } = outcome;
+    return [
+      JSON.stringify(
+        { ...rest, cells: cells.map((c) => ({ id: c.id, label: c.label, deps: c.deps })) },
+        null,
+        2,
+      ),
+    ];
+  }
+  if (!outcome.analysis || !outcome.sweep) {
+    return [
+      `${outcome.cells.length} cells for ${study} (preset ${preset}) in ${dir}:`,
+      ...outcome.cells.map(
+        (c) => `  ${c.id.padEnd(36)} ${c.label}${c.deps.length ? `  (after ${c.deps.join(', ')})` : ''}`,
+      ),
+    ];
+  }
+  const s = outcome.sweep;
+  return [
+    '',
+    `ext5 experiment ${study} (preset ${preset}): ${outcome.complete.done}/${outcome.complete.total} cells finished (${s.ran.length} run now, ${s.reused.length} from before${s.failed.length ? `, ${s.failed.length} failed` : ''}${s.skipped.length ? `, ${s.skipped.length} not run` : ''})`,
+    '',
+    ...outcome.analysis.tables.flatMap((t) => [...textTable(t), '']),
+    ...outcome.analysis.verdicts.map((v) => `* ${v}`),
+    '',
+    `Results ${outcome.resultsFile}`,
+    `Report  ${outcome.reportFile}`,
+  ];
+}

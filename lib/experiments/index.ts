@@ -10,18 +10,22 @@ import * as os from 'node:os';
 import { writeFileDurable } from '../io/durable';
 import { renderExperimentPage } from '../report/experiment_page';
 import { Ext5Error } from '../util/errors';
-import { analyzeStudy, type StudyAnalysis } from './analysis';
+import type { StudyAnalysis } from './analysis';
 import { type CellResult, type CellSpec, expPaths, readCellResult } from './cell';
+import { analyzeStudy, parameterRows, planStudy, STUDY_DEFS } from './registry';
 import { runSweep, type SweepEvents, type SweepSummary } from './runner';
-import { planStudy, STUDIES, STUDY_PRESETS, type StudyName, type StudyParams } from './studies';
+import { STUDIES, STUDY_PRESETS, type StudyName, type StudyParams } from './studies';
 
 export * from './analysis';
 export * from './cell';
+export * from './demo';
+export * from './registry';
 export * from './runner';
+export { metricRange, perTaskBreakdown, type Results, scoreRange, type TaskArm } from './scores';
 export * from './stats';
 export * from './studies';
 
-/** Checks a study name. */
+/** Checks the name of a study of `ext5 experiment` (the demo has its own command). */
 export function studyName(s: string): StudyName {
   if (!(STUDIES as readonly string[]).includes(s)) {
     throw new Ext5Error('E_EXPERIMENT', `unknown study '${s}'`, `studies: ${STUDIES.join(', ')}`);
@@ -70,14 +74,6 @@ export interface ExperimentOutcome {
   reportFile: string | null;
 }
 
-const TITLES: Record<StudyName, string> = {
-  transfer: 'Co-training transfer between task families',
-  scaling: 'Downstream quality vs number of pre-training tasks',
-  mix: 'Mixing C4 and ExMix',
-  efficiency: 'Sample efficiency along pre-training: ExT5 vs T5',
-  prefinetune: 'Multi-task pre-training vs pre-finetuning',
-};
-
 /** Runs (or plans) an experiment and writes its results and report. */
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOutcome> {
   require('../tasks');
@@ -109,7 +105,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     const r = readCellResult(o.dir, c.id);
     if (r) results.set(c.id, r);
   }
-  const analysis = analyzeStudy(o.study, params, results);
+  const analysis = analyzeStudy(o.study, params, results, o.dir);
   const complete = { done: results.size, total: cells.length };
   const resultsFile = expPaths.results(o.dir);
   writeFileDurable(
@@ -118,39 +114,44 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     { mkdir: true },
   );
   const reportFile = expPaths.report(o.dir);
-  const cellSeconds = [...results.values()].reduce((a, r) => a + r.seconds, 0);
-  writeFileDurable(
-    reportFile,
-    renderExperimentPage({
-      title: `ext5 experiment ${o.study}: ${TITLES[o.study]}`,
-      subtitle: `preset ${o.preset} · ${params.seeds} seed${params.seeds > 1 ? 's' : ''} · ${complete.done}/${complete.total} cells finished · ${Math.round(cellSeconds)} s of training`,
-      verdicts: analysis.verdicts,
-      // The study's parameters as a table (one row per knob), not a JSON line that wraps mid-word.
-      tables: [
-        ...analysis.tables,
-        {
-          title: 'Parameters',
-          head: ['parameter', 'value'],
-          rows: Object.entries(params).map(([k, v]) => [
-            k,
-            Array.isArray(v)
-              ? v.join(', ') || '(none)'
-              : v !== null && typeof v === 'object'
-                ? Object.entries(v)
-                    .map(([a, b]) => `${a}: ${b}`)
-                    .join(', ')
-                : String(v),
-          ]),
-        },
-      ],
-      charts: analysis.charts,
-      notes: [
-        complete.done < complete.total
-          ? `Incomplete: ${complete.total - complete.done} cells have no result; run the same command again to finish them.`
-          : 'All cells finished.',
-      ],
-    }),
-    { mkdir: true },
-  );
+  writeFileDurable(reportFile, experimentPage(o.study, params, analysis, complete, results), { mkdir: true });
   return { ...base, sweep, analysis, complete, resultsFile, reportFile };
+}
+
+/** The report page of a study: its analysis, its own parameters, and how complete it is. */
+function experimentPage(
+  study: StudyName,
+  p: StudyParams,
+  analysis: StudyAnalysis,
+  complete: { done: number; total: number },
+  results: ReadonlyMap<string, CellResult>,
+): string {
+  const def = STUDY_DEFS[study];
+  const cellSeconds = [...results.values()].reduce((a, r) => a + r.seconds, 0);
+  const examples =
+    p.evalExamples === null ? 'all validation examples' : `${p.evalExamples} validation examples`;
+  return renderExperimentPage({
+    title: `${def.command}: ${def.title}`,
+    subtitle: [
+      `preset ${p.preset}`,
+      `${p.seeds} seed${p.seeds > 1 ? 's' : ''}`,
+      `${p.pretrainSteps} pre-training / ${p.finetuneSteps} fine-tuning steps per cell`,
+      `${examples} per task`,
+      `${complete.done}/${complete.total} cells finished`,
+      `${Math.round(cellSeconds)} s of training`,
+    ].join(' · '),
+    verdicts: analysis.verdicts,
+    // The study's own parameters as a table (one row per knob), not a JSON line that wraps mid-word.
+    tables: [
+      ...analysis.tables,
+      { title: 'Parameters', head: ['parameter', 'value'], rows: parameterRows(study, p) },
+    ],
+    charts: analysis.charts,
+    notes: [
+      ...(analysis.notes ?? []),
+      complete.done < complete.total
+        ? `Incomplete: ${complete.total - complete.done} cells have no result; run the same command again to finish them.`
+        : 'All cells finished.',
+    ],
+  });
 }

@@ -206,8 +206,36 @@ export function formatStat(v: number): string {
   return r.includes('.') && !r.includes('e') ? r.replace(/\.?0+$/, '') : r;
 }
 
-/** "31.0 ± 2.5 (n=3)", or "31.0 (n=1)" for a single value. */
-export function formatInterval(iv: Interval, digits = 1): string {
-  if (iv.n < 2 || !Number.isFinite(iv.half)) return `${iv.mean.toFixed(digits)} (n=${iv.n})`;
-  return `${iv.mean.toFixed(digits)} ± ${iv.half.toFixed(digits)} (n=${iv.n})`;
+/** The range a value can take, e.g. [0, 100] for a percentage score, [0, Infinity] for a loss. */
+export type ValueRange = readonly [number, number];
+
+/**
+ * The bounds of an interval as shown: cut to `range` (a score's interval never runs below 0 on the
+ * page); `clipped` says whether a bound was cut. The Interval itself keeps the raw bounds.
+ * @example
+ * clipInterval(meanInterval([0, 58]), [0, 100]); // { lo: 0, hi: 100, clipped: true }
+ */
+export function clipInterval(iv: Interval, range?: ValueRange): { lo: number; hi: number; clipped: boolean } {
+  if (!range || !Number.isFinite(iv.lo) || !Number.isFinite(iv.hi)) {
+    return { lo: iv.lo, hi: iv.hi, clipped: false };
+  }
+  const lo = Math.max(range[0], iv.lo);
+  const hi = Math.min(range[1], iv.hi);
+  return { lo, hi, clipped: lo !== iv.lo || hi !== iv.hi };
+}
+
+/**
+ * "31.0 ± 2.5 (n=3)", or "31.0 (n=1)" for a single value. With a `range` the interval is shown cut to
+ * it, as bounds, when it runs outside: "29.0 [0, 92.5] (n=2)". `n: false` leaves out the count.
+ */
+export function formatInterval(
+  iv: Interval,
+  digits = 1,
+  opts: { range?: ValueRange; n?: boolean } = {},
+): string {
+  const n = opts.n === false ? '' : ` (n=${iv.n})`;
+  if (iv.n < 2 || !Number.isFinite(iv.half)) return `${iv.mean.toFixed(digits)}${n}`;
+  const c = clipInterval(iv, opts.range);
+  if (c.clipped) return `${iv.mean.toFixed(digits)} [${formatStat(c.lo)}, ${formatStat(c.hi)}]${n}`;
+  return `${iv.mean.toFixed(digits)} ± ${iv.half.toFixed(digits)}${n}`;
 }

@@ -12,8 +12,10 @@ import { Ext5Error } from '../util/errors';
 import { Rng } from '../util/rng';
 import { type CellSpec, checkpointPath, expPaths, type MixtureSpec } from './cell';
 
+/** The studies of `ext5 experiment`. */
 export const STUDIES = ['transfer', 'scaling', 'mix', 'efficiency', 'prefinetune'] as const;
-export type StudyName = (typeof STUDIES)[number];
+/** Those and `demo`, the study behind `ext5 demo` (lib/experiments/demo.ts). */
+export type StudyName = (typeof STUDIES)[number] | 'demo';
 
 /** Everything a study's plan depends on. */
 export interface StudyParams {
@@ -141,7 +143,7 @@ export function poolTasks(p: StudyParams): PoolTask[] {
     .map((t) => ({ name: t.name, family: t.family ?? 'other' }));
 }
 
-const safe = (s: string) => s.replace(/[^a-z0-9]+/gi, '_').toLowerCase();
+export const safe = (s: string) => s.replace(/[^a-z0-9]+/gi, '_').toLowerCase();
 
 function evalSets(p: StudyParams, tasks: readonly string[], steps: number): string[] {
   return [
@@ -253,12 +255,12 @@ function heldOutCells(p: StudyParams, prefix: string, from: { dep: string; dir: 
   );
 }
 
-function seeds(p: StudyParams): number[] {
+export function seeds(p: StudyParams): number[] {
   return Array.from({ length: p.seeds }, (_, i) => i);
 }
 
 /** transfer: fine-tune on family A alone vs co-train A with B, from one T5 checkpoint. */
-function planTransfer(p: StudyParams, dir: string): CellSpec[] {
+export function planTransfer(p: StudyParams, dir: string): CellSpec[] {
   const pool = poolTasks(p);
   for (const f of p.families) {
     if (!pool.some((t) => t.family === f)) {
@@ -321,7 +323,7 @@ export function scalingSubset(p: StudyParams, k: number, seed: number): string[]
 }
 
 /** scaling: pre-train on C4 + k random pool tasks, fine-tune on the held-out tasks. */
-function planScaling(p: StudyParams, dir: string): CellSpec[] {
+export function planScaling(p: StudyParams, dir: string): CellSpec[] {
   const cells: CellSpec[] = [];
   for (const k of p.points) {
     for (const s of seeds(p)) {
@@ -358,7 +360,7 @@ function c4LossCell(p: StudyParams, id: string, from: { dep: string; dir: string
 }
 
 /** mix: sweep R, K or the temperature; downstream score and C4 loss per value. */
-function planMix(p: StudyParams, dir: string): CellSpec[] {
+export function planMix(p: StudyParams, dir: string): CellSpec[] {
   const tasks = poolTasks(p).map((t) => t.name);
   const cells: CellSpec[] = [];
   for (const v of p.values) {
@@ -386,7 +388,7 @@ export function efficiencySteps(p: StudyParams): number[] {
 }
 
 /** efficiency: fine-tune checkpoints along ExT5 and T5 pre-training. */
-function planEfficiency(p: StudyParams, dir: string): CellSpec[] {
+export function planEfficiency(p: StudyParams, dir: string): CellSpec[] {
   const tasks = poolTasks(p).map((t) => t.name);
   const steps = efficiencySteps(p);
   const every = steps[0]!;
@@ -406,7 +408,7 @@ function planEfficiency(p: StudyParams, dir: string): CellSpec[] {
 }
 
 /** prefinetune: ExT5 (multi-task from scratch) vs T5 then pre-finetuning on the pool, same steps. */
-function planPrefinetune(p: StudyParams, dir: string): CellSpec[] {
+export function planPrefinetune(p: StudyParams, dir: string): CellSpec[] {
   const tasks = poolTasks(p).map((t) => t.name);
   const total = p.pretrainSteps;
   const t5Steps = Math.max(1, Math.round(total * (1 - p.prefinetuneFraction)));
@@ -437,24 +439,4 @@ function planPrefinetune(p: StudyParams, dir: string): CellSpec[] {
     cells.push(...heldOutCells(p, `pft-s${s}`, finalOf(dir, pft, pftSteps), s));
   }
   return cells;
-}
-
-/** The cells of a study. */
-export function planStudy(study: StudyName, p: StudyParams, dir: string): CellSpec[] {
-  if (p.seeds < 1) throw new Ext5Error('E_EXPERIMENT', `--seeds must be at least 1, got ${p.seeds}`);
-  if (p.pretrainSteps < 1 || p.finetuneSteps < 1) {
-    throw new Ext5Error('E_EXPERIMENT', 'pre-training and fine-tuning steps must be at least 1');
-  }
-  switch (study) {
-    case 'transfer':
-      return planTransfer(p, dir);
-    case 'scaling':
-      return planScaling(p, dir);
-    case 'mix':
-      return planMix(p, dir);
-    case 'efficiency':
-      return planEfficiency(p, dir);
-    case 'prefinetune':
-      return planPrefinetune(p, dir);
-  }
 }

@@ -98,6 +98,30 @@ export function logTicks(lo: number, hi: number): { lo: number; hi: number; tick
 }
 
 /**
+ * An axis with ticks at given values (the values a study swept) rather than round numbers: it spans
+ * the ticks and the data with a margin of 4% of the span on each side (of the log span on a log axis).
+ * @example
+ * valueTicks([1, 8], [1, 8], true).ticks; // [1, 8]
+ */
+export function valueTicks(
+  data: readonly number[],
+  ticks: readonly number[],
+  log: boolean,
+): { lo: number; hi: number; ticks: number[] } {
+  const ok = (v: number) => Number.isFinite(v) && (!log || v > 0);
+  const t = [...new Set(ticks.filter(ok))].sort((a, b) => a - b);
+  const all = [...data.filter(ok), ...t];
+  const lo = Math.min(...all);
+  const hi = Math.max(...all);
+  if (log) {
+    const m = lo === hi ? 2 : (hi / lo) ** 0.04;
+    return { lo: lo / m, hi: hi * m, ticks: t };
+  }
+  const m = lo === hi ? Math.max(1, Math.abs(lo) * 0.1) : (hi - lo) * 0.04;
+  return { lo: lo - m, hi: hi + m, ticks: t };
+}
+
+/**
  * Short, readable numbers for ticks and tables: 12.5k, 1.2M, 0.0123, 3.2e-5.
  * @example
  * formatNumber(12500); // '12.5k'

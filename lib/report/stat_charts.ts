@@ -3,7 +3,7 @@
  * colour scale centred on 0, curves of means with shaded 95% intervals, and bars with error bars.
  * Axes and ticks come from chart.ts, so these look like the run report's line charts.
  */
-import { escapeXml, formatNumber, logTicks, niceTicks } from './chart';
+import { escapeXml, formatNumber, logTicks, niceTicks, valueTicks } from './chart';
 
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 
@@ -31,6 +31,15 @@ export interface IntervalChartSpec {
   series: IntervalSeries[];
   logX?: boolean;
   logY?: boolean;
+  /**
+   * Ticks of the x axis at these values (e.g. the swept values), instead of round numbers; the axis
+   * spans them and the data with a small margin.
+   */
+  xTicks?: number[];
+  /** A grey line under the title, e.g. that intervals were clipped. */
+  note?: string;
+  /** The range the values can take (e.g. [0, 100] for a score): the y axis does not run past it. */
+  yRange?: readonly [number, number];
   width?: number;
   height?: number;
 }
@@ -56,11 +65,16 @@ export interface BarSpec {
   title: string;
   yLabel: string;
   bars: { label: string; mean: number; lo: number; hi: number; n: number; color: string }[];
+  /** A grey line under the title, e.g. that intervals were clipped. */
+  note?: string;
   width?: number;
   height?: number;
 }
 
 const f1 = (v: number) => v.toFixed(1);
+/** The baseline of a chart's note, under the title; a note pushes what follows down by NOTE_H. */
+const NOTE_Y = 38;
+const NOTE_H = 16;
 
 /** The frame shared by line and bar charts: title, plot area, y ticks and grid, axis labels. */
 function frame(
@@ -72,12 +86,18 @@ function frame(
   yLabel: string,
   xLabel: string,
   bottom = 48,
+  note?: string,
 ): { out: string[]; M: { left: number; right: number; top: number; bottom: number } } {
   const M = { left: 66, right: 20, top, bottom };
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${FONT}" role="img" aria-label="${escapeXml(title)}" data-chart="${escapeXml(id)}">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${M.left}" y="22" font-size="15" font-weight="600" fill="#1f2933">${escapeXml(title)}</text>`,
+    ...(note
+      ? [
+          `<text x="${M.left}" y="${NOTE_Y}" font-size="11" fill="#7b8794" data-note="1">${escapeXml(note)}</text>`,
+        ]
+      : []),
     `<text transform="translate(16 ${top + (H - top - M.bottom) / 2}) rotate(-90)" font-size="12" fill="#3e4c59" text-anchor="middle">${escapeXml(yLabel)}</text>`,
     `<text x="${M.left + (W - M.left - M.right) / 2}" y="${H - 8}" font-size="12" fill="#3e4c59" text-anchor="middle">${escapeXml(xLabel)}</text>`,
   ];
@@ -89,6 +109,7 @@ function legend(
   items: { label: string; color: string; dash?: string }[],
   W: number,
   x0: number,
+  y0 = 42,
 ): {
   svg: string[];
   height: number;
@@ -102,7 +123,7 @@ function legend(
       row++;
       x = x0;
     }
-    const y = 42 + row * 18;
+    const y = y0 + row * 18;
     svg.push(
       `<line x1="${x}" y1="${y - 4}" x2="${x + 22}" y2="${y - 4}" stroke="${it.color}" stroke-width="2.5"${it.dash ? ` stroke-dasharray="${it.dash}"` : ''}/>`,
       `<text x="${x + 28}" y="${y}" font-size="12" fill="#3e4c59">${escapeXml(it.label)}</text>`,
@@ -112,13 +133,58 @@ function legend(
   return { svg, height: items.length ? (row + 1) * 18 : 0 };
 }
 
+/** An axis cut to the range its values can take (a score axis that never shows −1). */
+function withinRange(
+  t: { lo: number; hi: number; ticks: number[] },
+  range?: readonly [number, number],
+): { lo: number; hi: number; ticks: number[] } {
+  if (!range) return t;
+  const lo = Math.max(t.lo, range[0]);
+  const hi = Math.min(t.hi, range[1]);
+  if (!(hi > lo)) return t;
+  return { lo, hi, ticks: t.ticks.filter((v) => v >= lo && v <= hi) };
+}
+
+/** One series of an interval chart: its band, whiskers, line and markers (with tooltips). */
+function intervalSeries(s: IntervalSeries, sx: (v: number) => number, sy: (v: number) => number): string[] {
+  const out: string[] = [];
+  const ok = s.points.filter((p) => Number.isFinite(p.mean)).sort((a, b) => a.x - b.x);
+  const band = ok.filter((p) => Number.isFinite(p.lo) && Number.isFinite(p.hi));
+  if (band.length >= 2) {
+    const upper = band.map((p) => `${f1(sx(p.x))} ${f1(sy(p.hi))}`);
+    const lower = band.map((p) => `${f1(sx(p.x))} ${f1(sy(p.lo))}`).reverse();
+    out.push(
+      `<path d="M${upper.join('L')}L${lower.join('L')}Z" fill="${s.color}" fill-opacity="0.15" stroke="none"/>`,
+    );
+  }
+  for (const p of band) {
+    const x = f1(sx(p.x));
+    out.push(
+      `<path d="M${x} ${f1(sy(p.lo))}V${f1(sy(p.hi))}M${f1(sx(p.x) - 4)} ${f1(sy(p.lo))}h8M${f1(sx(p.x) - 4)} ${f1(sy(p.hi))}h8" stroke="${s.color}" stroke-width="1.2"/>`,
+    );
+  }
+  if (ok.length >= 2) {
+    out.push(
+      `<path d="M${ok.map((p) => `${f1(sx(p.x))} ${f1(sy(p.mean))}`).join('L')}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
+    );
+  }
+  for (const p of ok) {
+    const iv = Number.isFinite(p.lo) ? ` [${formatNumber(p.lo, 3)}, ${formatNumber(p.hi, 3)}]` : '';
+    out.push(
+      `<circle cx="${f1(sx(p.x))}" cy="${f1(sy(p.mean))}" r="3.5" fill="#fff" stroke="${s.color}" stroke-width="2"><title>${escapeXml(`${s.label} at ${formatNumber(p.x)}: ${formatNumber(p.mean, 4)}${iv} (n=${p.n})`)}</title></circle>`,
+    );
+  }
+  return out;
+}
+
 /** Means as lines with markers, their 95% intervals as a shaded band and whiskers. */
 export function renderIntervalChart(spec: IntervalChartSpec): string {
   const W = spec.width ?? 560;
   const H = spec.height ?? 340;
-  const lg = legend(spec.series, W, 66);
-  const top = 40 + lg.height;
-  const { out, M } = frame(spec.id, spec.title, W, H, top, spec.yLabel, spec.xLabel);
+  const shift = spec.note ? NOTE_H : 0;
+  const lg = legend(spec.series, W, 66, 42 + shift);
+  const top = 40 + shift + lg.height;
+  const { out, M } = frame(spec.id, spec.title, W, H, top, spec.yLabel, spec.xLabel, 48, spec.note);
   out.push(...lg.svg);
   const pts = spec.series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.mean));
   if (pts.length === 0) {
@@ -133,12 +199,15 @@ export function renderIntervalChart(spec: IntervalChartSpec): string {
   const xs = pts.map((p) => p.x).filter((v) => !spec.logX || v > 0);
   const logX = spec.logX === true && xs.length > 0;
   const logY = spec.logY === true && ys.length > 0;
-  const xt = logX
-    ? logTicks(Math.min(...xs), Math.max(...xs))
-    : niceTicks(Math.min(...xs), Math.max(...xs), 6);
-  const yt = logY
-    ? logTicks(Math.min(...ys), Math.max(...ys))
-    : niceTicks(Math.min(...ys), Math.max(...ys), 6);
+  const xt = spec.xTicks?.length
+    ? valueTicks(xs, spec.xTicks, logX)
+    : logX
+      ? logTicks(Math.min(...xs), Math.max(...xs))
+      : niceTicks(Math.min(...xs), Math.max(...xs), 6);
+  const yt = withinRange(
+    logY ? logTicks(Math.min(...ys), Math.max(...ys)) : niceTicks(Math.min(...ys), Math.max(...ys), 6),
+    spec.yRange,
+  );
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const tx = (v: number) => (logX ? Math.log10(v) : v);
@@ -152,44 +221,24 @@ export function renderIntervalChart(spec: IntervalChartSpec): string {
       `<text x="${M.left - 6}" y="${f1(sy(t) + 4)}" text-anchor="end">${escapeXml(formatNumber(t))}</text>`,
     );
   }
+  let lastLabel = Number.NEGATIVE_INFINITY;
   for (const t of xt.ticks) {
+    const x = sx(t);
     out.push(
-      `<line x1="${f1(sx(t))}" y1="${M.top + ph}" x2="${f1(sx(t))}" y2="${M.top + ph + 4}" stroke="#9aa5b1"/>`,
-      `<text x="${f1(sx(t))}" y="${M.top + ph + 17}" text-anchor="middle">${escapeXml(formatNumber(t))}</text>`,
+      `<line x1="${f1(x)}" y1="${M.top + ph}" x2="${f1(x)}" y2="${M.top + ph + 4}" stroke="#9aa5b1"/>`,
+    );
+    // Labels of ticks closer than a label's width apart would overlap: the later one keeps only its mark.
+    if (x - lastLabel < 28) continue;
+    lastLabel = x;
+    out.push(
+      `<text x="${f1(x)}" y="${M.top + ph + 17}" text-anchor="middle" data-tick="x">${escapeXml(formatNumber(t))}</text>`,
     );
   }
   out.push(
     '</g>',
     `<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#cbd2d9"/>`,
   );
-  for (const s of spec.series) {
-    const ok = s.points.filter((p) => Number.isFinite(p.mean)).sort((a, b) => a.x - b.x);
-    const band = ok.filter((p) => Number.isFinite(p.lo) && Number.isFinite(p.hi));
-    if (band.length >= 2) {
-      const upper = band.map((p) => `${f1(sx(p.x))} ${f1(sy(p.hi))}`);
-      const lower = band.map((p) => `${f1(sx(p.x))} ${f1(sy(p.lo))}`).reverse();
-      out.push(
-        `<path d="M${upper.join('L')}L${lower.join('L')}Z" fill="${s.color}" fill-opacity="0.15" stroke="none"/>`,
-      );
-    }
-    for (const p of band) {
-      const x = f1(sx(p.x));
-      out.push(
-        `<path d="M${x} ${f1(sy(p.lo))}V${f1(sy(p.hi))}M${f1(sx(p.x) - 4)} ${f1(sy(p.lo))}h8M${f1(sx(p.x) - 4)} ${f1(sy(p.hi))}h8" stroke="${s.color}" stroke-width="1.2"/>`,
-      );
-    }
-    if (ok.length >= 2) {
-      out.push(
-        `<path d="M${ok.map((p) => `${f1(sx(p.x))} ${f1(sy(p.mean))}`).join('L')}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
-      );
-    }
-    for (const p of ok) {
-      const iv = Number.isFinite(p.lo) ? ` [${formatNumber(p.lo, 3)}, ${formatNumber(p.hi, 3)}]` : '';
-      out.push(
-        `<circle cx="${f1(sx(p.x))}" cy="${f1(sy(p.mean))}" r="3.5" fill="#fff" stroke="${s.color}" stroke-width="2"><title>${escapeXml(`${s.label} at ${formatNumber(p.x)}: ${formatNumber(p.mean, 4)}${iv} (n=${p.n})`)}</title></circle>`,
-      );
-    }
-  }
+  for (const s of spec.series) out.push(...intervalSeries(s, sx, sy));
   out.push('</svg>');
   return out.join('\n');
 }
@@ -275,7 +324,9 @@ export function renderBarChart(spec: BarSpec): string {
   // Many bars: slanted labels, with room for the longest under the plot.
   const slant = spec.bars.length > 5;
   const longest = Math.max(...spec.bars.map((b) => b.label.length));
-  const { out, M } = frame(spec.id, spec.title, W, H, 44, spec.yLabel, '', slant ? 20 + longest * 5 : 48);
+  const bottom = slant ? 20 + longest * 5 : 48;
+  const plotTop = 44 + (spec.note ? NOTE_H : 0);
+  const { out, M } = frame(spec.id, spec.title, W, H, plotTop, spec.yLabel, '', bottom, spec.note);
   const ok = spec.bars.filter((b) => Number.isFinite(b.mean));
   if (ok.length === 0) {
     out.push(

@@ -56,7 +56,12 @@ test('demo runs the whole comparison and reports both models per held-out task',
     expect(row.t5).toBeGreaterThanOrEqual(0);
     expect(row.ext5).toBeLessThanOrEqual(100);
   }
-  expect(fs.readFileSync(j.report, 'utf8')).toMatch(/<svg/);
+  const html = fs.readFileSync(j.report, 'utf8');
+  expect(html).toMatch(/<svg/);
+  // The demo is a study: its report and results.json come from the experiment machinery.
+  expect(html).toContain('<h2 id="scores">Fine-tuned scores on the held-out tasks');
+  expect(html).toContain('<tr><td>ExT5 pre-training mixture</td><td>mini_ext5_pretrain</td></tr>');
+  expect(JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')).study).toBe('demo');
   for (const d of [
     'pretrain-ext5',
     'pretrain-t5',

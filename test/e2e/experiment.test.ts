@@ -83,7 +83,7 @@ test('efficiency: ExT5 and T5 fine-tuned from checkpoints along pre-training', (
 test('prefinetune: three arms at equal steps', () => {
   const { j } = experiment('prefinetune', ['--seeds', '1']);
   expect(j.complete.total).toBe(6);
-  expect(Object.keys(j.analysis.numbers).sort()).toEqual(['ext5', 'pft', 't5']);
+  expect(Object.keys(j.analysis.numbers).sort()).toEqual(['ext5', 'perTask', 'pft', 'scoreRange', 't5']);
 });
 
 test('bad input is a clear error', () => {
@@ -122,6 +122,18 @@ test('an --out directory is one study: another --sweep is refused; a finished st
     );
   const first = run(['--sweep', 'R', '--values', '1', '8']);
   expect(first.status).toBe(0);
+  // What the user reads: a per-task table (each R per held-out task) in the output and the report,
+  // only the knobs mix uses, the swept R as its sweep (no single R beside it), ticks at R = 1 and 8.
+  expect(first.stdout).toMatch(/Per held-out task .*\n\s+arm\s+mini_word_problems\n\s+R=1 .*\n\s+R=8 /);
+  expect(first.stdout).not.toMatch(/Best downstream score/); // one seed: no interval, no best
+  const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+  expect(html).toContain('<h2 id="per-task">Per held-out task');
+  expect(html).toContain('<tr><td>sweep</td><td>R = 1, 8</td></tr>');
+  expect(html).not.toMatch(/<tr><td>(R|families|points|checkpoints|values)<\/td>/);
+  const mixScore = html.slice(html.indexOf('data-chart="mix-score"'));
+  expect([...mixScore.matchAll(/data-tick="x">([^<]+)</g)].slice(0, 2).map((m) => m[1])).toEqual(['1', '8']);
+  const perTask = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')).numbers.perTask;
+  expect(Object.keys(perTask.mini_word_problems)).toEqual(['R=1', 'R=8']);
   const results = fs.readFileSync(path.join(dir, 'results.json'), 'utf8');
   const k = run(['--sweep', 'K', '--values', '1000', '2000']);
   expect(k.status).toBe(1);

@@ -1,7 +1,7 @@
 import { studyParams } from '../../../lib/experiments';
-import { analyzeStudy } from '../../../lib/experiments/analysis';
 import type { CellResult } from '../../../lib/experiments/cell';
-import { efficiencySteps, planStudy, poolTasks, scalingSubset } from '../../../lib/experiments/studies';
+import { analyzeStudy, planStudy } from '../../../lib/experiments/registry';
+import { efficiencySteps, poolTasks, scalingSubset } from '../../../lib/experiments/studies';
 import { registerBuiltins } from '../../../lib/tasks';
 
 beforeAll(() => registerBuiltins());

@@ -75,3 +75,75 @@ test('the page escapes text and lists verdicts first', () => {
   expect(html.indexOf('Conclusions')).toBeLessThan(html.indexOf('<footer>'));
   expect(html).not.toMatch(/<script/);
 });
+
+test('a log x axis has ticks at the swept values (1 and 8), not only at powers of ten', () => {
+  const svg = renderIntervalChart({
+    id: 'mix',
+    title: 'Downstream score vs R',
+    xLabel: 'R',
+    yLabel: 'score',
+    logX: true,
+    xTicks: [1, 8],
+    series: [
+      {
+        label: 'mean',
+        color: '#123456',
+        points: [
+          { x: 1, mean: 20, lo: 10, hi: 30, n: 2 },
+          { x: 8, mean: 29, lo: 0, hi: 92.5, n: 2 },
+        ],
+      },
+    ],
+  });
+  const ticks = [...svg.matchAll(/data-tick="x">([^<]+)</g)].map((m) => m[1]);
+  expect(ticks).toEqual(['1', '8']);
+  // Both swept values sit inside the plot, not on its frame.
+  const xs = [...svg.matchAll(/<circle cx="([\d.]+)"/g)].map((m) => Number(m[1]));
+  expect(xs[0]).toBeGreaterThan(66);
+  expect(xs[1]).toBeLessThan(560 - 20);
+  // Crowded ticks keep their marks but not overlapping labels.
+  const dense = renderIntervalChart({
+    id: 'd',
+    title: 'T',
+    xLabel: 'x',
+    yLabel: 'y',
+    xTicks: [100, 101, 200],
+    series: [
+      { label: 'a', color: '#000', points: [100, 101, 200].map((x) => ({ x, mean: 1, lo: 0, hi: 2, n: 2 })) },
+    ],
+  });
+  expect([...dense.matchAll(/data-tick="x">([^<]+)</g)].map((m) => m[1])).toEqual(['100', '200']);
+});
+
+test('a chart note (clipped intervals) sits under the title of bars and curves', () => {
+  const bars = renderBarChart({
+    id: 'b',
+    title: 'B',
+    yLabel: 'acc',
+    note: '95% intervals clipped to 0–100',
+    bars: [{ label: 'T5', mean: 3, lo: 0, hi: 41, n: 2, color: '#111' }],
+  });
+  expect(bars).toContain('data-note="1">95% intervals clipped to 0–100</text>');
+  const page = renderExperimentPage({ title: 't', verdicts: [], tables: [], charts: [] });
+  expect(page).toMatch(/shown clipped to the range of their metric \(scores 0–100/);
+  expect(page).toMatch(/results\.json keeps the raw bounds/);
+});
+
+test('a score axis stays within the score range: all-zero scores do not draw a −1 tick', () => {
+  const spec = {
+    id: 's',
+    title: 'Downstream score vs R',
+    xLabel: 'R',
+    yLabel: 'score',
+    series: [
+      {
+        label: 'mean',
+        color: '#000',
+        points: [1, 8].map((x) => ({ x, mean: 0, lo: 0, hi: 0, n: 2 })),
+      },
+    ],
+  };
+  const yTicks = (svg: string) => [...svg.matchAll(/text-anchor="end">([^<]+)</g)].map((m) => m[1]);
+  expect(yTicks(renderIntervalChart(spec))).toContain('-1'); // without a range: padded around 0
+  expect(yTicks(renderIntervalChart({ ...spec, yRange: [0, 100] }))).toEqual(['0', '0.5', '1']);
+});
