@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { randomSpansHelper, SPAN_CORRUPTION_DEFAULTS, spanCorrupt } from '../text/span_corruption';
-import { SentencePieceVocabulary } from '../text/vocabulary';
+import type { SentencePieceVocabulary } from '../text/vocabulary';
 import { didYouMean, Ext5Error } from '../util/errors';
 import { Rng } from '../util/rng';
 import { checkBenchmark } from './names';
@@ -27,11 +27,15 @@ interface InspectArgs {
 
 /**
  * The modules `ext5 tasks` runs on, loaded when it runs, its one lazy point: importing the tasks
- * registers every built-in task, and the vocabulary names reach the Hub client; `ext5 --help`
- * needs neither.
+ * registers every built-in task, the vocabulary names reach the Hub client, and the vocabulary
+ * brings in the SentencePiece addon's loader; `ext5 --help` and `tasks list` need none of them.
  */
 async function load() {
-  return { tasks: await import('../tasks'), vocabNames: await import('../text/vocab_names') };
+  return {
+    tasks: await import('../tasks'),
+    vocabNames: await import('../text/vocab_names'),
+    vocabulary: await import('../text/vocabulary'),
+  };
 }
 
 async function list(args: ListArgs): Promise<void> {
@@ -127,7 +131,7 @@ export function spanCorruptedView(
 }
 
 async function inspect(args: InspectArgs): Promise<void> {
-  const { tasks, vocabNames } = await load();
+  const { tasks, vocabNames, vocabulary } = await load();
   const { TaskRegistry, defaultDataDir, toJson } = tasks;
   const task = TaskRegistry.get(args.name);
   if (!Number.isInteger(args.n) || args.n < 1)
@@ -157,7 +161,7 @@ async function inspect(args: InspectArgs): Promise<void> {
   if (vocabName) {
     let vocab: SentencePieceVocabulary | undefined;
     try {
-      vocab = SentencePieceVocabulary.load(vocabNames.vocabularyPath(vocabName, dataDir));
+      vocab = vocabulary.SentencePieceVocabulary.load(vocabNames.vocabularyPath(vocabName, dataDir));
     } catch (err) {
       if (args.vocab || !(err instanceof Ext5Error)) throw err;
       spanNote = `raw text shown: ${err.message}; pass --vocab to see it span-corrupted`;
