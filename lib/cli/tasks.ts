@@ -27,14 +27,14 @@ interface InspectArgs {
 
 /**
  * The modules `ext5 tasks` runs on, loaded when it runs, its one lazy point: importing the tasks
- * registers every built-in task, the vocabulary names reach the Hub client, and the vocabulary
- * brings in the SentencePiece addon's loader; `ext5 --help` and `tasks list` need none of them.
+ * registers every built-in task, and the vocabulary names reach the Hub client; `ext5 --help`
+ * needs neither. The vocabulary itself (it brings in the SentencePiece addon's loader) loads only
+ * where `tasks inspect` span-corrupts an example.
  */
 async function load() {
   return {
     tasks: await import('../tasks'),
     vocabNames: await import('../text/vocab_names'),
-    vocabulary: await import('../text/vocabulary'),
   };
 }
 
@@ -131,7 +131,7 @@ export function spanCorruptedView(
 }
 
 async function inspect(args: InspectArgs): Promise<void> {
-  const { tasks, vocabNames, vocabulary } = await load();
+  const { tasks, vocabNames } = await load();
   const { TaskRegistry, defaultDataDir, toJson } = tasks;
   const task = TaskRegistry.get(args.name);
   if (!Number.isInteger(args.n) || args.n < 1)
@@ -159,6 +159,7 @@ async function inspect(args: InspectArgs): Promise<void> {
   // needs a vocabulary (--vocab, else the task's own).
   const vocabName = args.vocab ?? (task.spanCorruption ? task.outputFeatures.vocabulary : undefined);
   if (vocabName) {
+    const vocabulary = await import('../text/vocabulary');
     let vocab: SentencePieceVocabulary | undefined;
     try {
       vocab = vocabulary.SentencePieceVocabulary.load(vocabNames.vocabularyPath(vocabName, dataDir));
