@@ -54,7 +54,11 @@ function prebuildify(addon, { fromBuild, out }) {
       path.join(out, 'native', addon),
       stage,
     ];
-    const env = { ...process.env, EXT5_PREBUILD_ADDON: addon };
+    // prebuildify keeps a header cache in $TMPDIR/prebuildify and never removes it: give it a
+    // temporary directory inside the stage, which goes when the stage does.
+    const tmp = path.join(stage, 'tmp');
+    fs.mkdirSync(tmp);
+    const env = { ...process.env, TMPDIR: tmp, EXT5_PREBUILD_ADDON: addon };
     if (fromBuild) env.EXT5_PREBUILD_FROM = localBuild(addon);
     else delete env.EXT5_PREBUILD_FROM;
     const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });

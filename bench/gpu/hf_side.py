@@ -297,8 +297,10 @@ def speed(root, device, out, steps, new_tokens, compiled):
                 stepMs=sec * 1e3, tokensPerS=tokens / sec, flopsPerS=flops / sec, flopsPerS6N=6 * n * tokens / sec,
                 compileAndRunS=time.perf_counter() - t0, losses=losses,
             )
-        except Exception as e:  # torch.compile is optional: report why it did not run
+        except Exception as e:  # recorded, and the step fails: a figure that did not run is no figure
             result["compiled"] = dict(error=f"{type(e).__name__}: {str(e)[:500]}")
+            _write(out, result)
+            sys.exit(f"torch.compile run failed: {result['compiled']['error']}")
         _write(out, result)
         return
     sec, losses = timed_steps(model, opt, steps)

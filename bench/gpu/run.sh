@@ -149,6 +149,9 @@ step speed-hf "${limits[2]}" "$PY" bench/gpu/hf_side.py speed "$work" "$device" 
 step attention-ab 60 node dist/bench/gpu/attention_ab.js --device "$device" --dtype "$dtype" \
   --configs "$cfg" --batch $(((batch + 1) / 2)) --input "$input" --target "$target" --new $(((new + 1) / 2)) \
   --steps $(((steps + 1) / 2)) --out "$OUT/attention_ab.json"
+# Inductor's cache in this run's own folder: a compile killed by an earlier run's time limit leaves
+# half-written kernels in the shared default cache (/tmp/torchinductor_$USER), which fail to load.
+export TORCHINDUCTOR_CACHE_DIR="$work/inductor"
 step speed-hf-compiled "${limits[3]}" "$PY" bench/gpu/hf_side.py speed "$work" "$device" \
   "$OUT/speed_hf_compiled.json" --steps "$steps" --new "$new" --compiled
 

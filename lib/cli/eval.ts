@@ -3,12 +3,9 @@
  * or tasks, the way T5 does (decode → postprocess → metrics), and prints a table (or JSON).
  * Predictions are written as JSONL, one file per task.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { writeFileDurable } from '../io/durable';
 
-interface EvalArgs {
+export interface EvalArgs {
   checkpoint: string;
   benchmark?: string[];
   split: string;
@@ -25,32 +22,6 @@ interface EvalArgs {
   threads?: number;
   json: boolean;
   'print-config': boolean;
-}
-
-/**
- * `ext5 eval --print-config`: the evaluation it would run, with the checkpoint and the tasks
- * resolved (a run directory → its newest checkpoint; a benchmark → its tasks), as YAML.
- */
-export function renderEvalConfig(args: EvalArgs, checkpoint: string, tasks: readonly string[]): string {
-  const yaml = require('js-yaml') as typeof import('js-yaml');
-  const settings = {
-    checkpoint,
-    benchmark: args.benchmark ?? [],
-    tasks,
-    split: args.split,
-    maxExamples: args['max-examples'] ?? null,
-    batchSize: args['batch-size'],
-    decoding: args.decoding,
-    numBeams: args['num-beams'],
-    lengthPenalty: args['length-penalty'],
-    maxNewTokens: args['max-new-tokens'] ?? null,
-    rankClassification: args['rank-classification'],
-    dataDir: args['data-dir'] ?? process.env.EXT5_DATA ?? null,
-    vocab: args.vocab ?? null,
-    predictions: args.predictions ?? null,
-    threads: args.threads ?? null,
-  };
-  return yaml.dump(settings, { flowLevel: 1, lineWidth: 110 });
 }
 
 export const evalCommand: CommandModule<object, EvalArgs> = {
@@ -107,113 +78,6 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
         '$0 eval --checkpoint runs/demo --benchmark mini_nli_counts --rank-classification',
         'A mini task',
       ),
-  handler: async (args) => {
-    require('../tasks');
-    const { evalTasks } = require('../train/assemble') as typeof import('../train/assemble');
-    const { evaluateTasks } = require('../eval/evaluator') as typeof import('../eval/evaluator');
-    const { formatBenchmarkTable } = require('../eval/aggregate') as typeof import('../eval/aggregate');
-    const { Progress } = require('../util/progress') as typeof import('../util/progress');
-
-    const { checkEvalNames } = require('./names') as typeof import('./names');
-    const dataDir = args['data-dir'] ?? process.env.EXT5_DATA;
-    // Names first (with the closest benchmark, mixture or task), then the checkpoint, then the model.
-    checkEvalNames(args.benchmark ?? [], '--benchmark');
-    const tasks = evalTasks(args.benchmark ?? []);
-    const vocabName = (t: (typeof tasks)[number]) => args.vocab ?? t.outputFeatures.vocabulary;
-    if (args['print-config']) {
-      const { parseModelSpec, localModelSource } =
-        require('../run/model_source') as typeof import('../run/model_source');
-      // A Hub id is printed, not downloaded; a run directory as its newest checkpoint, nothing written.
-      const spec = parseModelSpec(args.checkpoint);
-      const shown = spec.kind === 'hub' ? spec.spec : localModelSource(spec).dir;
-      process.stdout.write(
-        renderEvalConfig(
-          args,
-          shown,
-          tasks.map((t) => t.name),
-        ),
-      );
-      return;
-    }
-    const { loadCheckpointModel } = require('./checkpoint_model') as typeof import('./checkpoint_model');
-    const loaded = await loadCheckpointModel(args.checkpoint, {
-      vocabularies: tasks.map(vocabName),
-      dataDir,
-      threads: args.threads,
-    });
-    const { model, dir: ckpt } = loaded;
-    let evaluation: import('../eval/evaluator').TasksEvaluation;
-    try {
-      let progress: InstanceType<typeof Progress> | undefined;
-      evaluation = await evaluateTasks(
-        model,
-        tasks,
-        (task) => loaded.vocabulary(vocabName(task)),
-        {
-          split: args.split,
-          maxExamples: args['max-examples'],
-          batchSize: args['batch-size'],
-          decoding: args.decoding,
-          numBeams: args['num-beams'],
-          lengthPenalty: args['length-penalty'],
-          maxNewTokens: args['max-new-tokens'],
-          rankClassification: args['rank-classification'],
-          dataDir,
-        },
-        {
-          taskOptions: (task) => {
-            const p = new Progress({
-              label: `eval ${task.name}`,
-              unitName: 'examples',
-              mode: args.json ? 'silent' : 'auto',
-            });
-            progress = p;
-            return {
-              onProgress: (done, total) => {
-                p.total = total;
-                p.update(done);
-              },
-            };
-          },
-          onResult: (r, task) => {
-            progress?.done();
-            if (args.predictions) {
-              fs.mkdirSync(args.predictions, { recursive: true });
-              writeFileDurable(
-                path.join(args.predictions, `${task.name}.jsonl`),
-                r.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n',
-              );
-            }
-          },
-        },
-      );
-    } finally {
-      loaded.dispose();
-    }
-    const { results, reports } = evaluation;
-    if (args.json) {
-      const out = {
-        checkpoint: ckpt,
-        split: args.split,
-        tasks: results.map(({ predictions, ...r }) => r),
-        benchmarks: reports,
-      };
-      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-      return;
-    }
-    const lines = [`checkpoint ${ckpt}, split ${args.split}`, ''];
-    for (const rep of reports) lines.push(formatBenchmarkTable(rep), '');
-    const loose = results.filter((r) => !r.benchmark);
-    if (loose.length > 0) {
-      const w = Math.max(4, ...loose.map((r) => r.task.length));
-      lines.push(`${'task'.padEnd(w)}  examples  metrics`);
-      for (const r of loose) {
-        const m = Object.entries(r.metrics)
-          .map(([k, v]) => `${k} ${v.toFixed(2)}`)
-          .join('  ');
-        lines.push(`${r.task.padEnd(w)}  ${String(r.count).padStart(8)}  ${m}`);
-      }
-    }
-    process.stdout.write(`${lines.join('\n').trimEnd()}\n`);
-  },
+  // The command's one lazy point: the task registry, the evaluator and the model code.
+  handler: async (args) => (await import('./eval_run')).runEval(args),
 };

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { randomSpansHelper, SPAN_CORRUPTION_DEFAULTS, spanCorrupt } from '../text/span_corruption';
-import { SentencePieceVocabulary } from '../text/vocabulary';
+import type { SentencePieceVocabulary } from '../text/vocabulary';
 import { didYouMean, Ext5Error } from '../util/errors';
 import { Rng } from '../util/rng';
 import { checkBenchmark } from './names';
@@ -28,10 +28,14 @@ interface InspectArgs {
 /**
  * The modules `ext5 tasks` runs on, loaded when it runs, its one lazy point: importing the tasks
  * registers every built-in task, and the vocabulary names reach the Hub client; `ext5 --help`
- * needs neither.
+ * needs neither. The vocabulary itself (it brings in the SentencePiece addon's loader) loads only
+ * where `tasks inspect` span-corrupts an example.
  */
 async function load() {
-  return { tasks: await import('../tasks'), vocabNames: await import('../text/vocab_names') };
+  return {
+    tasks: await import('../tasks'),
+    vocabNames: await import('../text/vocab_names'),
+  };
 }
 
 async function list(args: ListArgs): Promise<void> {
@@ -155,9 +159,10 @@ async function inspect(args: InspectArgs): Promise<void> {
   // needs a vocabulary (--vocab, else the task's own).
   const vocabName = args.vocab ?? (task.spanCorruption ? task.outputFeatures.vocabulary : undefined);
   if (vocabName) {
+    const vocabulary = await import('../text/vocabulary');
     let vocab: SentencePieceVocabulary | undefined;
     try {
-      vocab = SentencePieceVocabulary.load(vocabNames.vocabularyPath(vocabName, dataDir));
+      vocab = vocabulary.SentencePieceVocabulary.load(vocabNames.vocabularyPath(vocabName, dataDir));
     } catch (err) {
       if (args.vocab || !(err instanceof Ext5Error)) throw err;
       spanNote = `raw text shown: ${err.message}; pass --vocab to see it span-corrupted`;

@@ -4,7 +4,6 @@
  */
 import * as fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { SentencePieceVocabulary, trainVocabulary } from '../text/vocabulary';
 import { Ext5Error } from '../util/errors';
 
 interface TrainArgs {
@@ -100,13 +99,16 @@ function parseIds(line: string, lineNo: number): number[] {
 }
 
 /**
- * The vocabulary names (lib/text/vocab_names), the command's one lazy point: they reach the Hub
- * client, which `ext5 --help` and the other commands do not load.
+ * The command's one lazy point: the vocabulary names (lib/text/vocab_names) reach the Hub client,
+ * and the vocabulary brings in the SentencePiece addon's loader; `ext5 --help` and the other
+ * commands load neither.
  */
 const vocabNames = () => import('../text/vocab_names');
+const vocabulary = () => import('../text/vocabulary');
 
 /** Runs `ext5 vocab train`; returns what it prints. */
 export async function runVocabTrain(args: TrainArgs): Promise<string> {
+  const { SentencePieceVocabulary, trainVocabulary } = await vocabulary();
   const started = Date.now();
   const out = await trainVocabulary({
     input: args.input,
@@ -139,6 +141,7 @@ export async function runVocabTrain(args: TrainArgs): Promise<string> {
  */
 async function loadModel(args: CodeArgs) {
   const { vocabularyPath } = await vocabNames();
+  const { SentencePieceVocabulary } = await vocabulary();
   return SentencePieceVocabulary.load(vocabularyPath(args.model), { extraIds: args['extra-ids'] });
 }
 

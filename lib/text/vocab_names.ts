@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { cachedT5Vocab, fetchT5Vocab, type SnapshotOptions, t5VocabRepo } from '../hub';
 import { Ext5Error } from '../util/errors';
 import { packageRoot } from '../util/package_root';
-import { SentencePieceVocabulary } from './vocabulary';
+import type { SentencePieceVocabulary } from './vocabulary';
 
 function t5Candidates(dataDir?: string): string[] {
   return [
@@ -54,6 +54,9 @@ export async function fetchVocabulary(
 }
 
 /** Loads a vocabulary by name or path (the SentencePiece addon loads on first use). */
-export function loadVocabulary(name: string, dataDir?: string) {
-  return SentencePieceVocabulary.load(vocabularyPath(name, dataDir));
+export function loadVocabulary(name: string, dataDir?: string): SentencePieceVocabulary {
+  // Required here, not at the top: resolving names (tasks, mixtures, --print-config) must not load
+  // the SentencePiece addon's loader, only loading a vocabulary does.
+  const vocabulary = require('./vocabulary') as typeof import('./vocabulary');
+  return vocabulary.SentencePieceVocabulary.load(vocabularyPath(name, dataDir));
 }

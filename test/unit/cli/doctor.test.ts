@@ -6,7 +6,7 @@ import {
   formatDoctor,
   identifyBlas,
   threadsSource,
-} from '../../../lib/cli/doctor';
+} from '../../../lib/cli/doctor_run';
 
 test('threadsSource names EXT5_NUM_THREADS only when it is set', () => {
   expect(threadsSource({})).toBe('all cores; EXT5_NUM_THREADS unset');
