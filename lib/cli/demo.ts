@@ -51,8 +51,8 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .example('$0 demo', 'The full demo (about five minutes on 2 cores)')
       .example('$0 demo --steps 100 --finetune-steps 50 --seeds 2', 'A quicker, noisier run'),
   handler: async (args) => {
-    const exp = require('../experiments') as typeof import('../experiments');
-    const { runStamp } = require('../run/run_dir') as typeof import('../run/run_dir');
+    // The command's one lazy point: the studies (and through them the task registry and trainer).
+    const [exp, { runStamp }] = await Promise.all([import('../experiments'), import('../run/run_dir')]);
     const out = args.out ?? path.join('runs', `demo-${runStamp()}`);
     const jobs = args.jobs ?? 2;
     const t0 = Date.now();
@@ -68,6 +68,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       dir: out,
       bar: args.progress,
       silent: args.json,
+      cellRunDir: exp.cellRunDir,
     });
     const outcome = await exp.runExperiment({
       study: 'demo',

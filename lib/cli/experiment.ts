@@ -2,8 +2,10 @@
  * `ext5 experiment <study>`: the analyses of the ExT5 paper as resumable sweeps of training runs —
  * transfer, scaling, mix, efficiency, prefinetune (docs/experiments.md).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
+import type * as Experiments from '../experiments';
 import { Ext5Error } from '../util/errors';
 import { sweepProgress, textTable } from './experiment_output';
 
@@ -36,12 +38,11 @@ interface ExperimentArgs {
  * that only add cells extend the study.
  */
 export function refuseOrphanedResults(
+  exp: typeof Experiments,
   dir: string,
-  study: import('../experiments').StudyName,
-  params: import('../experiments').StudyParams,
+  study: Experiments.StudyName,
+  params: Experiments.StudyParams,
 ): void {
-  const fs = require('node:fs') as typeof import('node:fs');
-  const exp = require('../experiments') as typeof import('../experiments');
   let old: { study?: string; params?: Record<string, unknown>; cells?: { id: string }[] };
   try {
     old = JSON.parse(fs.readFileSync(exp.expPaths.plan(dir), 'utf8'));
@@ -116,12 +117,12 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       .example('$0 experiment transfer --out runs/transfer', 'Run again with the same --out to resume')
       .example('$0 experiment mix --sweep R --values 1 2 4 8 16 --preset small', 'The R sweep on a GPU'),
   handler: async (args) => {
-    const exp = require('../experiments') as typeof import('../experiments');
-    const { runStamp } = require('../run/run_dir') as typeof import('../run/run_dir');
+    // The command's one lazy point: the studies (and through them the task registry and trainer).
+    const [exp, { runStamp }] = await Promise.all([import('../experiments'), import('../run/run_dir')]);
     const study = exp.studyName(args.study);
     const dir = args.out ?? path.join('runs', `experiment-${study}-${runStamp()}`);
     const overrides = studyOverrides(args);
-    if (!args['dry-run']) refuseOrphanedResults(dir, study, exp.studyParams(args.preset, overrides));
+    if (!args['dry-run']) refuseOrphanedResults(exp, dir, study, exp.studyParams(args.preset, overrides));
     const progress = sweepProgress({
       tag: 'experiment',
       label: `experiment ${study}`,
@@ -129,6 +130,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       dir,
       bar: args.progress,
       silent: args.json,
+      cellRunDir: exp.cellRunDir,
     });
     const outcome = await exp.runExperiment({
       study,

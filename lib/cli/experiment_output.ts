@@ -3,8 +3,10 @@
  * cells (with the running ones and failures named) and the analysis tables as aligned text.
  */
 import * as path from 'node:path';
+import type { CellSpec } from '../experiments/cell';
 import type { SweepEvents } from '../experiments/runner';
 import type { PageTable } from '../report/experiment_page';
+import { Progress } from '../util/progress';
 
 export interface SweepProgress {
   events: SweepEvents;
@@ -23,13 +25,13 @@ export function sweepProgress(o: {
   dir: string;
   bar: boolean;
   silent: boolean;
+  /** lib/experiments' cellRunDir, from the caller's lazily loaded module. */
+  cellRunDir: (dir: string, cell: CellSpec) => string;
 }): SweepProgress {
-  const { Progress } = require('../util/progress') as typeof import('../util/progress');
-  const { cellRunDir } = require('../experiments/cell') as typeof import('../experiments/cell');
   const say = (s: string) => {
     if (!o.silent) process.stderr.write(`${s}\n`);
   };
-  let bar: InstanceType<typeof Progress> | undefined;
+  let bar: Progress | undefined;
   const running = new Set<string>();
   const suffix = () => (running.size ? `running ${[...running].join(', ')}` : '');
   return {
@@ -54,7 +56,7 @@ export function sweepProgress(o: {
         running.delete(c.id);
         if (how === 'failed') {
           say(
-            `${bar ? '\n' : ''}[${o.tag}] ${c.id} failed: see ${path.join(cellRunDir(o.dir, c), 'worker.log')}`,
+            `${bar ? '\n' : ''}[${o.tag}] ${c.id} failed: see ${path.join(o.cellRunDir(o.dir, c), 'worker.log')}`,
           );
         }
         if (!bar) return;
