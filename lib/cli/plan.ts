@@ -16,7 +16,7 @@ import {
 } from '../model/memory_plan';
 import { validateConfig } from '../model/t5_config';
 import { Ext5Error } from '../util/errors';
-import { flagSets, type TrainArgs } from './train_common';
+import { flagSets, runConfigOptions, type TrainArgs } from './train_common';
 
 export interface PlanArgs {
   config?: string;
@@ -63,7 +63,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
   describe:
     'Per-rank memory of a training run (parameters, gradients, optimizer, activations, workspace), whether it fits, and what would',
   builder: (y) =>
-    y
+    runConfigOptions(y)
       .option('model', {
         type: 'string',
         describe: 'Model preset, config.json or Hub model id (model.config), e.g. t5-v1_1-xxl',
@@ -89,9 +89,6 @@ export const planCommand: CommandModule<object, PlanArgs> = {
         type: 'boolean',
         describe: 'Plan with activation checkpointing (model.gradientCheckpointing)',
       })
-      .option('config', { type: 'string', describe: 'Run configuration file (JSON or YAML)' })
-      .option('preset', { type: 'string', describe: 'Named run preset, e.g. ext5-pretrain-xl' })
-      .option('set', { type: 'string', array: true, describe: 'Override a config key (repeatable)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the plan as JSON' })
       .example('$0 plan --model t5-v1_1-xxl --batch-size 1 --dtype bfloat16', 'One device')
       .example(

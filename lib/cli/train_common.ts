@@ -23,8 +23,8 @@ export interface TrainArgs {
   'from-scratch'?: boolean;
 }
 
-/** Options every training command takes. */
-export function trainOptions<T>(y: Argv<T>) {
+/** Where a run config comes from: a preset, a file and --set overrides (training commands and plan). */
+export function runConfigOptions<T>(y: Argv<T>) {
   return y
     .option('config', { type: 'string', describe: 'Run configuration file (JSON or YAML)' })
     .option('preset', {
@@ -35,7 +35,12 @@ export function trainOptions<T>(y: Argv<T>) {
       type: 'string',
       array: true,
       describe: 'Override a config key: --set training.steps=1000 (repeatable; applied last)',
-    })
+    });
+}
+
+/** Options every training command takes. */
+export function trainOptions<T>(y: Argv<T>) {
+  return runConfigOptions(y)
     .option('run-dir', { type: 'string', describe: 'Run directory (default runs/<kind>-<time>)' })
     .option('resume', {
       type: 'string',
