@@ -125,11 +125,10 @@ export function writeWeights(
     return [WEIGHTS_FILE];
   }
   const n = shards.length;
-  const pad = (k: number) => String(k).padStart(5, '0');
   const weightMap: Record<string, string> = {};
   const files: string[] = [];
   shards.forEach((shard, i) => {
-    const name = `model-${pad(i + 1)}-of-${pad(n)}.safetensors`;
+    const name = shardFileName('model', i, n);
     const bytes = shard.reduce((a, e) => a + tensorByteLength(e.dtype, e.shape), 0);
     writeSafetensors(path.join(dir, name), shard, metadata, {
       write: opts.write,
@@ -143,6 +142,12 @@ export function writeWeights(
   writeFileDurable(path.join(dir, WEIGHTS_INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
   files.push(WEIGHTS_INDEX_FILE);
   return files;
+}
+
+/** `model-00002-of-00004.safetensors`: the file of shard `index` (from 0) of `count`, Hugging Face's shard names. */
+export function shardFileName(kind: 'model' | 'optimizer', index: number, count: number): string {
+  const pad = (k: number) => String(k).padStart(5, '0');
+  return `${kind}-${pad(index + 1)}-of-${pad(count)}.safetensors`;
 }
 
 /** A checkpoint's tensors, across one file or several shards, read lazily. */
