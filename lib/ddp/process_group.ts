@@ -79,6 +79,11 @@ export class ProcessGroup {
   private readonly id: number;
   private readonly addon: DistAddon;
 
+  /** The group's number in the addon, for native code that runs collectives itself (a sharded model). */
+  get nativeId(): number {
+    return this.id;
+  }
+
   private constructor(addon: DistAddon, id: number, opts: ProcessGroupOptions, timeoutMs: number) {
     this.addon = addon;
     this.id = id;

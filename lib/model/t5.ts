@@ -299,6 +299,49 @@ export class T5ForConditionalGeneration implements Disposable {
     this.native.gradientCheckpointing = on;
   }
 
+  /**
+   * Sharded data parallelism (`training.sharding` `gradients`/`full`; the training loop sets it up
+   * from lib/train/sharding.ts). `owners` and `freed` follow namedParameters() order: the rank that
+   * owns each parameter, and whether ranks that do not own it free their copy between uses (block
+   * parameters under `full`; a freed copy reads as an empty tensor). With `reduceInBackward`
+   * (needs gradientCheckpointing) each block's gradients go to their owners as its backward ends.
+   * `null` turns sharding off (gather freed parameters first). Every rank must make the same calls.
+   */
+  setSharding(
+    group: { readonly nativeId: number } | null,
+    owners: readonly number[] = [],
+    freed: readonly boolean[] = [],
+    reduceInBackward = false,
+  ): void {
+    if (group === null) this.native.setSharding(null);
+    else this.native.setSharding(group.nativeId, owners, freed, reduceInBackward);
+  }
+
+  /** Sharded: reduces the gradients in `.grad` to their owners (sums kept by the owners) and drops them. Once per micro-batch. */
+  reduceShardedGradsAsync(): Promise<void> {
+    return this.native.reduceShardedGradsAsync();
+  }
+
+  /** Sharded: puts the owners' reduced sums, averaged over ranks, into `.grad` for the optimizer step. */
+  finishShardedGrads(): void {
+    this.native.finishShardedGrads();
+  }
+
+  /** Sharded `full`: gathers every freed parameter from its owner (a collective), e.g. before evaluating. */
+  gatherShardedParametersAsync(): Promise<void> {
+    return this.native.gatherShardedParametersAsync();
+  }
+
+  /** Sharded `full`: frees again the parameters gatherShardedParametersAsync gathered. */
+  releaseShardedParameters(): void {
+    this.native.releaseShardedParameters();
+  }
+
+  /** Bytes this rank holds now in parameters and gradients (reduced sums included). */
+  shardBytes(): { parameters: number; gradients: number } {
+    return this.native.shardBytes();
+  }
+
   /** Forward pass without gradients: loss (with labels, then typed as present) and optionally logits. */
   forward(batch: T5LabelledBatch): T5LossOutput;
   forward(batch: T5Batch): T5Output;

@@ -234,6 +234,17 @@ export interface NativeT5Model {
   ): Promise<NativeScoreResult>;
   train(mode?: boolean): void;
   zeroGrad(): void;
+  setSharding(
+    groupId: number | null,
+    owners?: readonly number[],
+    freed?: readonly boolean[],
+    reduceInBackward?: boolean,
+  ): void;
+  reduceShardedGradsAsync(): Promise<void>;
+  finishShardedGrads(): void;
+  gatherShardedParametersAsync(): Promise<void>;
+  releaseShardedParameters(): void;
+  shardBytes(): { parameters: number; gradients: number };
   to(device: string): void;
   dispose(): void;
   readonly training: boolean;

@@ -132,16 +132,16 @@ export function rankRows(c: RunConfig, worldSize: number): number {
 }
 
 /**
- * Refuses a config that asks for what ext5 cannot run yet: sharded data parallelism
- * (`training.sharding` other than 'none') is planned (`ext5 plan` models it), not implemented, and a
- * run must not silently train unsharded instead.
- * @throws Ext5Error EXT5_NOT_RUNNABLE naming the setting and what runs today.
+ * Refuses a config that asks for what ext5 cannot run: sharding `full` gathers each block's
+ * parameters inside the checkpointed block (native/torch/t5_shard.cc), so it needs
+ * model.gradientCheckpointing.
+ * @throws Ext5Error EXT5_NOT_RUNNABLE naming the setting and the fix.
  */
 export function checkRunnable(c: RunConfig): void {
-  if (c.training.sharding === 'none') return;
+  if (c.training.sharding !== 'full' || c.model.gradientCheckpointing) return;
   throw new Ext5Error(
     'EXT5_NOT_RUNNABLE',
-    `training.sharding '${c.training.sharding}' is planned, not implemented: ext5 cannot shard ${c.training.sharding === 'full' ? 'parameters, gradients and optimizer state' : c.training.sharding === 'gradients' ? 'gradients and optimizer state' : 'optimizer state'} over ranks yet, and will not train unsharded in its place`,
-    `what runs today is training.sharding=none, every rank holding the whole model (with model.gradientCheckpointing=true to save activation memory), e.g. --preset ext5-pretrain-large; \`ext5 plan\` shows what fits a device (docs/scale.md)`,
+    "training.sharding 'full' gathers each block's parameters from their owners while the block runs and frees them after, which runs through activation checkpointing; model.gradientCheckpointing is false",
+    "set model.gradientCheckpointing=true (--gradient-checkpointing), or use training.sharding 'gradients'",
   );
 }

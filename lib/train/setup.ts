@@ -9,10 +9,10 @@ import { broadcastParameters } from '../ddp/data_parallel';
 import type { ProcessGroup } from '../ddp/process_group';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import { torch } from '../native/torch';
-import type { Adafactor } from '../optim/adafactor';
+import { Adafactor } from '../optim/adafactor';
 import { makeSchedule, type Schedule } from '../optim/schedules';
 import type { RunConfig } from '../run/config_keys';
-import { checkRunnable, rankRows, scheduleSpec } from '../run/derive';
+import { adafactorOptions, checkRunnable, rankRows, scheduleSpec } from '../run/derive';
 import { MetricsWriter } from '../run/metrics_log';
 import type { ModelSpec } from '../run/model_source';
 import { getPath, validateRunConfig } from '../run/run_config';
@@ -26,6 +26,7 @@ import type { TrainerState } from './checkpoint_save';
 import { type PipelineState, TrainingPipeline } from './pipeline';
 import { pipelineOptions } from './pipeline_options';
 import { checkRunDirReuse, loadStartingPoint, resumeCandidates, type SkippedCheckpoint } from './resume';
+import { ownedNames, ShardedStep, shardLayout } from './sharding';
 
 /** Where the loop's progress goes (the `progressStream` of TrainHooks). */
 export type ProgressStream = NonNullable<ConstructorParameters<typeof Progress>[0]>['stream'];
@@ -48,7 +49,10 @@ export interface TrainingSetup {
   /** Newer checkpoints that resume passed over because they could not be loaded. */
   skipped: SkippedCheckpoint[];
   model: T5ForConditionalGeneration;
+  /** Over the parameters this rank owns when sharded (lib/train/sharding.ts), else over all. */
   optimizer: Adafactor;
+  /** The per-step work of training.sharding other than 'none' in a data-parallel run; else null. */
+  sharded: ShardedStep | null;
   schedule: Schedule;
   pipeline: TrainingPipeline;
   /** This rank's pipeline position at the start (after the resumed checkpoint's last batch). */
@@ -130,7 +134,7 @@ export async function setUpTraining(
     // or failed start leaves it (config.json, env.json, checkpoints) as it was, or uncreated.
     const paths = runDirPaths(runDirPath);
     const candidates = resumeCandidates(given.checkpoint.resume, paths.checkpointsDir);
-    const { resumeFrom, resumed, skipped, model, optimizer, base } = loadStartingPoint(
+    let { resumeFrom, resumed, skipped, model, optimizer, base } = loadStartingPoint(
       given,
       candidates,
       vocab.vocabSize,
@@ -150,6 +154,30 @@ export async function setUpTraining(
       const ps = model.parameters();
       await broadcastParameters(pg, ps);
       for (const p of ps) p.dispose();
+    }
+    let sharded: ShardedStep | null = null;
+    if (pg && c.training.sharding !== 'none') {
+      const named = model.namedParameters();
+      const layout = shardLayout(
+        named.map(([n, t]) => [n, t.shape] as const),
+        c.training.sharding,
+        rank,
+        world,
+      );
+      for (const [, t] of named) t.dispose();
+      if (optimizer.parameters().length !== ownedNames(layout).length) {
+        if (resumed) throw new Ext5Error('EXT5_NOT_RUNNABLE', 'resuming a sharded run is not wired yet');
+        const owned = new Set(ownedNames(layout));
+        const all = model.namedParameters();
+        const fresh = new Adafactor(
+          all.filter(([n]) => owned.has(n)),
+          adafactorOptions(c),
+        );
+        for (const [n, t] of all) if (!owned.has(n)) t.dispose();
+        optimizer.dispose();
+        optimizer = fresh;
+      }
+      sharded = ShardedStep.setUp(pg, model, layout);
     }
     const mine =
       resumed?.ranks?.[rank] ?? (resumed ? { pipeline: resumed.pipeline, rng: resumed.rng } : undefined);
@@ -207,6 +235,7 @@ export async function setUpTraining(
       skipped,
       model,
       optimizer,
+      sharded,
       schedule: makeSchedule(scheduleSpec(c), 'optimizer.schedule'),
       pipeline,
       pipelineState: mine?.pipeline ?? pipeline.getState(),

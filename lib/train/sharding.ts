@@ -19,7 +19,13 @@
  * (embeddings, output layer, final norms, position-bias tables: a few percent of a large T5) stay
  * whole on every rank, like FSDP's root unit, and are sent from their owner after each update.
  */
+import { allReduceGradients, allReduceScalars } from '../ddp/data_parallel';
+import { DEFAULT_BUCKET_BYTES, type ProcessGroup } from '../ddp/process_group';
+import { tensorByteLength } from '../io/safetensors';
+import { safetensorsDtype } from '../io/tensor_io';
 import { partitionBySize, type ShardingMode } from '../model/memory_plan';
+import type { T5ForConditionalGeneration } from '../model/t5';
+import { type Adafactor, gradNorm, scaleGrads } from '../optim/adafactor';
 import { Ext5Error } from '../util/errors';
 
 export type { ShardingMode };
@@ -80,4 +86,116 @@ export function owns(layout: ShardLayout, i: number): boolean {
 /** The names this rank owns, in namedParameters() order (all of them for `none`). */
 export function ownedNames(layout: ShardLayout): string[] {
   return layout.names.filter((_, i) => owns(layout, i));
+}
+
+/**
+ * The per-step work of a sharded run on one rank, around the loop's forward/backward and
+ * optimizer step (lib/train/trainer.ts). Built by {@link ShardedStep.setUp} once the model and the
+ * optimizer (over {@link ownedNames}) exist; every rank makes the same calls in the same order.
+ */
+export class ShardedStep {
+  private constructor(
+    private readonly pg: ProcessGroup,
+    private readonly model: T5ForConditionalGeneration,
+    readonly layout: ShardLayout,
+  ) {}
+
+  /**
+   * Sets `model` up for `layout` (under `gradients`/`full` the model reduces gradients to their
+   * owners; under `full` it frees the block parameters this rank does not own). Null for `none`.
+   */
+  static setUp(pg: ProcessGroup, model: T5ForConditionalGeneration, layout: ShardLayout): ShardedStep | null {
+    if (layout.mode === 'none') return null;
+    if (layout.mode !== 'optimizer') {
+      if (layout.mode === 'full' && !model.gradientCheckpointing) {
+        throw new Ext5Error(
+          'EXT5_CONFIG',
+          "training.sharding 'full' gathers each block's parameters while the block runs, which needs model.gradientCheckpointing",
+          'set model.gradientCheckpointing=true (--gradient-checkpointing)',
+        );
+      }
+      model.setSharding(pg, layout.owner, layout.perBlock, model.gradientCheckpointing);
+    }
+    return new ShardedStep(pg, model, layout);
+  }
+
+  /** After each micro-batch's backward: its gradients go to their owners (`gradients`, `full`). */
+  async afterMicroBatch(): Promise<void> {
+    if (this.layout.mode !== 'optimizer') await this.model.reduceShardedGradsAsync();
+  }
+
+  /**
+   * After the step's last micro-batch: each owner holds the average over ranks of its parameters'
+   * gradients in `.grad`, and no rank holds any other gradient.
+   */
+  async reduceGradients(): Promise<void> {
+    if (this.layout.mode !== 'optimizer') {
+      this.model.finishShardedGrads();
+      return;
+    }
+    // ZeRO-1: every rank keeps every gradient (the optimizer reads its own); the loop drops them
+    // all after the step (model.zeroGrad), since the optimizer's zeroGrad covers its own only.
+    const params = this.model.parameters();
+    try {
+      await allReduceGradients(this.pg, params);
+    } finally {
+      for (const t of params) t.dispose();
+    }
+  }
+
+  /**
+   * The global gradient norm over every rank's owned gradients, clipped to `maxNorm` when > 0 with
+   * the rule of clipGradNorm (coefficient maxNorm / (norm + 1e-6), applied when below 1).
+   */
+  async clipGradNorm(optimizer: Adafactor, maxNorm: number): Promise<number> {
+    const local = gradNorm(optimizer);
+    const [sq] = await allReduceScalars(this.pg, [local * local]);
+    const norm = Math.sqrt(sq!);
+    if (maxNorm > 0 && Number.isFinite(norm)) {
+      const coef = maxNorm / (norm + 1e-6);
+      if (coef < 1) scaleGrads(optimizer, coef);
+    }
+    return norm;
+  }
+
+  /** After the optimizer step: each owner sends its updated parameters to the ranks that keep a copy. */
+  async afterStep(): Promise<void> {
+    const params = this.model.namedParameters();
+    try {
+      for (let r = 0; r < this.layout.world; r++) {
+        const mine = params
+          .filter((_, i) => this.layout.owner[i] === r && !this.layout.perBlock[i])
+          .map(([, t]) => t);
+        if (mine.length > 0) await this.pg.broadcast(mine, { root: r, bucketBytes: DEFAULT_BUCKET_BYTES });
+      }
+    } finally {
+      for (const [, t] of params) t.dispose();
+    }
+  }
+
+  /** `full`: every rank gathers the whole model (e.g. for rank 0 to evaluate); undo with {@link release}. */
+  async gather(): Promise<void> {
+    if (this.layout.mode === 'full') await this.model.gatherShardedParametersAsync();
+  }
+
+  release(): void {
+    if (this.layout.mode === 'full') this.model.releaseShardedParameters();
+  }
+
+  /** Bytes this rank holds now: parameters, gradients, optimizer state. */
+  memory(optimizer: Adafactor): { parameters: number; gradients: number; optimizer: number } {
+    const { parameters, gradients } = this.model.shardBytes();
+    return { parameters, gradients, optimizer: optimizerStateBytes(optimizer) };
+  }
+}
+
+/** The bytes of an Adafactor's state (its factored or full second moments, and momentum). */
+export function optimizerStateBytes(optimizer: Adafactor): number {
+  const { entries } = optimizer.stateDict();
+  let bytes = 0;
+  for (const [, t] of entries) {
+    bytes += tensorByteLength(safetensorsDtype(t.dtype), t.shape);
+    t.dispose();
+  }
+  return bytes;
 }

@@ -223,6 +223,10 @@ class TrainingLoop {
         const lr = this.s.schedule(this.step);
         await this.s.optimizer.stepAsync(lr);
         this.s.optimizer.zeroGrad();
+        if (this.s.sharded) {
+          await this.s.sharded.afterStep();
+          this.s.model.zeroGrad(); // a sharded rank's optimizer covers its own parameters only
+        }
         this.step += 1;
         const dt = (performance.now() - t0) / 1000;
         this.elapsed += dt;
@@ -266,7 +270,7 @@ class TrainingLoop {
    * if it were one big batch: each micro-batch's mean is weighted by its share of tokens.
    */
   private async forwardBackward(micro: MicroBatch[]): Promise<{ loss: number; norm: number }> {
-    const { c, pg, world, model, optimizer } = this.s;
+    const { c, pg, world, model, optimizer, sharded } = this.s;
     let weight = micro.reduce((a, m) => a + targetTokens(m.batch), 0);
     if (pg) weight = await allReduceScalars(pg, [weight]).then((v) => v[0]!);
     let lossSum = 0;
@@ -280,6 +284,7 @@ class TrainingLoop {
         labelSmoothing: c.training.labelSmoothing,
         gradScale: (w * world) / Math.max(1, weight), // × world: gradients are averaged over ranks
       });
+      await sharded?.afterMicroBatch();
       lossSum += (out.loss ?? 0) * w;
       tokens += inputTokens(batch);
       examples += batch.examples;
@@ -291,7 +296,8 @@ class TrainingLoop {
       const v = await allReduceScalars(pg, [lossSum, tokens, examples, this.stopRequested ? 1 : 0]);
       [lossSum, tokens, examples] = [v[0]!, v[1]!, v[2]!];
       this.stopAgreed = v[3]! > 0;
-      await allReduceGradients(pg, this.params);
+      if (sharded) await sharded.reduceGradients();
+      else await allReduceGradients(pg, this.params);
     } else {
       this.stopAgreed = this.stopRequested;
     }
@@ -300,7 +306,11 @@ class TrainingLoop {
     this.interval.tokens += tokens;
     this.interval.examples += examples;
     const loss = lossSum / Math.max(1, weight);
-    const norm = c.training.gradClip > 0 ? clipGradNorm(optimizer, c.training.gradClip) : gradNorm(optimizer);
+    const norm = sharded
+      ? await sharded.clipGradNorm(optimizer, c.training.gradClip)
+      : c.training.gradClip > 0
+        ? clipGradNorm(optimizer, c.training.gradClip)
+        : gradNorm(optimizer);
     if (!Number.isFinite(loss) || !Number.isFinite(norm))
       throw nonFinite(this.step + 1, loss, norm, this.lastCheckpoint);
     return { loss, norm };
@@ -329,9 +339,12 @@ class TrainingLoop {
   private async maybeEvaluate(force = false): Promise<void> {
     const { c, lead, pg } = this.s;
     if (!force && (c.eval.every <= 0 || this.step % c.eval.every !== 0)) return;
-    // Rank 0 evaluates; the others wait for it at the barrier.
+    // Rank 0 evaluates; the others wait for it at the barrier. Sharded `full`: every rank gathers
+    // the whole model first, so that rank 0 has it.
+    await this.s.sharded?.gather();
     if (lead) await this.evaluate();
     await pg?.barrier();
+    this.s.sharded?.release();
   }
 
   /** The validation loss, then eval.tasks decoded and scored, then each benchmark's average. */

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "dist_pg.h"
+#include "t5_model.h"
 
 namespace ext5 {
 namespace {
@@ -638,8 +639,91 @@ void InitDist(Napi::Env env, Napi::Object exports) {
   });
 }
 
+// The collectives of a sharded model (t5_shard.cc), run synchronously on the thread running the
+// model's forward and backward. Each takes the group's busy flag like a JS collective, checks that
+// every rank sends the same layout, and classifies failures as the JS collectives do.
+class GroupShardComm : public t5::ShardComm {
+ public:
+  GroupShardComm(int64_t id, std::shared_ptr<Group> g) : id_(id), rank_(g->rank), size_(g->size) {}
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  void broadcast(const std::vector<at::Tensor>& ts, int root) override {
+    Run("sharded broadcast", 100 + root, ts, [&](const std::shared_ptr<Lease>& lease, std::vector<Bucket>& buckets,
+                                                  int64_t timeout_ms, Clock::time_point deadline) {
+      c10d::BroadcastOptions opts;
+      opts.rootRank = root;
+      opts.rootTensor = 0;
+      opts.timeout = Ms(timeout_ms);
+      const bool is_root = rank_ == root;
+      PipelineBuckets(
+          lease, buckets, is_root, deadline, [&](std::vector<at::Tensor>& one) { return lease->pg->broadcast(one, opts); },
+          [&](Bucket& b) {
+            if (!is_root) Unpack(b, Op::kSum, size_);
+          });
+    });
+  }
+
+  void reduce(const std::vector<at::Tensor>& ts, int root) override {
+    Run("sharded reduce", 200 + root, ts, [&](const std::shared_ptr<Lease>& lease, std::vector<Bucket>& buckets,
+                                               int64_t timeout_ms, Clock::time_point deadline) {
+      c10d::ReduceOptions opts;
+      opts.reduceOp = c10d::ReduceOp::SUM;
+      opts.rootRank = root;
+      opts.rootTensor = 0;
+      opts.timeout = Ms(timeout_ms);
+      const bool is_root = rank_ == root;
+      PipelineBuckets(
+          lease, buckets, true, deadline, [&](std::vector<at::Tensor>& one) { return lease->pg->reduce(one, opts); },
+          [&](Bucket& b) {
+            if (is_root) Unpack(b, Op::kSum, size_);
+          });
+    });
+  }
+
+ private:
+  template <typename F>
+  void Run(const std::string& op, int64_t kind, const std::vector<at::Tensor>& ts, F&& body) {
+    auto lease = Acquire(id_, op);
+    const int64_t timeout_ms = lease->group->timeoutMs;
+    for (const auto& t : ts) {
+      if (lease->group->backend == "gloo" && !t.device().is_cpu()) {
+        ThrowCode("EXT5_DEVICE", op + ": a tensor is on " + DeviceName(t.device()) + "; the gloo backend works on CPU tensors");
+      }
+    }
+    try {
+      RunCollective(lease, op, timeout_ms, [&] {
+        at::NoGradGuard no_grad;
+        auto deadline = Clock::now() + Ms(timeout_ms);
+        auto buckets = PlanBuckets(ts, kShardBucketBytes);
+        CheckSameLayout(lease, op, kind, buckets, timeout_ms, deadline);
+        body(lease, buckets, timeout_ms, deadline);
+      });
+    } catch (...) {
+      lease->Release();
+      throw;
+    }
+    lease->Release();
+  }
+
+  static constexpr int64_t kShardBucketBytes = int64_t{25} << 20;  // as DDP and the JS collectives
+  int64_t id_;
+  int rank_, size_;
+};
+
 }  // namespace
 
 EXT5_REGISTER(dist_pg, InitDist);
 
+}  // namespace ext5
+
+namespace ext5 {
+namespace dist {
+
+std::shared_ptr<t5::ShardComm> MakeShardComm(int64_t group_id) {
+  auto g = Find(group_id, "setSharding");
+  return std::make_shared<GroupShardComm>(group_id, g);
+}
+
+}  // namespace dist
 }  // namespace ext5

@@ -93,6 +93,12 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
             InstanceMethod("zeroGrad", &T5ModelWrap::ZeroGrad),
             InstanceMethod("to", &T5ModelWrap::To),
             InstanceMethod("dispose", &T5ModelWrap::Dispose),
+            InstanceMethod("setSharding", &T5ModelWrap::SetSharding),
+            InstanceMethod("reduceShardedGradsAsync", &T5ModelWrap::ReduceShardedGradsAsync),
+            InstanceMethod("finishShardedGrads", &T5ModelWrap::FinishShardedGrads),
+            InstanceMethod("gatherShardedParametersAsync", &T5ModelWrap::GatherShardedParametersAsync),
+            InstanceMethod("releaseShardedParameters", &T5ModelWrap::ReleaseShardedParameters),
+            InstanceMethod("shardBytes", &T5ModelWrap::ShardBytes),
             InstanceAccessor("training", &T5ModelWrap::Training, nullptr),
             InstanceAccessor("device", &T5ModelWrap::Device, nullptr),
             InstanceAccessor("config", &T5ModelWrap::ConfigGet, nullptr),
@@ -419,6 +425,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     auto s = Live();
     at::Device dev = ParseDevice(GetString(info[0], "device"));
     BusyGuard lock = BusyLock(s);
+    if (s->model->sharded()) ThrowCode("EXT5_SHARDING", "to(): a sharded model cannot move; move it before setSharding");
     s->model->to(dev);
     return env.Undefined();
     EXT5_CATCH(env)
@@ -474,6 +481,93 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     s->model->set_gradient_checkpointing(on);
     EXT5_CATCH(env)
   }
+  // ---- sharded data parallelism (t5_shard.cc) ----
+
+  // setSharding(groupId | null, owners: number[], freed: boolean[], reduceInBackward: boolean)
+  Napi::Value SetSharding(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    EXT5_TRY
+    CheckArgCount(info, 1, 4, "setSharding");
+    auto s = Live();
+    BusyGuard lock = BusyLock(s);
+    if (info[0].IsNull() || info[0].IsUndefined()) {
+      s->model->set_sharding(nullptr, {}, {}, false);
+      return env.Undefined();
+    }
+    CheckArgCount(info, 4, 4, "setSharding");
+    auto comm = dist::MakeShardComm(GetInt(info[0], "groupId"));
+    if (!info[1].IsArray() || !info[2].IsArray()) ThrowArg("setSharding: owners and freed must be arrays");
+    Napi::Array oa = info[1].As<Napi::Array>(), fa = info[2].As<Napi::Array>();
+    std::vector<int> owners;
+    std::vector<bool> freed;
+    for (uint32_t i = 0; i < oa.Length(); i++) {
+      int64_t o = GetInt(oa.Get(i), "owners[i]");
+      if (o < 0 || o >= comm->size()) ThrowArg("owners[" + std::to_string(i) + "] is not a rank: " + std::to_string(o));
+      owners.push_back(static_cast<int>(o));
+    }
+    for (uint32_t i = 0; i < fa.Length(); i++) freed.push_back(GetBool(fa.Get(i), "freed[i]"));
+    bool in_backward = GetBool(info[3], "reduceInBackward");
+    if (in_backward && !s->model->gradient_checkpointing()) {
+      ThrowArg("setSharding: reducing gradients in backward needs gradientCheckpointing on");
+    }
+    s->model->set_sharding(std::move(comm), owners, freed, in_backward);
+    return env.Undefined();
+    EXT5_CATCH(env)
+  }
+
+  // A call that may run collectives: off the JS thread, the model busy until it settles.
+  Napi::Value ShardedAsync(const Napi::CallbackInfo& info, const char* fn, void (Model::*method)()) {
+    Napi::Env env = info.Env();
+    EXT5_TRY
+    CheckArgCount(info, 0, 0, fn);
+    auto s = Live();
+    auto lock = std::make_shared<BusyGuard>(BusyLock(s));
+    return RunAsync<bool>(
+        env,
+        [s, method]() {
+          ((*s->model).*method)();
+          return true;
+        },
+        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, [lock] { lock->Release(); });
+    EXT5_CATCH(env)
+  }
+  Napi::Value ReduceShardedGradsAsync(const Napi::CallbackInfo& info) {
+    return ShardedAsync(info, "reduceShardedGradsAsync", &Model::reduce_grads_to_owners);
+  }
+  Napi::Value GatherShardedParametersAsync(const Napi::CallbackInfo& info) {
+    return ShardedAsync(info, "gatherShardedParametersAsync", &Model::gather_all);
+  }
+  Napi::Value FinishShardedGrads(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    EXT5_TRY
+    CheckArgCount(info, 0, 0, "finishShardedGrads");
+    auto s = Live();
+    BusyGuard lock = BusyLock(s);
+    s->model->finish_sharded_grads();
+    return env.Undefined();
+    EXT5_CATCH(env)
+  }
+  Napi::Value ReleaseShardedParameters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    EXT5_TRY
+    CheckArgCount(info, 0, 0, "releaseShardedParameters");
+    auto s = Live();
+    BusyGuard lock = BusyLock(s);
+    s->model->release_all();
+    return env.Undefined();
+    EXT5_CATCH(env)
+  }
+  Napi::Value ShardBytes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    EXT5_TRY
+    auto [params, grads] = Live()->model->shard_bytes();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("parameters", Napi::Number::New(env, static_cast<double>(params)));
+    o.Set("gradients", Napi::Number::New(env, static_cast<double>(grads)));
+    return o;
+    EXT5_CATCH(env)
+  }
+
   Napi::Value Busy(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), state_ && state_->busy.load());
   }

@@ -147,9 +147,114 @@ struct BlockCheckpoint : torch::autograd::Function<BlockCheckpoint> {
   }
 };
 
+// The checkpointed block of a sharded run (t5_shard.cc): the inputs are the activations only (and
+// a marker that requires grad, so backward runs even when no activation does); the parameters are
+// gathered from their owners for the forward pass and again for the recomputation, freed after
+// each, and their gradients are reduced to the owners as the block's backward ends instead of
+// flowing to `.grad` (the owners sum them over the step's micro-batches).
+struct ShardedBlock : torch::autograd::Function<ShardedBlock> {
+  static at::Tensor Run(const Model& m, const Model::Block& blk, const variable_list& in) {
+    const bool decoder = blk.cross.q.defined();
+    return m.block(blk, in[0], in[1], decoder ? in[2] : at::Tensor(), decoder ? in[3] : at::Tensor());
+  }
+
+  static at::Tensor forward(AutogradContext* ctx, at::TensorList inputs, const Model* m, const Model::Block* blk) {
+    ctx->saved_data["model"] = static_cast<int64_t>(reinterpret_cast<intptr_t>(m));
+    ctx->saved_data["block"] = static_cast<int64_t>(reinterpret_cast<intptr_t>(blk));
+    if (m->training() && m->config().dropout_rate > 0) {
+      RngState rng = CaptureRng(inputs[0].device());
+      ctx->saved_data["cpu_rng"] = rng.cpu;
+      if (rng.cuda.defined()) ctx->saved_data["cuda_rng"] = rng.cuda;
+    }
+    ctx->save_for_backward(inputs.vec());
+    const bool gathered = m->gather_block(*blk);
+    at::Tensor y = Run(*m, *blk, inputs.vec());
+    if (gathered) m->release_block(*blk);
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+    const auto* m = reinterpret_cast<const Model*>(static_cast<intptr_t>(ctx->saved_data["model"].toInt()));
+    const auto* blk = reinterpret_cast<const Model::Block*>(static_cast<intptr_t>(ctx->saved_data["block"].toInt()));
+    variable_list saved = ctx->get_saved_variables();
+    variable_list grads(saved.size() + BlockCheckpoint::kNonTensorArgs);
+    const size_t acts = saved.size() - 1;  // the last input is the marker
+    at::Tensor gout = grad_out.at(0).defined() ? grad_out[0] : at::Tensor();
+    variable_list in;
+    variable_list wanted;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < acts; i++) {
+      at::Tensor t = saved[i].detach();
+      if (saved[i].requires_grad()) {
+        t.requires_grad_(true);
+        wanted.push_back(t);
+        where.push_back(i);
+      }
+      in.push_back(t);
+    }
+    const bool gathered = m->gather_block(*blk);
+    // The block with each trainable parameter replaced by a detached alias, so that its gradient
+    // comes back from grad() instead of accumulating into `.grad`.
+    Model::Block b = *blk;
+    std::vector<at::Tensor> params;
+    const size_t first_param = wanted.size();
+    Model::ForEachParam(b, [&](at::Tensor& t) {
+      if (!t.requires_grad()) return;
+      params.push_back(t);
+      t = t.detach().requires_grad_(true);
+      wanted.push_back(t);
+    });
+    std::vector<at::Tensor> pgrads;
+    if (gout.defined() && !wanted.empty()) {
+      at::Tensor y;
+      {
+        std::optional<RngFork> fork;
+        if (ctx->saved_data.count("cpu_rng")) {
+          RngState replay;
+          replay.cpu = ctx->saved_data["cpu_rng"].toTensor();
+          if (ctx->saved_data.count("cuda_rng")) replay.cuda = ctx->saved_data["cuda_rng"].toTensor();
+          fork.emplace(replay, in[0].device());
+        }
+        at::AutoGradMode grad_mode(true);
+        y = Run(*m, b, in);
+      }
+      variable_list g = torch::autograd::grad({y}, wanted, {gout}, /*retain_graph=*/false,
+                                              /*create_graph=*/false, /*allow_unused=*/true);
+      for (size_t j = 0; j < where.size(); j++) grads[where[j]] = g[j];
+      for (size_t j = first_param; j < wanted.size(); j++)
+        pgrads.push_back(g[j].defined() ? g[j] : at::zeros_like(wanted[j]));
+    } else {
+      for (size_t j = first_param; j < wanted.size(); j++) pgrads.push_back(at::zeros_like(wanted[j]));
+    }
+    wanted.clear();
+    b = Model::Block();
+    if (gathered) m->release_block(*blk);
+    // Every rank reduces every block's gradients, in the same order, whether or not its own
+    // gradient was defined: the collectives must line up.
+    m->reduce_to_owners(params, pgrads);
+    return grads;
+  }
+};
+
 at::Tensor Model::run_block(const Block& blk, const at::Tensor& h, const at::Tensor& self_bias,
                             const at::Tensor& enc_out, const at::Tensor& cross_bias) const {
-  if (!checkpointing_ || !at::GradMode::is_enabled()) return block(blk, h, self_bias, enc_out, cross_bias);
+  if (shard_ && shard_->reduce_in_backward && at::GradMode::is_enabled()) {
+    variable_list in{h, self_bias};
+    if (enc_out.defined()) {
+      in.push_back(enc_out);
+      in.push_back(cross_bias);
+    }
+    in.push_back(at::empty({0}, h.options().dtype(at::kFloat)).requires_grad_(true));
+    return ShardedBlock::apply(at::TensorList(in), this, &blk);
+  }
+  if (!checkpointing_ || !at::GradMode::is_enabled()) {
+    // A pass without grad under sharding `full` gathers each block from its owners (a collective:
+    // every rank must run the pass), unless every rank gathered all parameters first (gather_all).
+    const bool gathered = shard_ && gather_block(blk);
+    at::Tensor y = block(blk, h, self_bias, enc_out, cross_bias);
+    if (gathered) release_block(blk);
+    return y;
+  }
   variable_list in{h, self_bias};
   if (enc_out.defined()) {
     in.push_back(enc_out);

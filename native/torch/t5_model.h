@@ -22,9 +22,11 @@
 #include <torch/version.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -104,6 +106,40 @@ struct ScoreResult {
 
 class Model;
 struct BlockCheckpoint;
+struct ShardedBlock;
+
+// The collectives a sharded model runs inside forward and backward (t5_shard.cc), implemented over
+// a process group (dist_pg.cc). Each call blocks until done or the group's deadline, and throws a
+// coded error on failure; every rank must make the same calls in the same order.
+class ShardComm {
+ public:
+  virtual ~ShardComm() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // Overwrites `ts` on every rank but `root` with root's values.
+  virtual void broadcast(const std::vector<at::Tensor>& ts, int root) = 0;
+  // Sums `ts` over the ranks into root's tensors (the others' are left undefined in value).
+  virtual void reduce(const std::vector<at::Tensor>& ts, int root) = 0;
+};
+
+// Sharded data parallelism (training.sharding, t5_shard.cc): who owns each parameter, what this
+// rank keeps of the others', and the owned parameters' gradients reduced so far this step.
+struct ShardState {
+  std::shared_ptr<ShardComm> comm;
+  // Block parameters' gradients are reduced to their owners as each checkpointed block's backward
+  // ends (`gradients` and `full` with checkpointing), instead of reaching `.grad`.
+  bool reduce_in_backward = false;
+  // By parameter (TensorImpl): the owning rank, whether it is freed between uses on non-owners
+  // (`full`), and its full shape.
+  std::unordered_map<const void*, int> owner;
+  std::unordered_map<const void*, bool> freed;
+  std::unordered_map<const void*, std::vector<int64_t>> shape;
+  // Blocks whose freed parameters are gathered now (the same on every rank: all gather and free
+  // together).
+  std::unordered_set<const void*> gathered;
+  // Owned parameters' reduced gradients, summed over the micro-batches of this step.
+  std::unordered_map<const void*, at::Tensor> grad_sum;
+};
 
 // The key/value cache of one generation: self-attention K/V grow by one step each call;
 // cross-attention K/V are computed once from the encoder output.
@@ -171,6 +207,24 @@ class Model {
   bool gradient_checkpointing() const { return checkpointing_; }
   void set_gradient_checkpointing(bool on) { checkpointing_ = on; }
 
+  // Sharded data parallelism (t5_shard.cc). `owners` and `freed` follow named_parameters() order.
+  // Turning it on frees this rank's copies of the block parameters it does not own when `freed`
+  // says so (they read as empty tensors until gathered); off (comm null) gathers them back first.
+  void set_sharding(std::shared_ptr<ShardComm> comm, const std::vector<int>& owners, const std::vector<bool>& freed,
+                    bool reduce_in_backward);
+  bool sharded() const { return shard_ != nullptr; }
+  // Reduces the gradients in `.grad` (every trainable parameter but those reduced in backward) to
+  // their owners, adds them to the owners' sums and drops `.grad` everywhere. Once per micro-batch.
+  void reduce_grads_to_owners();
+  // Moves the sums into the owned parameters' `.grad` (divided by the world size: an average over
+  // ranks) for the optimizer step, and clears them. Non-owned parameters end with no `.grad`.
+  void finish_sharded_grads();
+  // Gathers every freed parameter from its owner (for evaluation or export), and frees them again.
+  void gather_all();
+  void release_all();
+  // Bytes this rank holds: parameters (as stored now) and reduced gradient sums.
+  std::pair<int64_t, int64_t> shard_bytes() const;
+
   // Whether attention may run through libtorch 2.x's fused scaled_dot_product_attention (on CUDA
   // by default, on the CPU with EXT5_SDPA=1; EXT5_SDPA=0 at model creation keeps the explicit path).
   bool sdpa() const { return sdpa_; }
@@ -198,6 +252,7 @@ class Model {
 
  private:
   friend struct BlockCheckpoint;
+  friend struct ShardedBlock;
   struct Attention {
     at::Tensor q, k, v, o, rel;  // rel only in layer 0 of a stack's self-attention
   };
@@ -235,6 +290,12 @@ class Model {
   // block(), checkpointed when gradient checkpointing is on and grad mode is enabled.
   at::Tensor run_block(const Block& blk, const at::Tensor& h, const at::Tensor& self_bias, const at::Tensor& enc_out,
                        const at::Tensor& cross_bias) const;
+  // Sharding helpers (t5_shard.cc): gather one block's freed parameters from their owners (false,
+  // and no collective, when they are all here already) and free them again; reduce a list of
+  // parameters' gradients to their owners and add them to the owners' sums.
+  bool gather_block(const Block& blk) const;
+  void release_block(const Block& blk) const;
+  void reduce_to_owners(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads) const;
   at::Tensor decoder_stack(const at::Tensor& dec_ids, const at::Tensor& self_bias, const at::Tensor& enc_out,
                            const at::Tensor& cross_bias) const;
 
@@ -244,6 +305,7 @@ class Model {
   bool sdpa_ = false;
   bool sdpa_cpu_ = false;  // EXT5_SDPA=1: the fused path on the CPU too
   bool checkpointing_ = false;
+  std::shared_ptr<ShardState> shard_;
   std::optional<at::ScalarType> compute_override_;
   mutable bool cache_casts_ = false;
   mutable std::unordered_map<const void*, at::Tensor> cast_cache_;
@@ -269,4 +331,11 @@ ScoreResult Score(const Model& m, const at::Tensor& input_ids, const at::Tensor&
                   const at::Tensor& targets, const at::Tensor& target_mask);
 
 }  // namespace t5
+
+namespace dist {
+// The collectives of the process group with this id (dist_pg.cc), for a sharded model. Throws
+// EXT5_INVALID_ARG for an unknown group.
+std::shared_ptr<t5::ShardComm> MakeShardComm(int64_t group_id);
+}  // namespace dist
+
 }  // namespace ext5
