@@ -155,7 +155,7 @@ export async function planRun(args: PlanArgs): Promise<PlanReport> {
   const notes: string[] = [];
   if (!plan.runnable) {
     notes.push(
-      `sharding '${o.sharding}' is a plan for a feature not yet runnable: ext5 runs training.sharding=none only`,
+      "sharding 'full' runs with --gradient-checkpointing only (each block's parameters are gathered inside the checkpointed block)",
     );
   }
   if (o.sharding !== 'none' && world === 1) notes.push('with one rank, sharding keeps everything on it');
@@ -182,7 +182,7 @@ export async function planRun(args: PlanArgs): Promise<PlanReport> {
 
 const setting = (s: PlanSuggestion | null) =>
   s
-    ? `--sharding ${s.sharding}${s.gradientCheckpointing ? ' --gradient-checkpointing' : ''} (${gib(s.total)} per rank${s.runnable ? '' : ', not runnable yet'})`
+    ? `--sharding ${s.sharding}${s.gradientCheckpointing ? ' --gradient-checkpointing' : ''} (${gib(s.total)} per rank${s.runnable ? '' : ', needs --gradient-checkpointing'})`
     : 'none at this batch (lower --batch-size or add ranks)';
 
 /** The plan as text. */
@@ -201,7 +201,7 @@ export function renderPlan(r: PlanReport): string {
     row('total', p.total),
     `${r.fits ? 'fits' : 'does not fit'} ${r.deviceMemory} B (${gib(r.deviceMemory)}) per device`,
     `cheapest setting that fits: ${setting(r.suggestion.cheapest)}`,
-    `cheapest runnable today:    ${setting(r.suggestion.cheapestRunnable)}`,
+    `cheapest runnable:          ${setting(r.suggestion.cheapestRunnable)}`,
     ...r.notes.map((n) => `note: ${n}`),
     'estimates from formulas (docs/scale.md), not measurements; leave headroom for the allocator',
   ];

@@ -97,9 +97,12 @@ export function adafactorStateElements(shape: readonly number[], o: AdafactorSta
 export const SHARDING_MODES = ['none', 'optimizer', 'gradients', 'full'] as const;
 export type ShardingMode = (typeof SHARDING_MODES)[number];
 
-/** Whether ext5 can run a sharding mode today: only `none` (sharded data parallelism is planned). */
-export function shardingRunnable(mode: ShardingMode): boolean {
-  return mode === 'none';
+/**
+ * Whether ext5 runs a setting: sharding `full` gathers each block's parameters inside the
+ * checkpointed block, so it needs activation checkpointing; everything else runs.
+ */
+export function shardingRunnable(mode: ShardingMode, gradientCheckpointing: boolean): boolean {
+  return mode !== 'full' || gradientCheckpointing;
 }
 
 /**
@@ -166,7 +169,7 @@ export interface MemoryPlan {
     /** In `workspace`: one gathered block's parameters and gradients (sharding `gradients`/`full`). */
     gathered: number;
   };
-  /** Whether ext5 can run these settings today (sharding other than `none` is planned). */
+  /** Whether ext5 runs these settings (sharding `full` needs gradient checkpointing). */
   runnable: boolean;
 }
 
@@ -372,7 +375,7 @@ export function planMemory(c: T5Config, o: PlanOptions): MemoryPlan {
     parameters,
     perRank,
     detail: { weightCopies, lossTransient, blockTransient, gathered },
-    runnable: shardingRunnable(sharding),
+    runnable: shardingRunnable(sharding, o.gradientCheckpointing),
   };
 }
 
@@ -403,7 +406,7 @@ export interface PlanSuggestion extends PlanSetting {
 
 /**
  * The cheapest setting whose total fits `deviceBytes`, and the cheapest runnable one (sharding
- * `none`), at the batch of `o`; null where none fits.
+ * `full` runs with checkpointing only), at the batch of `o`; null where none fits.
  */
 export function suggestSettings(
   c: T5Config,

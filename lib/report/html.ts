@@ -4,7 +4,7 @@
  * the resolved configuration, differences between runs first. Also a plain SVG of the charts alone.
  */
 
-import { METRIC_NAMES } from '../run/metrics_log';
+import { MEMORY_SPLIT, METRIC_NAMES } from '../run/metrics_log';
 import { CONFIG_KEYS } from '../run/run_config';
 import { formatDuration } from '../util/progress';
 import { type ChartSeries, escapeXml, formatNumber, renderChart } from './chart';
@@ -70,6 +70,7 @@ export function chartGroups(runs: readonly ReportRun[]): ChartGroup[] {
   const groups = new Map<string, ChartGroup>();
   runs.forEach((run, runIndex) => {
     for (const series of run.series) {
+      if (series.split === MEMORY_SPLIT) continue;
       let g = groups.get(series.name);
       if (!g) {
         g = { name: series.name, title: TITLES[series.name] ?? series.name, entries: [] };

@@ -238,7 +238,7 @@ const KEY_TABLE = [
     path: 'training.sharding',
     type: oneOf('none', 'optimizer', 'gradients', 'full'),
     default: 'none',
-    doc: "Sharded data parallelism (ZeRO-1/2/3: each rank keeps its share of the optimizer state, also of the gradients, also of the parameters). Planned, not implemented: only 'none' runs; other values are for `ext5 plan` and refused at the start of a run (docs/scale.md).",
+    doc: "Sharded data parallelism over the ranks of `ext5 launch` (ZeRO-1/2/3): each rank keeps the optimizer state of the parameters it owns ('optimizer'), also only their gradients ('gradients'), also only their block parameters, gathered per block while it runs ('full', needs model.gradientCheckpointing). Parameters are owned whole, balanced by size (docs/scale.md).",
   },
   {
     path: 'training.device',

@@ -43,6 +43,13 @@ export const METRIC_NAMES = {
 /** Splits the training loop writes: 'train', 'validation' (loss on data.evalSplit) and 'eval' (task metrics). */
 export type MetricSplit = 'train' | 'validation' | 'eval' | (string & {});
 
+/**
+ * The split of the one record a data-parallel run logs after its first step: the bytes each rank
+ * holds in parameters, gradients and optimizer state (`rank<r>.<part>`, `max.<part>`, and
+ * `model_parameters` for scale). A snapshot, not a curve: `ext5 report` does not chart it.
+ */
+export const MEMORY_SPLIT = 'memory';
+
 /** One line of metrics.jsonl. */
 export interface MetricRecord {
   step: number;

@@ -44,7 +44,7 @@ const TINY_DEMO_SCHEDULE = {
  * micro-batch (batch 2048 = 8 ranks × 16 rows × 16 accumulated micro-batches), and the settings
  * `ext5 plan` picks there: the cheapest runnable one where one fits, else the cheapest overall
  * (test/unit/run/large_presets.test.ts checks them against the planner). XXL needs sharded
- * gradients, which is planned: its presets are refused at the start of a run (checkRunnable).
+ * gradients (ZeRO-2) with checkpointing.
  */
 const LARGE_SIZES = {
   large: { 'model.gradientCheckpointing': false, 'training.sharding': 'none' },
@@ -58,7 +58,7 @@ export const LARGE_PRESET_PLAN = { worldSize: 8, deviceMemory: '80GB', rowsPerRa
 function largePresets(): Record<string, RunPreset> {
   const out: Record<string, RunPreset> = {};
   for (const [size, settings] of Object.entries(LARGE_SIZES)) {
-    const how = `${settings['model.gradientCheckpointing'] ? 'activation checkpointing' : 'no checkpointing'}${settings['training.sharding'] === 'none' ? '' : `, sharded ${settings['training.sharding']} (planned: refused until sharding is implemented)`}`;
+    const how = `${settings['model.gradientCheckpointing'] ? 'activation checkpointing' : 'no checkpointing'}${settings['training.sharding'] === 'none' ? '' : `, sharded ${settings['training.sharding']}`}`;
     const values = {
       'run.kind': 'pretrain',
       'model.config': `t5-v1_1-${size}`,

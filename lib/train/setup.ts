@@ -158,12 +158,8 @@ export async function setUpTraining(
     let sharded: ShardedStep | null = null;
     if (pg && c.training.sharding !== 'none') {
       const named = model.namedParameters();
-      const layout = shardLayout(
-        named.map(([n, t]) => [n, t.shape] as const),
-        c.training.sharding,
-        rank,
-        world,
-      );
+      const shapes = named.map(([n, t]) => [n, t.shape] as const);
+      const layout = shardLayout(shapes, c.training.sharding, rank, world);
       for (const [, t] of named) t.dispose();
       if (optimizer.parameters().length !== ownedNames(layout).length) {
         if (resumed) throw new Ext5Error('EXT5_NOT_RUNNABLE', 'resuming a sharded run is not wired yet');

@@ -181,12 +181,15 @@ export class ShardedStep {
   release(): void {
     if (this.layout.mode === 'full') this.model.releaseShardedParameters();
   }
+}
 
-  /** Bytes this rank holds now: parameters, gradients, optimizer state. */
-  memory(optimizer: Adafactor): { parameters: number; gradients: number; optimizer: number } {
-    const { parameters, gradients } = this.model.shardBytes();
-    return { parameters, gradients, optimizer: optimizerStateBytes(optimizer) };
-  }
+/** Bytes a rank holds now: its parameters (as stored: freed copies count 0), gradients, optimizer state. */
+export function rankMemory(
+  model: T5ForConditionalGeneration,
+  optimizer: Adafactor,
+): { parameters: number; gradients: number; optimizer: number } {
+  const { parameters, gradients } = model.shardBytes();
+  return { parameters, gradients, optimizer: optimizerStateBytes(optimizer) };
 }
 
 /** The bytes of an Adafactor's state (its factored or full second moments, and momentum). */

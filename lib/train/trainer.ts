@@ -20,6 +20,7 @@ import { torch } from '../native/torch';
 import { clipGradNorm, gradNorm } from '../optim/adafactor';
 import type { RunConfig } from '../run/config_keys';
 import { resolveThreads } from '../run/derive';
+import { MEMORY_SPLIT } from '../run/metrics_log';
 import type { ModelSpec } from '../run/model_source';
 import { checkpointName } from '../run/run_checkpoints';
 import { runDirPaths } from '../run/run_dir';
@@ -38,6 +39,7 @@ import {
 } from './pipeline';
 import { pipelineOptions } from './pipeline_options';
 import { type ProgressStream, setUpTraining, type TrainingSetup } from './setup';
+import { rankMemory } from './sharding';
 
 export interface TrainResult {
   runDir: string;
@@ -181,6 +183,7 @@ class TrainingLoop {
   /** Checkpoint directories this invocation wrote: the only ones pruning may delete. */
   private readonly written = new Set<string>();
   private stopRequested = false;
+  private memoryLogged = false;
   private stopAgreed = false;
   private interval = emptyInterval();
   private readonly evals: Record<string, Record<string, number>> = {};
@@ -222,6 +225,7 @@ class TrainingLoop {
         const { loss, norm } = await this.forwardBackward(micro);
         const lr = this.s.schedule(this.step);
         await this.s.optimizer.stepAsync(lr);
+        if (this.s.pg && !this.memoryLogged) await this.logRankMemory();
         this.s.optimizer.zeroGrad();
         if (this.s.sharded) {
           await this.s.sharded.afterStep();
@@ -314,6 +318,28 @@ class TrainingLoop {
     if (!Number.isFinite(loss) || !Number.isFinite(norm))
       throw nonFinite(this.step + 1, loss, norm, this.lastCheckpoint);
     return { loss, norm };
+  }
+
+  /**
+   * Data-parallel runs, once: what each rank holds after its first optimizer step (its parameters,
+   * the gradients the step used, its optimizer state), logged by rank 0 as split `memory`
+   * (lib/run/metrics_log.ts MEMORY_SPLIT): per rank, the largest rank, and the whole model's
+   * float32 parameter bytes for scale.
+   */
+  private async logRankMemory(): Promise<void> {
+    const { model, optimizer, pg, lead } = this.s;
+    this.memoryLogged = true;
+    if (!pg) return;
+    const all = await pg.allGatherObject(rankMemory(model, optimizer));
+    if (!lead) return;
+    const values: Record<string, number> = { model_parameters: 4 * model.numParameters() };
+    for (const k of ['parameters', 'gradients', 'optimizer'] as const) {
+      all.forEach((m, r) => {
+        values[`rank${r}.${k}`] = m[k];
+      });
+      values[`max.${k}`] = Math.max(...all.map((m) => m[k]));
+    }
+    this.s.log(this.step + 1, MEMORY_SPLIT, values);
   }
 
   private maybeLog(lr: number, norm: number): void {

@@ -202,7 +202,16 @@ const at::Tensor& Model::param(const std::string& name) const {
 
 int64_t Model::num_parameters() const {
   int64_t n = 0;
-  for (auto& [_, p] : params_) n += p.numel();
+  for (auto& [_, p] : params_) {
+    // A parameter freed on this rank by sharding `full` still counts at its full size.
+    if (shard_ && shard_->shape.count(p.unsafeGetTensorImpl())) {
+      int64_t k = 1;
+      for (int64_t d : shard_->shape.at(p.unsafeGetTensorImpl())) k *= d;
+      n += k;
+    } else {
+      n += p.numel();
+    }
+  }
   return n;
 }
 

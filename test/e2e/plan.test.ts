@@ -48,10 +48,10 @@ test('XXL at batch 1 does not fit one 80 GB device without sharding; the JSON ha
   expect(text.status).toBe(0);
   expect(text.stdout).toMatch(/^ {2}total +\d+ B/m);
   expect(text.stdout).toContain('does not fit 80000000000 B');
-  expect(text.stdout).toContain('cheapest runnable today:    none at this batch');
+  expect(text.stdout).toContain('cheapest runnable:          none at this batch');
 });
 
-test('on 8 devices, 1 row each, the cheapest fit is ZeRO-3, planned, and nothing runnable fits', () => {
+test('on 8 devices, 1 row each, the cheapest fit is ZeRO-3 without checkpointing, which needs it; sharded gradients with checkpointing runs', () => {
   const j = planJson([...XXL, '--world-size', '8', '--batch-size', '8']);
   expect(j.fits).toBe(false);
   expect(j.suggestion.cheapest).toMatchObject({
@@ -59,13 +59,17 @@ test('on 8 devices, 1 row each, the cheapest fit is ZeRO-3, planned, and nothing
     gradientCheckpointing: false,
     runnable: false,
   });
-  expect(j.suggestion.cheapestRunnable).toBeNull();
+  expect(j.suggestion.cheapestRunnable).toMatchObject({
+    sharding: 'gradients',
+    gradientCheckpointing: true,
+    runnable: true,
+  });
   const sharded = planJson([...XXL, '--world-size', '8', '--batch-size', '8', '--sharding', 'full']);
   expect(sharded).toMatchObject({ fits: true, runnable: false, sharding: 'full' });
-  expect(sharded.notes.join(' ')).toContain('not yet runnable');
+  expect(sharded.notes.join(' ')).toContain('runs with --gradient-checkpointing only');
   expect(sharded.perRank.parameters).toBeLessThan(j.perRank.parameters / 7);
   const text = runCli([...XXL, '--world-size', '8', '--batch-size', '8', '--sharding', 'full']);
-  expect(text.stdout).toContain("note: sharding 'full' is a plan for a feature not yet runnable");
+  expect(text.stdout).toContain("note: sharding 'full' runs with --gradient-checkpointing only");
   expect(text.stdout).toContain('cheapest setting that fits: --sharding full (');
 });
 

@@ -125,7 +125,14 @@ test('sharding: optimizer state, then gradients, then parameters per rank are th
   expect(decoderBlock).toBeLessThan(c.vocab_size * c.d_model);
   expect(full.detail.gathered).toBe(2 * 4 * c.vocab_size * c.d_model);
   expect(grads.detail.gathered).toBe(4 * c.vocab_size * c.d_model);
-  expect([none.runnable, opt.runnable, grads.runnable, full.runnable]).toEqual([true, false, false, false]);
+  // Every mode runs, but `full` only with checkpointing (it gathers inside the checkpointed block).
+  expect([none.runnable, opt.runnable, grads.runnable, full.runnable]).toEqual([
+    true,
+    true,
+    true,
+    o.gradientCheckpointing,
+  ]);
+  expect(planMemory(c, { ...o, sharding: 'full', gradientCheckpointing: true }).runnable).toBe(true);
   // One rank: sharding keeps everything there.
   expect(planMemory(c, { ...BASE, sharding: 'full' }).perRank.parameters).toBe(4 * total);
 });
@@ -190,11 +197,15 @@ describe('T5.1.1 XXL at 512/114 tokens in bfloat16 on 80 GB devices', () => {
     expect(suggestSettings(xxl, one, GB80)).toEqual({ cheapest: null, cheapestRunnable: null });
   });
 
-  test('on 8 devices, 1 row each: ZeRO-3 fits without checkpointing, nothing runnable today does', () => {
+  test('on 8 devices, 1 row each: ZeRO-3 fits without checkpointing (not runnable), sharded gradients with it', () => {
     const s = suggestSettings(xxl, { ...one, worldSize: 8 }, GB80);
     expect(s.cheapest).toMatchObject({ sharding: 'full', gradientCheckpointing: false, runnable: false });
     expect(s.cheapest!.total).toBeLessThan(GB80);
-    expect(s.cheapestRunnable).toBeNull();
+    expect(s.cheapestRunnable).toMatchObject({
+      sharding: 'gradients',
+      gradientCheckpointing: true,
+      runnable: true,
+    });
     // Unsharded data parallelism keeps the whole model per rank: the 1-device figures.
     const dp = planMemory(xxl, { ...one, worldSize: 8, gradientCheckpointing: true });
     expect(dp.perRank.total).toBeGreaterThan(GB80);
@@ -202,7 +213,7 @@ describe('T5.1.1 XXL at 512/114 tokens in bfloat16 on 80 GB devices', () => {
 
   test('on 8 devices, 16 rows each: sharded gradients with checkpointing is the cheapest that fits', () => {
     const s = suggestSettings(xxl, { ...BASE, rows: 16, worldSize: 8 }, GB80);
-    expect(s.cheapest).toMatchObject({ sharding: 'gradients', gradientCheckpointing: true, runnable: false });
-    expect(s.cheapestRunnable).toBeNull();
+    expect(s.cheapest).toMatchObject({ sharding: 'gradients', gradientCheckpointing: true, runnable: true });
+    expect(s.cheapestRunnable).toEqual(s.cheapest);
   });
 });

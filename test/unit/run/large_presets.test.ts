@@ -1,6 +1,6 @@
 // The run presets of T5.1.1 Large, XL and XXL carry the settings `ext5 plan` picks for 8 devices of
 // 80 GB at 16 rows per device (the cheapest runnable setting where one fits, else the cheapest),
-// and a preset that needs sharding, which is planned, is refused at the start of a run.
+// and every one of them runs (sharding `full` needs checkpointing; the others run as they are).
 import { type PlanOptions, parseByteSize, suggestSettings } from '../../../lib/model/memory_plan';
 import { preset } from '../../../lib/model/t5_presets';
 import { checkRunnable, rankRows } from '../../../lib/run/derive';
@@ -54,22 +54,30 @@ test('what the presets pick: Large plain, XL with checkpointing, XXL also with s
   ]);
 });
 
-test('a preset that needs sharding is refused at the start, saying it is planned and what runs today', () => {
-  for (const name of ['ext5-pretrain-xxl', 't5-pretrain-xxl']) {
-    const c = loadRunConfig({ preset: name });
-    expect(() => checkRunnable(c)).toThrow(
-      expect.objectContaining({
-        code: 'EXT5_NOT_RUNNABLE',
-        message: expect.stringContaining("training.sharding 'gradients' is planned, not implemented"),
-        hint: expect.stringContaining('ext5-pretrain-large'),
-      }),
-    );
-  }
-  for (const name of ['ext5-pretrain-large', 'ext5-pretrain-xl', 't5-pretrain-xl', 'ext5-pretrain-small']) {
+test('every large preset runs; sharding full without checkpointing is refused, saying what to set', () => {
+  for (const name of [
+    'ext5-pretrain-xxl',
+    't5-pretrain-xxl',
+    'ext5-pretrain-large',
+    'ext5-pretrain-xl',
+    't5-pretrain-xl',
+  ]) {
     expect(() => checkRunnable(loadRunConfig({ preset: name }))).not.toThrow();
   }
-  for (const mode of ['optimizer', 'full']) {
+  for (const mode of ['optimizer', 'gradients']) {
     const c = loadRunConfig({ preset: 'tiny-test', set: [`training.sharding=${mode}`] });
-    expect(() => checkRunnable(c)).toThrow(expect.objectContaining({ code: 'EXT5_NOT_RUNNABLE' }));
+    expect(() => checkRunnable(c)).not.toThrow();
   }
+  const full = loadRunConfig({ preset: 'tiny-test', set: ['training.sharding=full'] });
+  expect(() => checkRunnable(full)).toThrow(
+    expect.objectContaining({
+      code: 'EXT5_NOT_RUNNABLE',
+      hint: expect.stringContaining('--gradient-checkpointing'),
+    }),
+  );
+  const fullCk = loadRunConfig({
+    preset: 'tiny-test',
+    set: ['training.sharding=full', 'model.gradientCheckpointing=true'],
+  });
+  expect(() => checkRunnable(fullCk)).not.toThrow();
 });
