@@ -26,6 +26,7 @@ import type { TrainerState } from './checkpoint_save';
 import { type PipelineState, TrainingPipeline } from './pipeline';
 import { pipelineOptions } from './pipeline_options';
 import { checkRunDirReuse, loadStartingPoint, resumeCandidates, type SkippedCheckpoint } from './resume';
+import type { ShardLayout } from './sharding';
 
 /** Where the loop's progress goes (the `progressStream` of TrainHooks). */
 export type ProgressStream = NonNullable<ConstructorParameters<typeof Progress>[0]>['stream'];
@@ -48,7 +49,10 @@ export interface TrainingSetup {
   /** Newer checkpoints that resume passed over because they could not be loaded. */
   skipped: SkippedCheckpoint[];
   model: T5ForConditionalGeneration;
+  /** Over the parameters this rank owns (`layout`; all of them with training.sharding none). */
   optimizer: Adafactor;
+  /** Which rank owns which parameter under training.sharding. */
+  layout: ShardLayout;
   schedule: Schedule;
   pipeline: TrainingPipeline;
   /** This rank's pipeline position at the start (after the resumed checkpoint's last batch). */
@@ -130,13 +134,14 @@ export async function setUpTraining(
     // or failed start leaves it (config.json, env.json, checkpoints) as it was, or uncreated.
     const paths = runDirPaths(runDirPath);
     const candidates = resumeCandidates(given.checkpoint.resume, paths.checkpointsDir);
-    const { resumeFrom, resumed, skipped, model, optimizer, base } = loadStartingPoint(
+    const { resumeFrom, resumed, skipped, model, optimizer, layout, base } = loadStartingPoint(
       given,
       candidates,
       vocab.vocabSize,
       world,
       pg !== null,
       inputs.model,
+      rank,
     );
     // model.checkpoint naming a run directory: config.json records the checkpoint actually loaded.
     const c: RunConfig =
@@ -151,8 +156,13 @@ export async function setUpTraining(
       await broadcastParameters(pg, ps);
       for (const p of ps) p.dispose();
     }
-    const mine =
-      resumed?.ranks?.[rank] ?? (resumed ? { pipeline: resumed.pipeline, rng: resumed.rng } : undefined);
+    // A data stream's position is a position in its rank's shard of the records (r, r + N, ...):
+    // with another world size (allowed for sharded checkpoints and runs) no saved position fits a
+    // new rank, so every rank's stream and generator start afresh, as in a new run.
+    const sameWorld = resumed === undefined || (resumed.worldSize ?? 1) === world;
+    const mine = !sameWorld
+      ? undefined
+      : (resumed?.ranks?.[rank] ?? (resumed ? { pipeline: resumed.pipeline, rng: resumed.rng } : undefined));
     if (mine) rngStateFromBase64(mine.rng);
     const pipeline = new TrainingPipeline(pipelineOptions(c, 'train', { vocab, shard }));
     if (mine) {
@@ -178,6 +188,13 @@ export async function setUpTraining(
         process.stderr.write(`ext5: passed over the checkpoint ${s.dir}: ${s.reason}\n`);
       if (resumeFrom && resumed)
         process.stderr.write(`ext5: resumed from step ${resumed.step} (${resumeFrom})\n`);
+      if (resumed && !sameWorld) {
+        process.stderr.write(
+          `ext5: the checkpoint was saved by ${resumed.worldSize} process(es) and this run has ${world}: ` +
+            'the model, optimizer state, step, schedule and counters continue (re-sharded by parameter); ' +
+            "each rank's data stream starts afresh from the beginning of its shard\n",
+        );
+      }
     }
     const metrics = lead
       ? MetricsWriter.open(dirs.metricsPath, { resumeStep: resumed?.step ?? 0 })
@@ -207,6 +224,7 @@ export async function setUpTraining(
       skipped,
       model,
       optimizer,
+      layout,
       schedule: makeSchedule(scheduleSpec(c), 'optimizer.schedule'),
       pipeline,
       pipelineState: mine?.pipeline ?? pipeline.getState(),
