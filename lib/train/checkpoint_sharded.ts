@@ -61,10 +61,13 @@ type Announce = { tmp: string } | { error: WireError };
 type Report = { weights: Array<[name: string, bytes: number]>; params: string[] } | { error: WireError };
 type Outcome = { ok: true } | { error: WireError };
 
-function toWire(e: unknown): WireError {
+/** `e` as it travels; `anyCode` keeps the code of a native error too (the addon's errors carry one). */
+function toWire(e: unknown, anyCode = false): WireError {
   const err = e as { code?: unknown; message?: unknown; hint?: unknown };
+  const coded =
+    typeof err?.code === 'string' && (e instanceof Ext5Error || (anyCode && err.code.startsWith('EXT5_')));
   return {
-    code: typeof err?.code === 'string' && e instanceof Ext5Error ? err.code : 'EXT5_IO',
+    code: coded ? (err.code as string) : 'EXT5_IO',
     message: typeof err?.message === 'string' ? err.message : String(e),
     ...(typeof err?.hint === 'string' ? { hint: err.hint } : {}),
   };
@@ -188,7 +191,10 @@ export async function saveShardedDirectory(
       return await pg.allGatherObject(value);
     } catch (e) {
       collectiveFailed = true;
-      throw e;
+      // The group's coded error (EXT5_DIST_*: a rank died, the deadline passed) names the cause;
+      // it is kept as it is rather than reported as a failed write of the directory.
+      const { code, message } = toWire(e, true);
+      throw new Ext5Error(code, `the save of ${dir} stopped: ${message}`);
     }
   };
   try {
