@@ -4,7 +4,6 @@
 // resumed with 2 ranks (exact), 4 ranks and 1 process (re-sharded by parameter name), a whole
 // checkpoint is resumed sharded, a rank killed mid-save leaves no checkpoint that resume trusts,
 // a missing shard is refused naming the file, and `ext5 convert` makes one Hugging Face folder.
-import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,62 +16,23 @@ import { listCheckpoints } from '../../lib/run/run_checkpoints';
 import { loadRunConfig } from '../../lib/run/run_config';
 import { repairInterruptedSaves } from '../../lib/train/checkpoint_save';
 import { loadStartingPoint, resumeCandidates } from '../../lib/train/resume';
-import { tsHookSource } from './helpers/ts_hook';
+import { killRankProcesses, type RankRun, runRankProcess } from './helpers/rank_process';
 
 jest.setTimeout(240_000);
 
-const HOOK = tsHookSource();
-const children = new Set<ChildProcess>();
 let root: string;
 beforeAll(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'ext5-sharded-ckpt-'));
 });
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killRankProcesses();
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-interface Ran {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON written by the worker.
-  json: any;
-}
+type Ran = RankRun;
 
 function runRank(args: string[], env: NodeJS.ProcessEnv): Promise<Ran> {
-  const child = spawn(
-    process.execPath,
-    ['-e', HOOK, path.join(__dirname, 'sharded_checkpoint_worker.ts'), ...args],
-    {
-      cwd: path.join(__dirname, '..', '..'),
-      env: { ...process.env, EXT5_NUM_THREADS: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-  return new Promise((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      let json: unknown;
-      try {
-        json = JSON.parse(stdout.trim().split('\n').pop() ?? '');
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, signal, stderr, json });
-    });
-  });
+  return runRankProcess(path.join(__dirname, 'sharded_checkpoint_worker.ts'), args, env, 180_000);
 }
 
 async function runJob(world: number, args: string[]): Promise<Ran[]> {

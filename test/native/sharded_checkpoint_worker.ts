@@ -22,7 +22,7 @@ import { loadRunConfig } from '../../lib/run/run_config';
 import type { Tensor } from '../../lib/tensor/tensor';
 import { saveCheckpoint, type TrainerState } from '../../lib/train/checkpoint_save';
 import type { PipelineState } from '../../lib/train/pipeline';
-import { loadStartingPoint } from '../../lib/train/resume';
+import { loadStartingPoint, type ResumeCandidates } from '../../lib/train/resume';
 import { owns, type ShardingMode, type ShardLayout } from '../../lib/train/sharding';
 
 const BATCH = { inputIds: [[5, 6, 7, 8, 1]], labels: [[9, 10, 1]] };
@@ -32,6 +32,19 @@ function config(sharding: string) {
     preset: 'tiny-test',
     set: [`training.sharding=${sharding}`, 'training.dropout=0', 'training.threads=1'],
   });
+}
+
+/** The trainer's starting point for this rank: the model, its owned-parameter optimizer, the layout. */
+function startFrom(cfg: ReturnType<typeof config>, candidates: ResumeCandidates, pg: ProcessGroup | null) {
+  return loadStartingPoint(
+    cfg,
+    candidates,
+    cfg.model.vocabSize!,
+    pg?.worldSize ?? 1,
+    pg !== null,
+    undefined,
+    pg?.rank ?? 0,
+  );
 }
 
 /** One training step: the same batch on every rank; each owner updates and sends its parameters. */
@@ -110,16 +123,7 @@ async function main(): Promise<Record<string, unknown>> {
       const [ckDir, refDir, steps] = [a!, b!, Number(c)];
       const killRank = d === undefined ? -1 : Number(d);
       const killStep = e === undefined ? -1 : Number(e);
-      const cfg = config('optimizer');
-      const start = loadStartingPoint(
-        cfg,
-        { dirs: [], exact: false, source: 'none' },
-        cfg.model.vocabSize!,
-        world,
-        pg !== null,
-        undefined,
-        rank,
-      );
+      const start = startFrom(config('optimizer'), { dirs: [], exact: false, source: 'none' }, pg);
       const { model, optimizer, layout } = start;
       const written = new Set<string>();
       const results: Record<string, unknown>[] = [];
@@ -162,16 +166,7 @@ async function main(): Promise<Record<string, unknown>> {
     }
     if (scenario === 'load') {
       const [ckpt, outDir, sharding, wholeTo] = [a!, b!, c as ShardingMode, d];
-      const cfg = config(sharding);
-      const start = loadStartingPoint(
-        cfg,
-        { dirs: [ckpt], exact: true, source: ckpt },
-        cfg.model.vocabSize!,
-        world,
-        pg !== null,
-        undefined,
-        rank,
-      );
+      const start = startFrom(config(sharding), { dirs: [ckpt], exact: true, source: ckpt }, pg);
       const { model, optimizer, layout } = start;
       dump(path.join(outDir, `loaded-rank${rank}.safetensors`), model, optimizer, (n) =>
         owns(layout, layout.names.indexOf(n)),
