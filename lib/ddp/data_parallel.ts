@@ -76,15 +76,18 @@ export function allReduceGradients(
 
 /**
  * Checks that a run resumes with the world size its checkpoint was saved with: the data order,
- * the per-rank shards and the effective batch size all depend on it.
+ * the per-rank shards and the effective batch size all depend on it. `sharded` (the checkpoint or
+ * the run uses training.sharding other than none) allows another world size: the model and
+ * optimizer state are re-sharded by parameter name, and each rank's data stream starts afresh
+ * (lib/train/setup.ts).
  * @throws Ext5Error EXT5_DIST_WORLD_SIZE with both sizes and the fix.
  *
  * @example
  * checkSameWorldSize(checkpoint.meta.worldSize, pg?.worldSize ?? 1);
  */
-export function checkSameWorldSize(saved: number | undefined, current: number): void {
+export function checkSameWorldSize(saved: number | undefined, current: number, sharded = false): void {
   const was = saved ?? 1;
-  if (was === current) return;
+  if (was === current || sharded) return;
   throw new Ext5Error(
     'EXT5_DIST_WORLD_SIZE',
     `the checkpoint was saved by a run with ${was} process${was === 1 ? '' : 'es'} (world size ${was}), ` +

@@ -34,6 +34,7 @@ import {
   type WeightEntry,
   writeWeights,
 } from './hf_weights';
+import { OPTIMIZER_FILE } from './optimizer_files';
 import type { ModelOptions, T5ForConditionalGeneration } from './t5';
 import { configJsonText, type T5Config, toHuggingFaceJson, validateConfig } from './t5_config';
 
@@ -49,8 +50,15 @@ export {
   writeWeights,
 } from './hf_weights';
 
+export {
+  loadOptimizerState,
+  OPTIMIZER_FILE,
+  OPTIMIZER_INDEX_FILE,
+  type OptimizerIndex,
+  writeOptimizerIndex,
+} from './optimizer_files';
+
 export const CONFIG_FILE = 'config.json';
-export const OPTIMIZER_FILE = 'optimizer.safetensors';
 
 // HF checkpoints repeat shared.weight under these names; they are checked, not loaded twice.
 const EMBED_ALIASES = ['encoder.embed_tokens.weight', 'decoder.embed_tokens.weight'];
@@ -497,29 +505,8 @@ export async function savePretrained(
   const maxShard = parseShardSize(opts.maxShardSize ?? DEFAULT_MAX_SHARD_BYTES);
   const params = model.namedParameters();
   try {
-    const entries: WeightEntry[] = params
-      .filter(
-        ([name]) =>
-          !EMBED_ALIASES.includes(name) && !(name === 'lm_head.weight' && model.config.tie_word_embeddings),
-      )
-      .map(([name, t]) => ({
-        name,
-        dtype: safetensorsDtype(dtype),
-        shape: t.shape,
-        data: () => bytesAs(t, dtype),
-      }));
-    // A config loaded from an old export may name a legacy class (T5WithLMHeadModel): write the
-    // class this checkpoint is, as transformers' save_pretrained would.
-    // An mT5 is written as the T5 it is (same layers), with its head spelled out by both keys.
-    // "dtype" is what transformers 5 (and 4.56+) reads, "torch_dtype" what older 4.x reads: both
-    // are written, with one value.
-    const config = {
-      ...toHuggingFaceJson(model.config),
-      architectures: ['T5ForConditionalGeneration'],
-      model_type: 't5',
-      dtype,
-      torch_dtype: dtype,
-    };
+    const entries = checkpointWeightEntries(model, params, dtype);
+    const config = checkpointConfigText(model, dtype);
     await writeDirectoryAtomic(dir, async (tmp) => {
       writeWeights(tmp, entries, maxShard, opts);
       if (opts.optimizer) opts.optimizer.saveState(path.join(tmp, OPTIMIZER_FILE));
@@ -530,11 +517,55 @@ export async function savePretrained(
       }
       if (opts.extra) await opts.extra(tmp);
       // config.json last: a directory with a config but no weights never exists, even in tmp.
-      writeFileDurable(path.join(tmp, CONFIG_FILE), configJsonText(config));
+      writeFileDurable(path.join(tmp, CONFIG_FILE), config);
     });
   } finally {
     for (const [, t] of params) t.dispose();
   }
+}
+
+type StoredDtype = NonNullable<SavePretrainedOptions['dtype']>;
+
+/**
+ * The weight entries a checkpoint stores of `params` (some or all of `model.namedParameters()`):
+ * tied copies are left out (the embedding aliases, and lm_head when tied: transformers re-ties
+ * them on load); each tensor's bytes are produced, as `dtype`, only when its entry is written.
+ */
+export function checkpointWeightEntries(
+  model: T5ForConditionalGeneration,
+  params: ReadonlyArray<readonly [string, Tensor]>,
+  dtype: StoredDtype = 'float32',
+): WeightEntry[] {
+  return params
+    .filter(
+      ([name]) =>
+        !EMBED_ALIASES.includes(name) && !(name === 'lm_head.weight' && model.config.tie_word_embeddings),
+    )
+    .map(([name, t]) => ({
+      name,
+      dtype: safetensorsDtype(dtype),
+      shape: t.shape,
+      data: () => bytesAs(t, dtype),
+    }));
+}
+
+/** The config.json text a checkpoint of `model` stored as `dtype` holds. */
+export function checkpointConfigText(
+  model: T5ForConditionalGeneration,
+  dtype: StoredDtype = 'float32',
+): string {
+  // A config loaded from an old export may name a legacy class (T5WithLMHeadModel): write the
+  // class this checkpoint is, as transformers' save_pretrained would.
+  // An mT5 is written as the T5 it is (same layers), with its head spelled out by both keys.
+  // "dtype" is what transformers 5 (and 4.56+) reads, "torch_dtype" what older 4.x reads: both
+  // are written, with one value.
+  return configJsonText({
+    ...toHuggingFaceJson(model.config),
+    architectures: ['T5ForConditionalGeneration'],
+    model_type: 't5',
+    dtype,
+    torch_dtype: dtype,
+  });
 }
 
 function bytesAs(t: Tensor, dtype: string): Uint8Array {
@@ -545,16 +576,4 @@ function bytesAs(t: Tensor, dtype: string): Uint8Array {
   } finally {
     c.dispose();
   }
-}
-
-/** Restores an optimizer's state saved by savePretrained({ optimizer }). */
-export function loadOptimizerState(dir: string, optimizer: Adafactor): void {
-  const file = path.join(dir, OPTIMIZER_FILE);
-  if (!fs.existsSync(file)) {
-    throw ckptError(
-      `${dir}: no ${OPTIMIZER_FILE}`,
-      'the checkpoint was saved without optimizer state; start the optimizer afresh',
-    );
-  }
-  optimizer.loadState(file);
 }

@@ -138,10 +138,18 @@ export function writeWeights(
     for (const e of shard) weightMap[e.name] = name;
     files.push(name);
   });
-  const index = { metadata: { total_size: total }, weight_map: weightMap };
-  writeFileDurable(path.join(dir, WEIGHTS_INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
+  writeWeightsIndex(dir, weightMap, total);
   files.push(WEIGHTS_INDEX_FILE);
   return files;
+}
+
+/**
+ * Writes `model.safetensors.index.json` (Hugging Face's shard index: `metadata.total_size`, the
+ * bytes of all tensors, and `weight_map`, tensor name -> shard file) into `dir`, durably.
+ */
+export function writeWeightsIndex(dir: string, weightMap: Record<string, string>, totalSize: number): void {
+  const index = { metadata: { total_size: totalSize }, weight_map: weightMap };
+  writeFileDurable(path.join(dir, WEIGHTS_INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
 }
 
 /** `model-00002-of-00004.safetensors`: the file of shard `index` (from 0) of `count`, Hugging Face's shard names. */

@@ -13,7 +13,9 @@ import type { T5ForConditionalGeneration } from '../model/t5';
 import type { Adafactor } from '../optim/adafactor';
 import { checkpointName, listCheckpoints, TRAINER_STATE_FILE } from '../run/run_checkpoints';
 import { Ext5Error } from '../util/errors';
+import { isShardedLayout, type ShardedSaveOptions, saveShardedDirectory } from './checkpoint_sharded';
 import type { PipelineState } from './pipeline';
+import type { ShardingMode } from './sharding';
 
 export interface TrainerState {
   version: 1;
@@ -29,6 +31,11 @@ export interface TrainerState {
   /** Examples (before packing) trained on so far, over all ranks. */
   examples: number;
   worldSize: number;
+  /**
+   * `training.sharding` of a sharded checkpoint (model and optimizer in one shard per rank,
+   * lib/train/checkpoint_sharded.ts); absent when the checkpoint is whole.
+   */
+  sharding?: ShardingMode;
   /** Data-parallel runs: each rank's pipeline position and generator state (rank 0's is also above). */
   ranks?: { pipeline: PipelineState; rng: string }[];
   /** The mean training loss of the last logged interval (for reports). */
@@ -74,6 +81,12 @@ export function readTrainerState(dir: string): TrainerState {
  * invocation wrote (`written`, which this adds to). A checkpoint of an earlier start is never
  * deleted: one already at the new step's name (a damaged checkpoint that resume passed over, or a
  * later one after resuming an older checkpoint) is renamed to `<name>.superseded-<time>` first.
+ *
+ * Without `shard`, rank 0 alone calls it and writes the whole checkpoint. With `shard` ({ pg, layout }),
+ * every rank calls it with the same arguments: a sharded layout (a mode other than none, several
+ * ranks) writes one shard per rank into one atomic directory (lib/train/checkpoint_sharded.ts);
+ * an unsharded one writes on rank 0 and returns at once on the others. The superseded rule and
+ * pruning run on rank 0 only.
  */
 export async function saveCheckpoint(
   checkpointsDir: string,
@@ -82,28 +95,37 @@ export async function saveCheckpoint(
   state: TrainerState,
   keepLast: number,
   written: Set<string>,
+  shard?: ShardedSaveOptions,
 ): Promise<string> {
-  try {
-    fs.mkdirSync(checkpointsDir, { recursive: true });
-  } catch (e) {
-    throw asWriteError(e, checkpointsDir);
-  }
   const dir = path.resolve(checkpointsDir, checkpointName(state.step));
-  if (fs.existsSync(dir) && !written.has(dir)) {
-    const aside = `${dir}.superseded-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}`;
+  const lead = (shard?.pg.rank ?? 0) === 0;
+  const prepare = () => {
     try {
-      fs.renameSync(dir, aside);
+      fs.mkdirSync(checkpointsDir, { recursive: true });
     } catch (e) {
-      throw asWriteError(e, aside);
+      throw asWriteError(e, checkpointsDir);
     }
-    process.stderr.write(`ext5: kept the earlier ${path.basename(dir)} as ${path.basename(aside)}\n`);
+    if (fs.existsSync(dir) && !written.has(dir)) {
+      const aside = `${dir}.superseded-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}`;
+      try {
+        fs.renameSync(dir, aside);
+      } catch (e) {
+        throw asWriteError(e, aside);
+      }
+      process.stderr.write(`ext5: kept the earlier ${path.basename(dir)} as ${path.basename(aside)}\n`);
+    }
+  };
+  if (isShardedLayout(shard?.layout)) {
+    await saveShardedDirectory(dir, model, optimizer, state, shard!, lead ? prepare : undefined);
+  } else if (lead) {
+    prepare();
+    await savePretrained(model, dir, {
+      optimizer,
+      extra: (tmp) => writeFileDurable(path.join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state)}\n`),
+    });
   }
-  await savePretrained(model, dir, {
-    optimizer,
-    extra: (tmp) => writeFileDurable(path.join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state)}\n`),
-  });
   written.add(dir);
-  if (keepLast > 0) {
+  if (lead && keepLast > 0) {
     const mine = listCheckpoints(checkpointsDir).filter((k) => written.has(path.resolve(k.dir)));
     for (const old of mine.slice(0, Math.max(0, mine.length - keepLast))) {
       fs.rmSync(old.dir, { recursive: true, force: true });

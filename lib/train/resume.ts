@@ -10,7 +10,7 @@ import { checkSameWorldSize } from '../ddp/data_parallel';
 import { loadOptimizerState, readCheckpointFolderConfig } from '../model/hf_format';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import type { T5Config } from '../model/t5_config';
-import { Adafactor } from '../optim/adafactor';
+import { Adafactor, type AdafactorOptions } from '../optim/adafactor';
 import type { RunConfig } from '../run/config_keys';
 import { adafactorOptions } from '../run/derive';
 import { localModelSource, type ModelSource, openModelSource } from '../run/model_source';
@@ -20,6 +20,7 @@ import { RUN_FILES, type RunDir } from '../run/run_dir';
 import { Ext5Error } from '../util/errors';
 import { buildStartModel, resolveModelConfig, runModel } from './assemble';
 import { readTrainerState, type TrainerState } from './checkpoint_save';
+import { ownedNames, type ShardingMode, type ShardLayout, shardLayout } from './sharding';
 
 /** The config.json keys that make two T5 models different models (sizes and the kind of layers). */
 export const ARCHITECTURE_KEYS = [
@@ -157,7 +158,10 @@ export interface StartingPoint {
   /** Newer checkpoints that were damaged (newest first). */
   skipped: SkippedCheckpoint[];
   model: T5ForConditionalGeneration;
+  /** Over the parameters this rank owns (all of them without sharding). */
   optimizer: Adafactor;
+  /** Which rank owns which parameter (`training.sharding` over the run's ranks). */
+  layout: ShardLayout;
   /**
    * A run that does not resume: the checkpoint model.checkpoint's weights came from (a run
    * directory's newest that opened), and newer ones of that run passed over.
@@ -165,20 +169,81 @@ export interface StartingPoint {
   base?: { checkpoint: string; passed: SkippedCheckpoint[] };
 }
 
-function loadCheckpoint(c: RunConfig, dir: string, vocabSize: number, world: number, distributed: boolean) {
+/** The layout of `model`'s parameters under `mode` over `world` ranks, for `rank`. */
+export function modelLayout(
+  model: T5ForConditionalGeneration,
+  mode: ShardingMode,
+  rank: number,
+  world: number,
+): ShardLayout {
+  const params = model.namedParameters();
+  try {
+    return shardLayout(
+      params.map(([n, t]) => [n, t.shape] as const),
+      mode,
+      rank,
+      world,
+    );
+  } finally {
+    for (const [, t] of params) t.dispose();
+  }
+}
+
+/**
+ * An Adafactor over the parameters `layout` gives this rank (every parameter without sharding), so
+ * that its state is this rank's part only. The parameter wrappers belong to the optimizer (made from
+ * the model here, disposed with it), as for `new Adafactor(model)`.
+ */
+export function ownedOptimizer(
+  model: T5ForConditionalGeneration,
+  layout: ShardLayout,
+  options: AdafactorOptions,
+): Adafactor {
+  if (layout.mode === 'none') return new Adafactor(model, options);
+  const mine = new Set(ownedNames(layout));
+  return new Adafactor(
+    {
+      namedParameters: () =>
+        model.namedParameters().filter(([n, t]) => {
+          if (mine.has(n)) return true;
+          t.dispose();
+          return false;
+        }),
+    },
+    options,
+  );
+}
+
+/** The model of a run and an optimizer over this rank's parameters. */
+function withOptimizer(c: RunConfig, model: T5ForConditionalGeneration, rank: number, world: number) {
+  const layout = modelLayout(model, c.training.sharding, rank, world);
+  return { layout, optimizer: ownedOptimizer(model, layout, adafactorOptions(c)) };
+}
+
+function loadCheckpoint(
+  c: RunConfig,
+  dir: string,
+  vocabSize: number,
+  world: number,
+  distributed: boolean,
+  rank: number,
+) {
   const resumed = readTrainerState(dir);
-  if (distributed || resumed.worldSize > 1) checkSameWorldSize(resumed.worldSize, world);
+  if (distributed || resumed.worldSize > 1) {
+    const sharded = (resumed.sharding ?? 'none') !== 'none' || c.training.sharding !== 'none';
+    checkSameWorldSize(resumed.worldSize, world, sharded);
+  }
   checkSameModel(c, dir);
   const model = runModel(c, vocabSize, dir);
   try {
-    const optimizer = new Adafactor(model, adafactorOptions(c));
+    const { layout, optimizer } = withOptimizer(c, model, rank, world);
     try {
       loadOptimizerState(dir, optimizer);
     } catch (e) {
       optimizer.dispose();
       throw e;
     }
-    return { resumed, model, optimizer };
+    return { resumed, model, optimizer, layout };
   } catch (e) {
     model.dispose();
     throw e;
@@ -188,6 +253,9 @@ function loadCheckpoint(c: RunConfig, dir: string, vocabSize: number, world: num
 /**
  * Loads what a run starts from: the newest checkpoint among the candidates that loads whole
  * (trainer state, weights, optimizer state), passing over damaged newer ones; or a fresh model.
+ * The optimizer is over the parameters `rank` owns under c.training.sharding (all of them with
+ * none); its state is read by parameter name from whichever optimizer files hold it, so a sharded
+ * checkpoint resumes with another world size or unsharded, and a whole one resumes sharded.
  * A config that does not fit the checkpoint (another model, another world size) is an error, not
  * a reason to fall back.
  * @throws Ext5Error EXT5_CHECKPOINT when no candidate loads (each one's reason is listed).
@@ -199,11 +267,12 @@ export function loadStartingPoint(
   world: number,
   distributed: boolean,
   source?: ModelSource,
+  rank = 0,
 ): StartingPoint {
   const skipped: SkippedCheckpoint[] = [];
   for (const dir of candidates.dirs) {
     try {
-      const got = loadCheckpoint(c, dir, vocabSize, world, distributed);
+      const got = loadCheckpoint(c, dir, vocabSize, world, distributed, rank);
       return { resumeFrom: dir, skipped, ...got };
     } catch (e) {
       if (candidates.exact || (e instanceof Ext5Error && MISMATCH_CODES.has(e.code))) throw e;
@@ -224,7 +293,7 @@ export function loadStartingPoint(
       resumed: undefined,
       skipped,
       model,
-      optimizer: new Adafactor(model, adafactorOptions(c)),
+      ...withOptimizer(c, model, rank, world),
       ...(checkpoint ? { base: { checkpoint, passed } } : {}),
     };
   } catch (e) {

@@ -9,7 +9,7 @@ import { broadcastParameters } from '../ddp/data_parallel';
 import type { ProcessGroup } from '../ddp/process_group';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import { torch } from '../native/torch';
-import { Adafactor } from '../optim/adafactor';
+import type { Adafactor } from '../optim/adafactor';
 import { makeSchedule, type Schedule } from '../optim/schedules';
 import type { RunConfig } from '../run/config_keys';
 import { adafactorOptions, checkRunnable, rankRows, scheduleSpec } from '../run/derive';
@@ -26,7 +26,7 @@ import type { TrainerState } from './checkpoint_save';
 import { type PipelineState, TrainingPipeline } from './pipeline';
 import { pipelineOptions } from './pipeline_options';
 import { checkRunDirReuse, loadStartingPoint, resumeCandidates, type SkippedCheckpoint } from './resume';
-import { ownedNames, ShardedStep, shardLayout } from './sharding';
+import { ShardedStep } from './sharding';
 
 /** Where the loop's progress goes (the `progressStream` of TrainHooks). */
 export type ProgressStream = NonNullable<ConstructorParameters<typeof Progress>[0]>['stream'];
@@ -49,9 +49,9 @@ export interface TrainingSetup {
   /** Newer checkpoints that resume passed over because they could not be loaded. */
   skipped: SkippedCheckpoint[];
   model: T5ForConditionalGeneration;
-  /** Over the parameters this rank owns when sharded (lib/train/sharding.ts), else over all. */
+  /** Over the parameters this rank owns (`sharded.layout`; all of them with training.sharding none). */
   optimizer: Adafactor;
-  /** The per-step work of training.sharding other than 'none' in a data-parallel run; else null. */
+  /** The per-step work of training.sharding other than 'none' in a data-parallel run (and its layout); else null. */
   sharded: ShardedStep | null;
   schedule: Schedule;
   pipeline: TrainingPipeline;
@@ -134,13 +134,14 @@ export async function setUpTraining(
     // or failed start leaves it (config.json, env.json, checkpoints) as it was, or uncreated.
     const paths = runDirPaths(runDirPath);
     const candidates = resumeCandidates(given.checkpoint.resume, paths.checkpointsDir);
-    let { resumeFrom, resumed, skipped, model, optimizer, base } = loadStartingPoint(
+    const { resumeFrom, resumed, skipped, model, optimizer, layout, base } = loadStartingPoint(
       given,
       candidates,
       vocab.vocabSize,
       world,
       pg !== null,
       inputs.model,
+      rank,
     );
     // model.checkpoint naming a run directory: config.json records the checkpoint actually loaded.
     const c: RunConfig =
@@ -155,28 +156,14 @@ export async function setUpTraining(
       await broadcastParameters(pg, ps);
       for (const p of ps) p.dispose();
     }
-    let sharded: ShardedStep | null = null;
-    if (pg && c.training.sharding !== 'none') {
-      const named = model.namedParameters();
-      const shapes = named.map(([n, t]) => [n, t.shape] as const);
-      const layout = shardLayout(shapes, c.training.sharding, rank, world);
-      for (const [, t] of named) t.dispose();
-      if (optimizer.parameters().length !== ownedNames(layout).length) {
-        if (resumed) throw new Ext5Error('EXT5_NOT_RUNNABLE', 'resuming a sharded run is not wired yet');
-        const owned = new Set(ownedNames(layout));
-        const all = model.namedParameters();
-        const fresh = new Adafactor(
-          all.filter(([n]) => owned.has(n)),
-          adafactorOptions(c),
-        );
-        for (const [n, t] of all) if (!owned.has(n)) t.dispose();
-        optimizer.dispose();
-        optimizer = fresh;
-      }
-      sharded = ShardedStep.setUp(pg, model, layout);
-    }
-    const mine =
-      resumed?.ranks?.[rank] ?? (resumed ? { pipeline: resumed.pipeline, rng: resumed.rng } : undefined);
+    const sharded = pg ? ShardedStep.setUp(pg, model, layout) : null;
+    // A data stream's position is a position in its rank's shard of the records (r, r + N, ...):
+    // with another world size (allowed for sharded checkpoints and runs) no saved position fits a
+    // new rank, so every rank's stream and generator start afresh, as in a new run.
+    const sameWorld = resumed === undefined || (resumed.worldSize ?? 1) === world;
+    const mine = !sameWorld
+      ? undefined
+      : (resumed?.ranks?.[rank] ?? (resumed ? { pipeline: resumed.pipeline, rng: resumed.rng } : undefined));
     if (mine) rngStateFromBase64(mine.rng);
     const pipeline = new TrainingPipeline(pipelineOptions(c, 'train', { vocab, shard }));
     if (mine) {
@@ -202,6 +189,13 @@ export async function setUpTraining(
         process.stderr.write(`ext5: passed over the checkpoint ${s.dir}: ${s.reason}\n`);
       if (resumeFrom && resumed)
         process.stderr.write(`ext5: resumed from step ${resumed.step} (${resumeFrom})\n`);
+      if (resumed && !sameWorld) {
+        process.stderr.write(
+          `ext5: the checkpoint was saved by ${resumed.worldSize} process(es) and this run has ${world}: ` +
+            'the model, optimizer state, step, schedule and counters continue (re-sharded by parameter); ' +
+            "each rank's data stream starts afresh from the beginning of its shard\n",
+        );
+      }
     }
     const metrics = lead
       ? MetricsWriter.open(dirs.metricsPath, { resumeStep: resumed?.step ?? 0 })

@@ -411,7 +411,9 @@ class TrainingLoop {
     if (!force && (c.checkpoint.every <= 0 || this.step % c.checkpoint.every !== 0)) return;
     if (this.lastCheckpoint?.endsWith(checkpointName(this.step))) return;
     const st = await this.trainerState(); // every rank takes part in gathering the per-rank positions
-    if (lead)
+    const { sharded } = this.s;
+    // Sharded: every rank writes its part into the one atomic directory (lib/train/checkpoint_sharded.ts).
+    if (lead || sharded)
       this.lastCheckpoint = await saveCheckpoint(
         dirs.checkpointsDir,
         this.s.model,
@@ -419,6 +421,7 @@ class TrainingLoop {
         st,
         c.checkpoint.keepLast,
         this.written,
+        sharded && pg ? { pg, layout: sharded.layout } : undefined,
       );
     await pg?.barrier();
     if (!lead) this.lastCheckpoint = path.join(dirs.checkpointsDir, checkpointName(this.step));

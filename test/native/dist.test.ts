@@ -1,61 +1,21 @@
 // c10d process groups across real processes (Gloo over 127.0.0.1, ports chosen free at run
 // time): each test spawns test/native/dist_worker.ts once per rank with torchrun's variables and
 // checks what every rank reports. Every child has a deadline and is killed in afterAll.
-import { type ChildProcess, spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { initFromEnv, ProcessGroup } from '../../lib/ddp';
 import { freePort } from '../../lib/ddp/launcher';
 import { distAddon } from '../../lib/native/dist';
-import { tsHookSource } from './helpers/ts_hook';
+import { killRankProcesses, type RankRun, runRankProcess } from './helpers/rank_process';
 
 jest.setTimeout(60_000);
 
-const children = new Set<ChildProcess>();
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+afterAll(killRankProcesses);
 
-// The worker runs from source like the tests do.
-const HOOK = tsHookSource();
-
-interface Ran {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON written by the worker.
-  json: any;
-}
+type Ran = RankRun;
 
 function runRank(scenario: string, env: NodeJS.ProcessEnv, deadlineMs = 30_000): Promise<Ran> {
-  const child = spawn(process.execPath, ['-e', HOOK, path.join(__dirname, 'dist_worker.ts'), scenario], {
-    cwd: path.join(__dirname, '..', '..'),
-    env: { ...process.env, EXT5_NUM_THREADS: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
-  return new Promise((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      let json: unknown;
-      try {
-        json = JSON.parse(stdout.trim().split('\n').pop() ?? '');
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, signal, stderr, json });
-    });
-  });
+  return runRankProcess(path.join(__dirname, 'dist_worker.ts'), [scenario], env, deadlineMs);
 }
 
 async function runJob(scenario: string, worldSize = 2, extra: NodeJS.ProcessEnv[] = []): Promise<Ran[]> {
