@@ -163,16 +163,31 @@ export function commitFile(from: string, to: string): void {
 
 // ---- atomic directories ------------------------------------------------------------------------
 
-/** True when a process with this pid exists (on this machine; EPERM means it exists under another user). */
+/** True when a process with this pid runs (on this machine; EPERM means it runs under another user; a zombie has exited). */
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !isZombie(pid);
+}
+
+/**
+ * True when `pid` has exited and only waits to be reaped (Linux `/proc/<pid>/stat` state Z): an
+ * orphan whose parent was killed stays a zombie until init reaps it, and signal 0 still reaches it.
+ */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const end = stat.lastIndexOf(')');
+  return end >= 0 && stat.slice(end + 2, end + 3) === 'Z';
 }
 
 function siblings(target: string, kind: 'tmp' | 'old'): Array<{ full: string; pid: number; mtime: number }> {

@@ -83,12 +83,6 @@ export function processStartTime(pid: number): string | null {
   return start && /^\d+$/.test(start) ? start : null;
 }
 
-/** True when `pid` is a zombie: it has exited and only waits to be reaped. */
-function isZombie(pid: number): boolean {
-  const stat = readText(`/proc/${pid}/stat`);
-  return stat !== null && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-}
-
 /** The holder record of this process. */
 export function ownHolder(argv: readonly string[] = process.argv): RunLockHolder {
   return {
@@ -129,7 +123,7 @@ export function judgeHolder(holder: RunLockHolder): RunLockVerdict {
   if (boot && holder.bootId && boot !== holder.bootId) {
     return { state: 'stale', holder, why: 'the machine has restarted since it was taken' };
   }
-  if (!pidAlive(holder.pid) || isZombie(holder.pid)) {
+  if (!pidAlive(holder.pid)) {
     return { state: 'stale', holder, why: `process ${holder.pid} is no longer running` };
   }
   const now = processStartTime(holder.pid);

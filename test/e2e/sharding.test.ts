@@ -62,8 +62,8 @@ const series = (dir: string, split: string) =>
     .filter((r) => r.split === split)
     .map((r) => r.loss as number);
 
-function launch(mode: string, extra: string[] = []): string {
-  const dir = path.join(tmp, `${mode}${extra.length ? '-x' : ''}`);
+function launch(mode: string, extra: string[] = [], name = `${mode}${extra.length ? '-x' : ''}`): string {
+  const dir = path.join(tmp, name);
   const r = runCli([
     'launch',
     '--nproc',
@@ -145,6 +145,45 @@ test("bfloat16 compute with float32 master weights: 'gradients' and 'full' match
   const ref = series(launch('none', bf16), 'train');
   for (const mode of ['gradients', 'full']) expectClose(ref, series(launch(mode, bf16), 'train'), 1e-5);
 });
+
+test.each(['gradients', 'full'])(
+  "a sharded run ('%s') stopped at step 10 and resumed with the same world size logs the uninterrupted run's losses",
+  (mode) => {
+    const whole = series(launch(mode, [], `${mode}-whole`), 'train');
+    const dir = path.join(tmp, `${mode}-resumed`);
+    const first = (steps: number) =>
+      runCli([
+        'launch',
+        '--nproc',
+        '2',
+        '--timeout',
+        '300',
+        '--',
+        ...ARGS.map((a) => (a === '20' ? String(steps) : a)).map((a) =>
+          a === 'checkpoint.every=0' ? 'checkpoint.every=10' : a,
+        ),
+        '--set',
+        `training.sharding=${mode}`,
+        '--run-dir',
+        dir,
+        '--resume',
+        'auto',
+      ]);
+    expect(first(10).status).toBe(0);
+    const ck = path.join(dir, 'checkpoints', 'step-00000010');
+    expect(
+      fs.readdirSync(ck).filter((f) => /^(model|optimizer)-0000\d-of-00002\.safetensors$/.test(f)),
+    ).toHaveLength(4);
+    const r = first(20);
+    expect({ status: r.status, err: r.status === 0 ? '' : r.stderr.slice(-2000) }).toEqual({
+      status: 0,
+      err: '',
+    });
+    expect(r.stderr).toContain('resumed from step 10');
+    // Float32 on the CPU: the resumed run repeats the uninterrupted one exactly.
+    expect(series(dir, 'train')).toEqual(whole);
+  },
+);
 
 test("sharding 'full' without checkpointing is refused before anything runs, saying what to set", () => {
   const r = runCli([
