@@ -62,7 +62,12 @@ const series = (dir: string, split: string) =>
     .filter((r) => r.split === split)
     .map((r) => r.loss as number);
 
-function launch(mode: string, extra: string[] = [], name = `${mode}${extra.length ? '-x' : ''}`): string {
+function launch(
+  mode: string,
+  extra: string[] = [],
+  name = `${mode}${extra.length ? '-x' : ''}`,
+  base: readonly string[] = ARGS,
+): string {
   const dir = path.join(tmp, name);
   const r = runCli([
     'launch',
@@ -71,7 +76,7 @@ function launch(mode: string, extra: string[] = [], name = `${mode}${extra.lengt
     '--timeout',
     '300',
     '--',
-    ...ARGS,
+    ...base,
     ...extra,
     '--set',
     `training.sharding=${mode}`,
@@ -137,6 +142,14 @@ test.each(['optimizer', 'gradients', 'full'])(
     }
   },
 );
+
+test("'gradients' without checkpointing reduces each micro-batch's gradients after its backward: the losses of 'none'", () => {
+  const plain = ARGS.filter((a) => a !== '--gradient-checkpointing');
+  const dir = launch('gradients', [], 'gradients-plain', plain);
+  expectClose(series(none, 'train'), series(dir, 'train'), 1e-5);
+  const mem = rows(dir).find((r) => r.split === 'memory')!;
+  expect((mem['rank0.gradients'] as number) + (mem['rank1.gradients'] as number)).toBe(mem.model_parameters);
+});
 
 test("bfloat16 compute with float32 master weights: 'gradients' and 'full' match 'none' step for step", () => {
   // One micro-batch per step, so that the gradients are summed in the same order in every mode;
