@@ -198,6 +198,44 @@ test.each(['gradients', 'full'])(
   },
 );
 
+test("a NaN loss under 'full' stops every rank with EXT5_NAN_LOSS and keeps the last good sharded checkpoint", () => {
+  const dir = path.join(tmp, 'nan');
+  const r = runCli([
+    'launch',
+    '--nproc',
+    '2',
+    '--timeout',
+    '300',
+    '--',
+    ...ARGS.map((a) => (a === 'checkpoint.every=0' ? 'checkpoint.every=1' : a === '20' ? '50' : a)),
+    '--set',
+    'training.gradClip=0',
+    '--set',
+    'optimizer.schedule=constant',
+    '--set',
+    'optimizer.lr=1e30',
+    '--set',
+    'optimizer.clipThreshold=1e30',
+    '--set',
+    'checkpoint.keepLast=1',
+    '--set',
+    'training.sharding=full',
+    '--run-dir',
+    dir,
+  ]);
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toMatch(/\[rank 0\].*EXT5_NAN_LOSS/);
+  expect(r.stderr).toMatch(/\[rank 1\].*EXT5_NAN_LOSS/);
+  const ckpts = fs.readdirSync(path.join(dir, 'checkpoints'));
+  expect(ckpts.filter((d) => d.startsWith('.'))).toEqual([]);
+  expect(ckpts).toHaveLength(1);
+  const st = JSON.parse(
+    fs.readFileSync(path.join(dir, 'checkpoints', ckpts[0]!, 'trainer_state.json'), 'utf8'),
+  );
+  const losses = rows(dir).filter((x) => x.split === 'train' && x.step === st.step);
+  expect(losses.map((x) => Number.isFinite(x.loss as number))).toEqual([true]);
+});
+
 test("sharding 'full' without checkpointing is refused before anything runs, saying what to set", () => {
   const r = runCli([
     ...ARGS.filter((a) => a !== '--gradient-checkpointing'),
