@@ -176,17 +176,10 @@ c10d::ReduceOp ToReduceOp(Op op) {
 }
 
 bool SupportedDtype(at::ScalarType t) {
-  switch (t) {
-    case at::kFloat:
-    case at::kDouble:
-    case at::kHalf:
-    case at::kBFloat16:
-    case at::kInt:
-    case at::kLong:
-    case at::kByte:
-    case at::kChar: return true;
-    default: return false;
+  for (auto ok : {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16, at::kInt, at::kLong, at::kByte, at::kChar}) {
+    if (t == ok) return true;
   }
+  return false;
 }
 
 // The dtype a tensor travels in: Gloo has no bfloat16 in 1.13, so bfloat16 is summed in float32
@@ -644,60 +637,44 @@ void InitDist(Napi::Env env, Napi::Object exports) {
 // every rank sends the same layout, and classifies failures as the JS collectives do.
 class GroupShardComm : public t5::ShardComm {
  public:
-  GroupShardComm(int64_t id, std::shared_ptr<Group> g) : id_(id), rank_(g->rank), size_(g->size) {}
+  GroupShardComm(int64_t id, const Group& g) : id_(id), rank_(g.rank), size_(g.size) {}
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-
-  void broadcast(const std::vector<at::Tensor>& ts, int root) override {
-    Run("sharded broadcast", 100 + root, ts, [&](const std::shared_ptr<Lease>& lease, std::vector<Bucket>& buckets,
-                                                  int64_t timeout_ms, Clock::time_point deadline) {
-      c10d::BroadcastOptions opts;
-      opts.rootRank = root;
-      opts.rootTensor = 0;
-      opts.timeout = Ms(timeout_ms);
-      const bool is_root = rank_ == root;
-      PipelineBuckets(
-          lease, buckets, is_root, deadline, [&](std::vector<at::Tensor>& one) { return lease->pg->broadcast(one, opts); },
-          [&](Bucket& b) {
-            if (!is_root) Unpack(b, Op::kSum, size_);
-          });
-    });
-  }
-
-  void reduce(const std::vector<at::Tensor>& ts, int root) override {
-    Run("sharded reduce", 200 + root, ts, [&](const std::shared_ptr<Lease>& lease, std::vector<Bucket>& buckets,
-                                               int64_t timeout_ms, Clock::time_point deadline) {
-      c10d::ReduceOptions opts;
-      opts.reduceOp = c10d::ReduceOp::SUM;
-      opts.rootRank = root;
-      opts.rootTensor = 0;
-      opts.timeout = Ms(timeout_ms);
-      const bool is_root = rank_ == root;
-      PipelineBuckets(
-          lease, buckets, true, deadline, [&](std::vector<at::Tensor>& one) { return lease->pg->reduce(one, opts); },
-          [&](Bucket& b) {
-            if (is_root) Unpack(b, Op::kSum, size_);
-          });
-    });
-  }
+  void broadcast(const std::vector<at::Tensor>& ts, int root) override { Run(ts, root, false); }
+  void reduce(const std::vector<at::Tensor>& ts, int root) override { Run(ts, root, true); }
 
  private:
-  template <typename F>
-  void Run(const std::string& op, int64_t kind, const std::vector<at::Tensor>& ts, F&& body) {
+  // Broadcast from `root`, or sum into `root` (reduce), in 25 MB buckets as the JS collectives.
+  void Run(const std::vector<at::Tensor>& ts, int root, bool reduce) {
+    const std::string op = reduce ? "sharded reduce" : "sharded broadcast";
     auto lease = Acquire(id_, op);
     const int64_t timeout_ms = lease->group->timeoutMs;
-    for (const auto& t : ts) {
-      if (lease->group->backend == "gloo" && !t.device().is_cpu()) {
-        ThrowCode("EXT5_DEVICE", op + ": a tensor is on " + DeviceName(t.device()) + "; the gloo backend works on CPU tensors");
-      }
-    }
     try {
       RunCollective(lease, op, timeout_ms, [&] {
+        for (const auto& t : ts) {
+          if (lease->group->backend == "gloo" && !t.device().is_cpu()) {
+            ThrowCode("EXT5_DEVICE", op + ": a tensor is on " + DeviceName(t.device()) + "; gloo works on CPU tensors");
+          }
+        }
         at::NoGradGuard no_grad;
         auto deadline = Clock::now() + Ms(timeout_ms);
-        auto buckets = PlanBuckets(ts, kShardBucketBytes);
-        CheckSameLayout(lease, op, kind, buckets, timeout_ms, deadline);
-        body(lease, buckets, timeout_ms, deadline);
+        auto buckets = PlanBuckets(ts, int64_t{25} << 20);
+        CheckSameLayout(lease, op, (reduce ? 200 : 100) + root, buckets, timeout_ms, deadline);
+        const bool is_root = rank_ == root;
+        c10d::ReduceOptions ropts;
+        ropts.rootRank = root;
+        ropts.timeout = Ms(timeout_ms);
+        c10d::BroadcastOptions bopts;
+        bopts.rootRank = root;
+        bopts.timeout = Ms(timeout_ms);
+        PipelineBuckets(
+            lease, buckets, reduce || is_root, deadline,
+            [&](std::vector<at::Tensor>& one) {
+              return reduce ? lease->pg->reduce(one, ropts) : lease->pg->broadcast(one, bopts);
+            },
+            [&](Bucket& b) {
+              if (reduce == is_root) Unpack(b, Op::kSum, size_);
+            });
       });
     } catch (...) {
       lease->Release();
@@ -706,24 +683,16 @@ class GroupShardComm : public t5::ShardComm {
     lease->Release();
   }
 
-  static constexpr int64_t kShardBucketBytes = int64_t{25} << 20;  // as DDP and the JS collectives
   int64_t id_;
   int rank_, size_;
 };
 
 }  // namespace
 
-EXT5_REGISTER(dist_pg, InitDist);
-
-}  // namespace ext5
-
-namespace ext5 {
-namespace dist {
-
-std::shared_ptr<t5::ShardComm> MakeShardComm(int64_t group_id) {
-  auto g = Find(group_id, "setSharding");
-  return std::make_shared<GroupShardComm>(group_id, g);
+std::shared_ptr<t5::ShardComm> dist::MakeShardComm(int64_t group_id) {
+  return std::make_shared<GroupShardComm>(group_id, *Find(group_id, "setSharding"));
 }
 
-}  // namespace dist
+EXT5_REGISTER(dist_pg, InitDist);
+
 }  // namespace ext5
