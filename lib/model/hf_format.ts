@@ -426,8 +426,15 @@ function checkConfigAgainstWeights(config: T5Config, weights: CheckpointWeights)
   }
 }
 
-/** Throws EXT5_CHECKPOINT naming `name` when `t` holds NaN or Infinity. */
+/**
+ * Throws EXT5_CHECKPOINT naming `name` when `t` holds NaN or Infinity. A full max and min answer
+ * that (torch's max/min propagate NaN) without a temporary tensor: 5 ms on t5-small's 66 MB
+ * embedding where isfinite-not-sum took 130-300 ms; the bad values are counted only on failure.
+ */
 function checkFinite(t: Tensor, name: string, file: string): void {
+  if (t.shape.some((d) => d === 0)) return;
+  const finite = tidy(() => Number.isFinite(t.max().item()) && Number.isFinite(t.min().item()));
+  if (finite) return;
   const bad = tidy(() => t.isfinite().logicalNot().sum().item() as number);
   if (bad > 0) {
     throw ckptError(
