@@ -3,10 +3,12 @@
  * libtorch: ours is one native `generate` call; the baseline is the reference's
  * incremental decoder (test/reference/t5_reference.py `greedy_cached`, via
  * bench/baselines/t5_generate.py), same config, batch, lengths and threads, runs interleaved.
- * Float32 and bfloat16 compute (Python: torch.autocast("cpu", bfloat16)). Target: ours >= 1.0x.
+ * Float32, and with `--dtypes float32,bfloat16` also bfloat16 compute (Python: torch.autocast("cpu",
+ * bfloat16)). Target: ours >= 1.0x.
  *
  * Run: npx tsc -p tsconfig.build.json && node dist/bench/generate.js
- *      [--threads N] [--reps 4] [--batch 4] [--input 128] [--new 32] [--configs t5-small,t5-tiny]
+ *      [--threads N] [--reps 4] [--batch 4] [--input 128] [--new 32] [--configs t5-tiny,t5-small]
+ *      [--dtypes float32]
  */
 import * as path from 'node:path';
 import { T5ForConditionalGeneration } from '../lib/model/t5';
@@ -44,6 +46,7 @@ async function main() {
         String(S),
         String(N),
         String(threads),
+        dtype,
       ]);
       await py.ready();
       const ours: number[] = [];
@@ -58,7 +61,7 @@ async function main() {
       // best = highest throughput
       const o = -best(ours.map((x) => -x));
       const p = -best(theirs.map((x) => -x));
-      rows.push({
+      const row = {
         config: name,
         dtype,
         batch: `${B}x${S} +${N}`,
@@ -66,7 +69,9 @@ async function main() {
         oursTokensPerS: Math.round(o),
         pythonTokensPerS: Math.round(p),
         ratio: +(o / p).toFixed(3),
-      });
+      };
+      rows.push(row);
+      console.log(JSON.stringify(row));
     }
   console.table(rows);
   console.log(JSON.stringify({ bench: 't5_generate', target: 'ratio >= 1.0', rows }));

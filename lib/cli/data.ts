@@ -55,8 +55,8 @@ function pickProvider(args: DownloadArgs, t: Tasks) {
 }
 
 async function download(args: DownloadArgs): Promise<void> {
-  const t = require('../tasks') as Tasks;
-  const { downloadProvider } = require('../tasks/download_plan') as typeof import('../tasks/download_plan');
+  // The command's one lazy point: the task registry and the download planner, which `ext5 --help` does not load.
+  const [t, { downloadProvider }] = await Promise.all([import('../tasks'), import('../tasks/download_plan')]);
   const provider = pickProvider(args, t);
   const defaultDataDir = t.defaultDataDir;
   const dataDir = args['data-dir'] ? path.resolve(args['data-dir']) : defaultDataDir();

@@ -15,12 +15,9 @@ interface InspectArgs {
   'data-dir'?: string;
 }
 
-function tasksModule() {
-  return require('../tasks') as typeof import('../tasks');
-}
-
 async function list(args: ListArgs): Promise<void> {
-  const { MixtureRegistry } = tasksModule();
+  // Each subcommand's one lazy point: the task registry, which `ext5 --help` does not load.
+  const { MixtureRegistry } = await import('../tasks');
   const rows = MixtureRegistry.values().map((m) => ({
     name: m.name,
     tasks: m.taskNames().length,
@@ -47,7 +44,7 @@ async function inspect(args: InspectArgs): Promise<void> {
     exampleCount,
     isShort,
     describePartial,
-  } = tasksModule();
+  } = await import('../tasks');
   const base = MixtureRegistry.get(args.name);
   for (const [k, v] of [
     ['R', args.R],

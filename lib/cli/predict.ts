@@ -92,7 +92,8 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       .example('echo "nli counts premise: …" | $0 predict --checkpoint runs/demo -', 'From a pipe')
       .example('$0 predict --checkpoint runs/demo', 'Interactive prompt'),
   handler: async (args) => {
-    const { loadCheckpointModel } = require('./checkpoint_model') as typeof import('./checkpoint_model');
+    // The command's one lazy point: loading a checkpoint loads libtorch, which `ext5 --help` must not.
+    const { loadCheckpointModel } = await import('./checkpoint_model');
     const dataDir = args['data-dir'] ?? process.env.EXT5_DATA;
     const loaded = await loadCheckpointModel(args.checkpoint, { vocabularies: [args.vocab], dataDir });
     const { model, dir: ckpt } = loaded;

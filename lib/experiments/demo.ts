@@ -17,6 +17,7 @@ import type { PageChart, PageTable } from '../report/experiment_page';
 import { PALETTE } from '../report/html';
 import { loadReportRun } from '../report/runs';
 import { smoothEma } from '../report/summary';
+import { MixtureRegistry } from '../tasks';
 import { Ext5Error } from '../util/errors';
 import type { StudyAnalysis } from './analysis';
 import { type CellSpec, checkpointPath } from './cell';
@@ -48,7 +49,6 @@ export function planDemo(p: StudyParams, dir: string): CellSpec[] {
       `the demo runs on the mini preset's built-in data, not '${p.preset}'`,
     );
   }
-  const { MixtureRegistry } = require('../tasks') as typeof import('../tasks');
   const inMixture = MixtureRegistry.get(DEMO_MIXTURE).taskNames();
   const leak = p.heldOut.filter((t) => inMixture.includes(t));
   if (leak.length) {
@@ -203,7 +203,6 @@ function scoreCharts(p: StudyParams, rows: { row: DemoRow; c: Comparison }[]): P
 }
 
 function mixtureShares(p: StudyParams) {
-  const { MixtureRegistry } = require('../tasks') as typeof import('../tasks');
   const shares = MixtureRegistry.get(DEMO_MIXTURE)
     .resolve()
     .sort((a, b) => b.share - a.share);

@@ -76,7 +76,6 @@ export interface ExperimentOutcome {
 
 /** Runs (or plans) an experiment and writes its results and report. */
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOutcome> {
-  require('../tasks');
   const params = studyParams(o.preset, o.overrides);
   const cells = planStudy(o.study, params, o.dir);
   const base = { study: o.study, preset: o.preset, dir: o.dir, params, cells };

@@ -7,6 +7,7 @@
  * and charts.
  */
 
+import { MixtureRegistry } from '../tasks';
 import { MINI_HELD_OUT } from '../tasks/mini/skills';
 import { Ext5Error } from '../util/errors';
 import { Rng } from '../util/rng';
@@ -136,7 +137,6 @@ export interface PoolTask {
 }
 
 export function poolTasks(p: StudyParams): PoolTask[] {
-  const { MixtureRegistry } = require('../tasks') as typeof import('../tasks');
   return MixtureRegistry.get(p.pool)
     .tasks()
     .filter((t) => !p.heldOut.includes(t.name))

@@ -18,6 +18,9 @@ import * as fs from 'node:fs';
 import { writeFileDurable } from '../io/durable';
 import { loadReportRun } from '../report/runs';
 import { checkpointName, listCheckpoints } from '../run/run_checkpoints';
+import { loadRunConfig } from '../run/run_config';
+import { examplesProportional, Mixture, MixtureRegistry } from '../tasks';
+import { train } from '../train/trainer';
 import { Ext5Error } from '../util/errors';
 import { reportError } from '../util/report_error';
 import { type CellResult, type CellSpec, cellRunDir, expPaths, type MixtureSpec } from './cell';
@@ -25,7 +28,6 @@ import { type CellResult, type CellSpec, cellRunDir, expPaths, type MixtureSpec 
 /** Registers a cell's mixtures (idempotent within a process: a name already registered is kept). */
 export function registerCellMixtures(specs: readonly MixtureSpec[] | undefined): void {
   if (!specs || specs.length === 0) return;
-  const { Mixture, MixtureRegistry, examplesProportional } = require('../tasks') as typeof import('../tasks');
   for (const m of specs) {
     if (MixtureRegistry.has(m.name)) continue;
     MixtureRegistry.add(
@@ -48,10 +50,7 @@ export function registerCellMixtures(specs: readonly MixtureSpec[] | undefined):
 
 /** Trains one cell in this process and writes its result file; returns undefined when stopped. */
 export async function runCell(dir: string, cell: CellSpec, threads: number): Promise<CellResult | undefined> {
-  require('../tasks');
   registerCellMixtures(cell.mixtures);
-  const { loadRunConfig } = require('../run/run_config') as typeof import('../run/run_config');
-  const { train } = require('../train/trainer') as typeof import('../train/trainer');
   const runDir = cellRunDir(dir, cell);
   const config = loadRunConfig({
     preset: cell.preset,

@@ -17,6 +17,7 @@
  * r.names();                  // ['shared.weight', ...]
  * r.info('shared.weight');    // { dtype: 'F32', shape: [32128, 512], ... }
  * const bytes = r.read('shared.weight'); // Uint8Array, 8-byte aligned
+ * const same = await r.readAsync('shared.weight'); // read on libuv's thread pool
  * r.close();
  */
 import * as fs from 'node:fs';
@@ -236,14 +237,48 @@ export function readRegularFileText(file: string, what?: string): string {
   }
 }
 
-/** Reads up to `length` bytes at `position` into `target`, looping over short reads. */
+/** The largest single read; a tensor past it is read in several. */
+const MAX_READ = 1 << 30;
+
+/** One read's byte count, checked: 0 before the end means the file is shorter than its header says. */
+function readCount(n: number, position: number, file: string): number {
+  if (n === 0) fail(file, `unexpected end of file at byte ${position} (truncated?)`);
+  return n;
+}
+
+/** An error the file system gave while reading tensor bytes, as EXT5_IO naming the file. */
+function readError(e: unknown, file: string): Ext5Error {
+  if (e instanceof Ext5Error) return e;
+  return new Ext5Error('EXT5_IO', `${file}: cannot read (${(e as Error).message})`);
+}
+
+/** Reads `target.length` bytes at `position` into `target`, looping over short reads. */
 function readFully(fd: number, target: Uint8Array, position: number, file: string): void {
   let done = 0;
   while (done < target.length) {
-    const chunk = Math.min(target.length - done, 1 << 30);
-    const n = fs.readSync(fd, target, done, chunk, position + done);
-    if (n === 0) fail(file, `unexpected end of file at byte ${position + done} (truncated?)`);
-    done += n;
+    const chunk = Math.min(target.length - done, MAX_READ);
+    let n: number;
+    try {
+      n = fs.readSync(fd, target, done, chunk, position + done);
+    } catch (e) {
+      throw readError(e, file);
+    }
+    done += readCount(n, position + done, file);
+  }
+}
+
+/** readFully on libuv's thread pool (fs.read): the event loop runs while the bytes arrive. */
+async function readFullyAsync(fd: number, target: Uint8Array, position: number, file: string): Promise<void> {
+  let done = 0;
+  while (done < target.length) {
+    const chunk = Math.min(target.length - done, MAX_READ);
+    const at = done;
+    const n = await new Promise<number>((resolve, reject) =>
+      fs.read(fd, target, at, chunk, position + at, (e, bytes) =>
+        e ? reject(readError(e, file)) : resolve(bytes),
+      ),
+    );
+    done += readCount(n, position + done, file);
   }
 }
 
@@ -255,6 +290,9 @@ export class SafetensorsReader implements Disposable {
   readonly file: string;
   readonly header: SafetensorsHeader;
   private fd: number | undefined;
+  /** readAsync calls in flight: close() waits for them, so their descriptor is never reused under them. */
+  private pending = 0;
+  private closing = false;
 
   private constructor(file: string, fd: number, header: SafetensorsHeader) {
     this.file = file;
@@ -326,14 +364,39 @@ export class SafetensorsReader implements Disposable {
   /** The tensor's bytes in a fresh, 8-byte-aligned buffer (little-endian, as stored). */
   read(name: string): Uint8Array {
     const t = this.info(name);
-    if (this.fd === undefined) throw new Ext5Error('EXT5_CLOSED', `${this.file}: the reader has been closed`);
     const out = new Uint8Array(new ArrayBuffer(t.byteLength));
-    readFully(this.fd, out, t.fileOffset, this.file);
+    readFully(this.openFd(), out, t.fileOffset, this.file);
     return out;
   }
 
+  /**
+   * read() with asynchronous file I/O: the bytes are read on libuv's thread pool at the offsets of
+   * the validated header, so the event loop keeps running meanwhile. close() during the read
+   * takes effect when it ends.
+   */
+  async readAsync(name: string): Promise<Uint8Array> {
+    const t = this.info(name);
+    const fd = this.openFd();
+    const out = new Uint8Array(new ArrayBuffer(t.byteLength));
+    this.pending++;
+    try {
+      await readFullyAsync(fd, out, t.fileOffset, this.file);
+    } finally {
+      this.pending--;
+      if (this.closing && this.pending === 0) this.close();
+    }
+    return out;
+  }
+
+  private openFd(): number {
+    if (this.fd === undefined || this.closing)
+      throw new Ext5Error('EXT5_CLOSED', `${this.file}: the reader has been closed`);
+    return this.fd;
+  }
+
   close(): void {
-    if (this.fd !== undefined) {
+    this.closing = true;
+    if (this.fd !== undefined && this.pending === 0) {
       fs.closeSync(this.fd);
       this.fd = undefined;
     }

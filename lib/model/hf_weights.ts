@@ -257,18 +257,23 @@ export class CheckpointWeights implements Disposable {
     return this.where.has(name);
   }
   info(name: string): SafetensorsTensorInfo {
-    const r = this.where.get(name);
-    if (!r) throw ckptError(`${this.dir}: no tensor '${name}'${didYouMean(name, this.where.keys())}`);
-    return r.info(name);
+    return this.reader(name).info(name);
   }
   /** The file that holds a tensor, for error messages. */
   fileOf(name: string): string {
     return this.where.get(name)?.file ?? this.dir;
   }
   read(name: string): Uint8Array {
+    return this.reader(name).read(name);
+  }
+  /** read() with asynchronous file I/O (SafetensorsReader.readAsync): the event loop runs meanwhile. */
+  async readAsync(name: string): Promise<Uint8Array> {
+    return this.reader(name).readAsync(name);
+  }
+  private reader(name: string): SafetensorsReader {
     const r = this.where.get(name);
     if (!r) throw ckptError(`${this.dir}: no tensor '${name}'${didYouMean(name, this.where.keys())}`);
-    return r.read(name);
+    return r;
   }
   close(): void {
     for (const r of this.readers) r.close();

@@ -28,6 +28,7 @@ import {
   checkFromPretrainedArgs,
   type FromPretrainedOptions,
   loadPretrained,
+  loadPretrainedAsync,
   type SavePretrainedOptions,
   savePretrained,
 } from './hf_format';
@@ -203,9 +204,11 @@ export class T5ForConditionalGeneration implements Disposable {
   /**
    * fromPretrained for a directory or a Hub id, downloading the snapshot (config.json, safetensors
    * weights and tokenizer files, never a pickle) into huggingface_hub's cache first; offline
-   * (HF_HUB_OFFLINE=1) from the cache. The download runs on the event loop; the weights are then
-   * read and copied on the JS thread, started on a later turn of the event loop, and any error
-   * rejects the Promise.
+   * (HF_HUB_OFFLINE=1) from the cache. The download runs on the event loop, and so do the weight
+   * reads: each tensor's bytes are read by asynchronous file I/O (libuv's thread pool), one tensor
+   * at a time, with the same checks as fromPretrained (lib/model/hf_format.ts `loadPretrainedAsync`).
+   * On the JS thread stay reading config.json and the safetensors headers, building the model from
+   * its config, and copying each tensor into its parameter. Any error rejects the Promise.
    *
    * @throws Ext5Error HUB_NO_SAFETENSORS for a repo with only pytorch_model.bin; HUB_* for Hub answers.
    * @example
@@ -219,8 +222,7 @@ export class T5ForConditionalGeneration implements Disposable {
     checkFromPretrainedArgs('T5ForConditionalGeneration.fromPretrainedAsync', dirOrId, options);
     const [rest, hub] = splitHubModelOptions(options);
     const dir = await fetchModelDir(dirOrId, hub);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    return loadPretrained(dir, rest, (config, o) => T5ForConditionalGeneration.fromConfig(config, o));
+    return loadPretrainedAsync(dir, rest, (config, o) => T5ForConditionalGeneration.fromConfig(config, o));
   }
 
   /** Writes config.json + model.safetensors that transformers can load (lib/model/hf_format.ts). */

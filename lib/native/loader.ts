@@ -32,6 +32,8 @@ interface LibtorchScript {
   resolvedTorchLibraries(file: string, env?: NodeJS.ProcessEnv): { name: string; path: string | null }[];
 }
 
+// A require by path: the script lives in scripts/ (outside the compiled tree), found from the package
+// root at run time; it is needed only when an addon is about to be loaded.
 function libtorchScript(): LibtorchScript {
   return require(path.join(packageRoot(), 'scripts', 'libtorch.js')) as LibtorchScript;
 }
@@ -175,6 +177,7 @@ export function loadAddon<T>(name: AddonName): T {
       return undefined;
     }
     try {
+      // A .node file is loaded by require at the path chosen above (dlopen happens here).
       const exports = require(file) as T;
       loaded.set(name, { exports, origin: { name, path: file, how } });
       return exports;

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SafetensorsReader } from '../../lib/io/safetensors';
 import { fromPretrained } from '../../lib/model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import { cpuClock } from '../helpers/cpu_clock';
@@ -79,4 +80,23 @@ test('a NaN weight is reported by name; allowNonFinite loads it', async () => {
   expect(() => fromPretrained(dir)).toThrow(/'encoder\.final_layer_norm\.weight' holds 16 NaN/);
   const loaded = fromPretrained(dir, { allowNonFinite: true });
   loaded.dispose();
+});
+
+test('one infinite value, of either sign, is reported by name', async () => {
+  for (const v of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+    const m = T5ForConditionalGeneration.fromConfig(TINY, { seed: 1 });
+    const dir = path.join(root, `inf${v}`);
+    await m.savePretrained(dir);
+    m.dispose();
+    const file = path.join(dir, 'model.safetensors');
+    const reader = SafetensorsReader.open(file);
+    const at = reader.info('decoder.block.0.layer.2.DenseReluDense.wo.weight').fileOffset + 4 * 37;
+    reader.close();
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, new Uint8Array(new Float32Array([v]).buffer), 0, 4, at);
+    fs.closeSync(fd);
+    expect(() => fromPretrained(dir)).toThrow(
+      /'decoder\.block\.0\.layer\.2\.DenseReluDense\.wo\.weight' holds 1 NaN or infinite/,
+    );
+  }
 });

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SafetensorsReader } from '../../lib/io/safetensors';
 import { fromPretrainedAsync, savePretrained } from '../../lib/model/hf_checkpoint';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
 import { preset } from '../../lib/model/t5_presets';
@@ -139,5 +140,63 @@ describe('fromPretrainedAsync', () => {
     const p = fromPretrainedAsync(path.join(root, 'nothing'));
     expect(p).toBeInstanceOf(Promise);
     await expect(p).rejects.toMatchObject({ code: 'EXT5_NOT_FOUND' });
+  });
+
+  test('the event loop keeps turning while the weights are read', async () => {
+    // A checkpoint of a few MB (a T5.1.1-tiny body with a 16k vocabulary and its own lm_head).
+    const dir = path.join(root, 'few-mb');
+    const source = T5ForConditionalGeneration.fromConfig(
+      { ...preset('t5-v1_1-tiny'), vocab_size: 16_000 },
+      { seed: 5 },
+    );
+    await savePretrained(source, dir);
+    const file = path.join(dir, 'model.safetensors');
+    expect(fs.statSync(file).size).toBeGreaterThan(4_000_000);
+    const reader = SafetensorsReader.open(file);
+    const tensors = reader.names().length;
+    reader.close();
+    // A setImmediate counter runs once per turn of the event loop; the load is one call.
+    let turns = 0;
+    let loading = true;
+    const turn = () => {
+      turns++;
+      if (loading) setImmediate(turn);
+    };
+    setImmediate(turn);
+    const loaded = await fromPretrainedAsync(dir);
+    loading = false;
+    try {
+      // Each tensor's bytes are awaited from the thread pool, so the loop turns at least once
+      // per tensor read; a load that read them on the JS thread would leave turns at 1 or 2.
+      expect(turns).toBeGreaterThanOrEqual(tensors);
+      loaded.eval();
+      source.eval();
+      expect(loaded.generateIds(INPUTS, MASK, { maxNewTokens: 4 })).toEqual(
+        source.generateIds(INPUTS, MASK, { maxNewTokens: 4 }),
+      );
+    } finally {
+      loaded.dispose();
+      source.dispose();
+    }
+  });
+
+  test('a bad tensor found during the asynchronous reads rejects and leaves nothing allocated', async () => {
+    const dir = path.join(root, 'nan');
+    await savePretrained(model, dir);
+    const file = path.join(dir, 'model.safetensors');
+    const reader = SafetensorsReader.open(file);
+    const at = reader.info('decoder.final_layer_norm.weight').fileOffset;
+    reader.close();
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, new Uint8Array(new Float32Array([Number.NaN]).buffer), 0, 4, at);
+    fs.closeSync(fd);
+    const before = held();
+    await expect(fromPretrainedAsync(dir)).rejects.toMatchObject({
+      code: 'EXT5_CHECKPOINT',
+      message: expect.stringMatching(/'decoder\.final_layer_norm\.weight' holds 1 NaN/),
+    });
+    expect(held()).toEqual(before);
+    const ok = await fromPretrainedAsync(dir, { allowNonFinite: true });
+    ok.dispose();
   });
 });

@@ -187,6 +187,42 @@ describe('SafetensorsReader', () => {
     expect(err.message.startsWith(file)).toBe(true);
   });
 
+  test('readAsync reads the same bytes on the thread pool; close waits for reads in flight', async () => {
+    const data = new Uint8Array([...f32(1, 2, 3, 4, 5, 6), 7, 8]);
+    const file = rawFile(
+      {
+        'w.weight': { dtype: 'F32', shape: [2, 3], data_offsets: [0, 24] },
+        b: { dtype: 'U8', shape: [2], data_offsets: [24, 26] },
+      },
+      data,
+    );
+    const r = SafetensorsReader.open(file);
+    const w = await r.readAsync('w.weight');
+    expect(w.byteOffset % 8).toBe(0);
+    expect(Array.from(w)).toEqual(Array.from(r.read('w.weight')));
+    // close() while a read is in flight: the read completes on the still-open descriptor,
+    // later reads are refused.
+    const inFlight = r.readAsync('b');
+    r.close();
+    expect(Array.from(await inFlight)).toEqual([7, 8]);
+    await expect(r.readAsync('b')).rejects.toMatchObject({ code: 'EXT5_CLOSED' });
+    expect(() => r.read('b')).toThrow(/closed/);
+    using again = SafetensorsReader.open(file);
+    await expect(again.readAsync('nope')).rejects.toMatchObject({ code: 'EXT5_SAFETENSORS_KEY' });
+  });
+
+  test('a file truncated after its header was read: readAsync rejects naming the byte', async () => {
+    const file = rawFile({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, f32(1, 2, 3, 4));
+    using r = SafetensorsReader.open(file);
+    fs.truncateSync(file, fs.statSync(file).size - 8);
+    const err = await r.readAsync('x').catch((e) => e);
+    expect(err).toMatchObject({
+      code: 'EXT5_SAFETENSORS',
+      message: expect.stringMatching(/unexpected end of file at byte \d+/),
+    });
+    expect(() => r.read('x')).toThrow(/unexpected end of file/);
+  });
+
   test('a missing file is EXT5_NOT_FOUND', () => {
     expect(errorOf(() => SafetensorsReader.open(path.join(dir, 'nope.safetensors'))).code).toBe(
       'EXT5_NOT_FOUND',
