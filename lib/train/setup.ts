@@ -12,7 +12,7 @@ import { torch } from '../native/torch';
 import type { Adafactor } from '../optim/adafactor';
 import { makeSchedule, type Schedule } from '../optim/schedules';
 import type { RunConfig } from '../run/config_keys';
-import { adafactorOptions, checkRunnable, rankRows, scheduleSpec } from '../run/derive';
+import { checkRunnable, rankRows, scheduleSpec } from '../run/derive';
 import { MetricsWriter } from '../run/metrics_log';
 import type { ModelSpec } from '../run/model_source';
 import { getPath, validateRunConfig } from '../run/run_config';
