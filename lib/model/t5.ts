@@ -197,7 +197,7 @@ export class T5ForConditionalGeneration implements Disposable {
     checkFromPretrainedArgs('T5ForConditionalGeneration.fromPretrained', dirOrId, options);
     const [rest, hub] = splitHubModelOptions(options);
     return loadPretrained(localModelDir(dirOrId, hub), rest, (config, o) =>
-      T5ForConditionalGeneration.fromConfig(config, o),
+      T5ForConditionalGeneration.fromConfig(config, { ...o, initialize: false }),
     );
   }
 
@@ -222,7 +222,10 @@ export class T5ForConditionalGeneration implements Disposable {
     checkFromPretrainedArgs('T5ForConditionalGeneration.fromPretrainedAsync', dirOrId, options);
     const [rest, hub] = splitHubModelOptions(options);
     const dir = await fetchModelDir(dirOrId, hub);
-    return loadPretrainedAsync(dir, rest, (config, o) => T5ForConditionalGeneration.fromConfig(config, o));
+    // Every parameter is loaded (a missing one is an error before any is), so none is drawn first.
+    return loadPretrainedAsync(dir, rest, (config, o) =>
+      T5ForConditionalGeneration.fromConfig(config, { ...o, initialize: false }),
+    );
   }
 
   /** Writes config.json + model.safetensors that transformers can load (lib/model/hf_format.ts). */

@@ -109,6 +109,13 @@ export interface ModelOptions {
    * (several times faster on CPUs with AVX-512 BF16).
    */
   computeDtype?: ComputeDtype;
+  /**
+   * false leaves the parameters' memory as allocated, not drawn (default true): for a model whose
+   * every parameter is loaded next, as fromPretrained does (drawing an XL's 2.85B values takes
+   * seconds of the JS thread for nothing). Running it before loading computes on whatever the
+   * memory held.
+   */
+  initialize?: boolean;
 }
 
 /**
@@ -149,6 +156,7 @@ const MODEL_OPTION_KEY_SET: Readonly<Record<keyof ModelOptions, true>> = {
   device: true,
   seed: true,
   computeDtype: true,
+  initialize: true,
 };
 
 export const BATCH_KEYS = Object.freeze(Object.keys(BATCH_KEY_SET) as Array<keyof NativeBatch>);

@@ -112,7 +112,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     exports.Set("T5Model", ctor);
   }
 
-  // new T5Model(config, {device?: string, seed?: number})
+  // new T5Model(config, {device?: string, seed?: number, computeDtype?: string, initialize?: boolean})
   explicit T5ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<T5ModelWrap>(info) {
     Napi::Env env = info.Env();
     EXT5_TRY
@@ -120,6 +120,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     Config cfg = ParseConfig(info[0]);
     at::Device dev(at::kCPU);
     uint64_t seed = 0;
+    bool init = true;
     std::optional<at::ScalarType> compute;
     if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
       if (!info[1].IsObject()) ThrowArg("options must be an object ({device, seed, computeDtype})");
@@ -136,6 +137,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
         }
       }
       if (Present(o, "device")) dev = ParseDevice(GetString(o.Get("device"), "options.device"));
+      if (Present(o, "initialize")) init = GetBool(o.Get("initialize"), "options.initialize");
       if (Present(o, "seed")) {
         int64_t s = GetInt(o.Get("seed"), "options.seed");
         if (s < 0) ThrowArg("options.seed must be >= 0");
@@ -147,7 +149,7 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
                     static_cast<double>(cfg.num_layers + cfg.num_decoder_layers) *
                         (4.0 * cfg.d_model * cfg.num_heads * cfg.d_kv * 2 + 3.0 * cfg.d_model * cfg.d_ff);
     CheckModelSize(cfg, params);
-    state_ = std::make_shared<State>(std::make_unique<Model>(cfg, dev, seed));
+    state_ = std::make_shared<State>(std::make_unique<Model>(cfg, dev, seed, init));
     state_->model->set_compute_dtype(compute);
     EXT5_CATCH(env)
   }

@@ -96,7 +96,9 @@ void DecodeCache::Reorder(const at::Tensor& index) {
 
 at::Tensor& Model::add(const std::string& name, std::vector<int64_t> shape, double std, at::Generator& gen) {
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(at::kFloat));
-  if (std > 0) {
+  if (!init_) {
+    // Left as allocated: every parameter is loaded next.
+  } else if (std > 0) {
     t.normal_(0.0, std, gen);
   } else {
     t.fill_(1.0);
@@ -106,8 +108,8 @@ at::Tensor& Model::add(const std::string& name, std::vector<int64_t> shape, doub
   return params_.back().second;
 }
 
-Model::Model(const Config& cfg, at::Device device, uint64_t seed)
-    : cfg_(cfg), device_(at::kCPU), sdpa_(SdpaWanted()), sdpa_cpu_(SdpaOnCpu()) {
+Model::Model(const Config& cfg, at::Device device, uint64_t seed, bool init)
+    : cfg_(cfg), device_(at::kCPU), sdpa_(SdpaWanted()), sdpa_cpu_(SdpaOnCpu()), init_(init) {
   at::NoGradGuard no_grad;
   // Initialisation as in HF T5PreTrainedModel._init_weights with factor 1.0, drawn on the CPU
   // from a per-model generator so a seed gives the same weights on every device.

@@ -155,7 +155,8 @@ struct DecodeCache {
 
 class Model {
  public:
-  Model(const Config& cfg, at::Device device, uint64_t seed);
+  // `init` false leaves the parameters as allocated (for a model whose every parameter is loaded next).
+  Model(const Config& cfg, at::Device device, uint64_t seed, bool init = true);
 
   const Config& config() const { return cfg_; }
   at::Device device() const { return device_; }
@@ -305,6 +306,7 @@ class Model {
   bool sdpa_ = false;
   bool sdpa_cpu_ = false;  // EXT5_SDPA=1: the fused path on the CPU too
   bool checkpointing_ = false;
+  bool init_ = true;
   std::shared_ptr<ShardState> shard_;
   std::optional<at::ScalarType> compute_override_;
   mutable bool cache_casts_ = false;

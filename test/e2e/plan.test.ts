@@ -80,7 +80,7 @@ test('a run preset plans with its own settings: ext5-pretrain-xxl on 8 x 80 GB',
     sharding: 'gradients',
     gradientCheckpointing: true,
     fits: true,
-    runnable: false,
+    runnable: true,
   });
 });
 
@@ -101,19 +101,23 @@ test('device memory in decimal and binary units, exactly; bad sizes are coded er
   expect(r.stderr).toContain('training.sharding');
 });
 
-test('ext5 pretrain refuses a preset that needs sharding, before loading libtorch', () => {
+test("ext5 pretrain refuses sharding 'full' without checkpointing, before loading libtorch", () => {
   const r = runCli([
     'pretrain',
     '--preset',
     'ext5-pretrain-xxl',
+    '--set',
+    'training.sharding=full',
+    '--set',
+    'model.gradientCheckpointing=false',
     '--no-progress',
     '--run-dir',
     path.join(os.tmpdir(), 'ext5-never'),
   ]);
   expect(r.status).not.toBe(0);
   expect(r.stderr).toContain('EXT5_NOT_RUNNABLE');
-  expect(r.stderr).toContain("training.sharding 'gradients' is planned, not implemented");
-  expect(r.stderr).toContain('ext5-pretrain-large');
+  expect(r.stderr).toContain("training.sharding 'full'");
+  expect(r.stderr).toContain('--gradient-checkpointing');
   expect(r.loadedLibtorch).toBe(false);
   expect(fs.existsSync(path.join(os.tmpdir(), 'ext5-never'))).toBe(false);
 });
