@@ -245,6 +245,9 @@ describe('bad model inputs', () => {
     expect(() => T5ForConditionalGeneration.fromConfig(TINY, { computeDtype: 'float16' as never })).toThrow(
       /computeDtype must be 'float32' or 'bfloat16'/,
     );
+    expect(codeOf(() => T5ForConditionalGeneration.fromConfig(TINY, { initialize: 'no' as never }))).toBe(
+      'EXT5_INVALID_ARG',
+    );
     const t = fromTypedArray(new Int32Array([3, 1]), [1, 2]);
     t.dispose();
     expect(codeOf(() => model.forward({ inputIds: t, labels: [[5, 1]] }))).toBe('EXT5_DISPOSED');
