@@ -190,6 +190,10 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     auto s = Live();
     BusyGuard lock = BusyLock(s);
     Model& m = *s->model;
+    if (m.sharded()) {
+      ThrowCode("EXT5_SHARDING", "loadParameters: the model is sharded (some parameters live on other ranks); "
+                                 "load before setSharding, or turn sharding off first");
+    }
     bool strict = info.Length() > 1 && !info[1].IsUndefined() ? GetBool(info[1], "strict") : true;
     if (!info[0].IsArray()) ThrowArg("entries must be an array of [name, Tensor] pairs");
     Napi::Array arr = info[0].As<Napi::Array>();

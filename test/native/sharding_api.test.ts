@@ -2,7 +2,7 @@
 // group: bad arguments are refused with coded errors and change nothing; with gradients reduced
 // inside each checkpointed block's backward (the path of training.sharding gradients/full), the
 // gradients that reach `.grad` after finishShardedGrads equal those of an unsharded twin, over
-// two micro-batches; a sharded model refuses to move. Several processes: test/e2e/sharding.test.ts.
+// two micro-batches; a sharded model refuses to move or to load values. Several processes: test/e2e/sharding.test.ts.
 import { freePort } from '../../lib/ddp/launcher';
 import { ProcessGroup } from '../../lib/ddp/process_group';
 import { T5ForConditionalGeneration } from '../../lib/model/t5';
@@ -93,6 +93,14 @@ test('gradients reduced inside the checkpointed blocks equal an unsharded twinâ€
     const n = sharded.namedParameters().length;
     sharded.setSharding(pg, new Array<number>(n).fill(0), new Array<boolean>(n).fill(false), true);
     expect(() => sharded.to('cpu')).toThrow(expect.objectContaining({ code: 'EXT5_SHARDING' }));
+    const [first] = plain.namedParameters();
+    expect(() => sharded.loadParameters([first!], false)).toThrow(
+      expect.objectContaining({
+        code: 'EXT5_SHARDING',
+        message: expect.stringContaining('load before setSharding'),
+      }),
+    );
+    first![1].dispose();
     for (const [m, reduce] of [
       [plain, false],
       [sharded, true],
