@@ -10,7 +10,7 @@
  * next bucket is packed while the previous one is on the wire.
  */
 import type { DistTraffic } from '../native/dist';
-import { fromTypedArray, type Tensor } from '../tensor/tensor';
+import { type Device, fromTypedArray, type Tensor } from '../tensor/tensor';
 import { Ext5Error } from '../util/errors';
 import { DEFAULT_BUCKET_BYTES, type ProcessGroup } from './process_group';
 
@@ -126,13 +126,35 @@ function truncate(s: string): string {
   return s.length > 200 ? `${s.slice(0, 200)}…` : s;
 }
 
-/** Sums a few numbers across ranks (float64, one small collective). */
+/**
+ * Sums a few numbers across ranks (float64, one small collective), on the group's device (NCCL
+ * moves CUDA tensors only).
+ */
 export async function allReduceScalars(pg: ProcessGroup, values: readonly number[]): Promise<number[]> {
-  const buf = fromTypedArray(Float64Array.from(values), [values.length]);
+  const host = fromTypedArray(Float64Array.from(values), [values.length]);
+  const buf = pg.device === 'cpu' ? host : host.to(pg.device as Device);
   try {
     await pg.allReduce([buf], { op: 'sum' });
-    return Array.from(buf.data() as Float64Array);
+    if (buf === host) return Array.from(host.data() as Float64Array);
+    const back = buf.to('cpu');
+    try {
+      return Array.from(back.data() as Float64Array);
+    } finally {
+      back.dispose();
+    }
   } finally {
-    buf.dispose();
+    if (buf !== host) buf.dispose();
+    host.dispose();
   }
+}
+
+/**
+ * The device a rank trains on: with NCCL, plain 'cuda' means this rank's GPU (`cuda:<LOCAL_RANK>`,
+ * the group's device), as torchrun's convention is; anything else is used as given.
+ *
+ * @example
+ * rankDevice('cuda', pg); // 'cuda:3' on local rank 3 of an NCCL group
+ */
+export function rankDevice(device: string, pg: ProcessGroup | null): string {
+  return pg?.backend === 'nccl' && device === 'cuda' ? pg.device : device;
 }

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { broadcastParameters } from '../ddp/data_parallel';
+import { broadcastParameters, rankDevice } from '../ddp/data_parallel';
 import type { ProcessGroup } from '../ddp/process_group';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import { torch } from '../native/torch';
@@ -134,8 +134,12 @@ export async function setUpTraining(
     // or failed start leaves it (config.json, env.json, checkpoints) as it was, or uncreated.
     const paths = runDirPaths(runDirPath);
     const candidates = resumeCandidates(given.checkpoint.resume, paths.checkpointsDir);
+    // With NCCL, training.device 'cuda' is this rank's GPU; the run's config keeps what was asked.
+    const device = rankDevice(given.training.device, pg);
+    const placed =
+      device === given.training.device ? given : { ...given, training: { ...given.training, device } };
     const { resumeFrom, resumed, skipped, model, optimizer, layout, base } = loadStartingPoint(
-      given,
+      placed,
       candidates,
       vocab.vocabSize,
       world,
