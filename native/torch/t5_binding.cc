@@ -521,13 +521,18 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     EXT5_CATCH(env)
   }
 
-  // A call that may run collectives: off the JS thread, the model busy until it settles.
-  Napi::Value ShardedAsync(const Napi::CallbackInfo& info, const char* fn, void (Model::*method)()) {
+  // A no-argument call of the model, on the JS thread, or (`async`, for one that may run
+  // collectives) off it with the model busy until its promise settles.
+  Napi::Value ModelCall(const Napi::CallbackInfo& info, const char* fn, void (Model::*method)(), bool async) {
     Napi::Env env = info.Env();
     EXT5_TRY
     CheckArgCount(info, 0, 0, fn);
     auto s = Live();
     auto lock = std::make_shared<BusyGuard>(BusyLock(s));
+    if (!async) {
+      ((*s->model).*method)();
+      return env.Undefined();
+    }
     return RunAsync<bool>(
         env,
         [s, method]() {
@@ -538,30 +543,16 @@ class T5ModelWrap : public Napi::ObjectWrap<T5ModelWrap> {
     EXT5_CATCH(env)
   }
   Napi::Value ReduceShardedGradsAsync(const Napi::CallbackInfo& info) {
-    return ShardedAsync(info, "reduceShardedGradsAsync", &Model::reduce_grads_to_owners);
+    return ModelCall(info, "reduceShardedGradsAsync", &Model::reduce_grads_to_owners, true);
   }
   Napi::Value GatherShardedParametersAsync(const Napi::CallbackInfo& info) {
-    return ShardedAsync(info, "gatherShardedParametersAsync", &Model::gather_all);
+    return ModelCall(info, "gatherShardedParametersAsync", &Model::gather_all, true);
   }
   Napi::Value FinishShardedGrads(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    EXT5_TRY
-    CheckArgCount(info, 0, 0, "finishShardedGrads");
-    auto s = Live();
-    BusyGuard lock = BusyLock(s);
-    s->model->finish_sharded_grads();
-    return env.Undefined();
-    EXT5_CATCH(env)
+    return ModelCall(info, "finishShardedGrads", &Model::finish_sharded_grads, false);
   }
   Napi::Value ReleaseShardedParameters(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    EXT5_TRY
-    CheckArgCount(info, 0, 0, "releaseShardedParameters");
-    auto s = Live();
-    BusyGuard lock = BusyLock(s);
-    s->model->release_all();
-    return env.Undefined();
-    EXT5_CATCH(env)
+    return ModelCall(info, "releaseShardedParameters", &Model::release_all, false);
   }
   Napi::Value ShardBytes(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

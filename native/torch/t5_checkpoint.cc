@@ -90,13 +90,16 @@ struct BlockCheckpoint : torch::autograd::Function<BlockCheckpoint> {
     return b;
   }
 
-  static at::Tensor Run(const Model& m, const Model::Block& blk, const variable_list& in) {
+  // Runs `blk` on the activations at the front of `in` (hidden states, self-attention bias, then
+  // for a decoder block the encoder output and the cross-attention bias).
+  static at::Tensor CallBlock(const Model& m, const Model::Block& blk, const variable_list& in) {
     const bool decoder = NumActivations(blk) == 4;
-    return m.block(Rebuild(blk, in), in[0], in[1], decoder ? in[2] : at::Tensor(), decoder ? in[3] : at::Tensor());
+    return m.block(blk, in[0], in[1], decoder ? in[2] : at::Tensor(), decoder ? in[3] : at::Tensor());
   }
 
-  static at::Tensor forward(AutogradContext* ctx, at::TensorList inputs, const Model* m, const Model::Block* blk) {
-    // Function::apply runs this with grad mode off: nothing inside the block is kept.
+  // What forward() keeps for backward: the model and block, the generator states dropout draws
+  // from (when it draws), and the inputs.
+  static void Save(AutogradContext* ctx, at::TensorList inputs, const Model* m, const Model::Block* blk) {
     ctx->saved_data["model"] = static_cast<int64_t>(reinterpret_cast<intptr_t>(m));
     ctx->saved_data["block"] = static_cast<int64_t>(reinterpret_cast<intptr_t>(blk));
     if (m->training() && m->config().dropout_rate > 0) {
@@ -105,20 +108,21 @@ struct BlockCheckpoint : torch::autograd::Function<BlockCheckpoint> {
       if (rng.cuda.defined()) ctx->saved_data["cuda_rng"] = rng.cuda;
     }
     ctx->save_for_backward(inputs.vec());
-    return Run(*m, *blk, inputs.vec());
+  }
+  static const Model& SavedModel(AutogradContext* ctx) {
+    return *reinterpret_cast<const Model*>(static_cast<intptr_t>(ctx->saved_data["model"].toInt()));
+  }
+  static const Model::Block& SavedBlock(AutogradContext* ctx) {
+    return *reinterpret_cast<const Model::Block*>(static_cast<intptr_t>(ctx->saved_data["block"].toInt()));
   }
 
-  static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
-    const auto* m = reinterpret_cast<const Model*>(static_cast<intptr_t>(ctx->saved_data["model"].toInt()));
-    const auto* blk = reinterpret_cast<const Model::Block*>(static_cast<intptr_t>(ctx->saved_data["block"].toInt()));
-    variable_list saved = ctx->get_saved_variables();
-    variable_list grads(saved.size() + kNonTensorArgs);
-    if (!grad_out.at(0).defined()) return grads;
+  // The first `count` saved inputs, detached; those that required grad require it again and are
+  // listed in `wanted`, their positions in `where`.
+  static variable_list Detach(const variable_list& saved, size_t count, variable_list& wanted,
+                              std::vector<size_t>& where) {
     variable_list in;
-    variable_list wanted;
-    std::vector<size_t> where;
-    in.reserve(saved.size());
-    for (size_t i = 0; i < saved.size(); i++) {
+    in.reserve(count);
+    for (size_t i = 0; i < count; i++) {
       at::Tensor t = saved[i].detach();
       if (saved[i].requires_grad()) {
         t.requires_grad_(true);
@@ -127,19 +131,40 @@ struct BlockCheckpoint : torch::autograd::Function<BlockCheckpoint> {
       }
       in.push_back(t);
     }
-    if (wanted.empty()) return grads;
-    at::Tensor y;
-    {
-      std::optional<RngFork> fork;
-      if (ctx->saved_data.count("cpu_rng")) {
-        RngState replay;
-        replay.cpu = ctx->saved_data["cpu_rng"].toTensor();
-        if (ctx->saved_data.count("cuda_rng")) replay.cuda = ctx->saved_data["cuda_rng"].toTensor();
-        fork.emplace(replay, in[0].device());
-      }
-      at::AutoGradMode grad_mode(true);
-      y = Run(*m, *blk, in);
+    return in;
+  }
+
+  // `run()` with grad on and the generators replaying the forward pass's dropout masks.
+  template <typename F>
+  static at::Tensor Recompute(AutogradContext* ctx, const at::Device& dev, F&& run) {
+    std::optional<RngFork> fork;
+    if (ctx->saved_data.count("cpu_rng")) {
+      RngState replay;
+      replay.cpu = ctx->saved_data["cpu_rng"].toTensor();
+      if (ctx->saved_data.count("cuda_rng")) replay.cuda = ctx->saved_data["cuda_rng"].toTensor();
+      fork.emplace(replay, dev);
     }
+    at::AutoGradMode grad_mode(true);
+    return run();
+  }
+
+  static at::Tensor forward(AutogradContext* ctx, at::TensorList inputs, const Model* m, const Model::Block* blk) {
+    // Function::apply runs this with grad mode off: nothing inside the block is kept.
+    Save(ctx, inputs, m, blk);
+    return CallBlock(*m, Rebuild(*blk, inputs.vec()), inputs.vec());
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+    const Model& m = SavedModel(ctx);
+    const Model::Block& blk = SavedBlock(ctx);
+    variable_list saved = ctx->get_saved_variables();
+    variable_list grads(saved.size() + kNonTensorArgs);
+    if (!grad_out.at(0).defined()) return grads;
+    variable_list wanted;
+    std::vector<size_t> where;
+    variable_list in = Detach(saved, saved.size(), wanted, where);
+    if (wanted.empty()) return grads;
+    at::Tensor y = Recompute(ctx, in[0].device(), [&] { return CallBlock(m, Rebuild(blk, in), in); });
     variable_list g = torch::autograd::grad({y}, wanted, {grad_out[0]}, /*retain_graph=*/false,
                                             /*create_graph=*/false, /*allow_unused=*/true);
     for (size_t j = 0; j < where.size(); j++) grads[where[j]] = g[j];
@@ -153,49 +178,29 @@ struct BlockCheckpoint : torch::autograd::Function<BlockCheckpoint> {
 // each, and their gradients are reduced to the owners as the block's backward ends instead of
 // flowing to `.grad` (the owners sum them over the step's micro-batches).
 struct ShardedBlock : torch::autograd::Function<ShardedBlock> {
-  static at::Tensor Run(const Model& m, const Model::Block& blk, const variable_list& in) {
-    const bool decoder = blk.cross.q.defined();
-    return m.block(blk, in[0], in[1], decoder ? in[2] : at::Tensor(), decoder ? in[3] : at::Tensor());
-  }
+  using B = BlockCheckpoint;
 
   static at::Tensor forward(AutogradContext* ctx, at::TensorList inputs, const Model* m, const Model::Block* blk) {
-    ctx->saved_data["model"] = static_cast<int64_t>(reinterpret_cast<intptr_t>(m));
-    ctx->saved_data["block"] = static_cast<int64_t>(reinterpret_cast<intptr_t>(blk));
-    if (m->training() && m->config().dropout_rate > 0) {
-      RngState rng = CaptureRng(inputs[0].device());
-      ctx->saved_data["cpu_rng"] = rng.cpu;
-      if (rng.cuda.defined()) ctx->saved_data["cuda_rng"] = rng.cuda;
-    }
-    ctx->save_for_backward(inputs.vec());
+    B::Save(ctx, inputs, m, blk);
     const bool gathered = m->gather_block(*blk);
-    at::Tensor y = Run(*m, *blk, inputs.vec());
+    at::Tensor y = B::CallBlock(*m, *blk, inputs.vec());
     if (gathered) m->release_block(*blk);
     return y;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
-    const auto* m = reinterpret_cast<const Model*>(static_cast<intptr_t>(ctx->saved_data["model"].toInt()));
-    const auto* blk = reinterpret_cast<const Model::Block*>(static_cast<intptr_t>(ctx->saved_data["block"].toInt()));
+    const Model& m = B::SavedModel(ctx);
+    const Model::Block& blk = B::SavedBlock(ctx);
     variable_list saved = ctx->get_saved_variables();
-    variable_list grads(saved.size() + BlockCheckpoint::kNonTensorArgs);
-    const size_t acts = saved.size() - 1;  // the last input is the marker
+    variable_list grads(saved.size() + B::kNonTensorArgs);
     at::Tensor gout = grad_out.at(0).defined() ? grad_out[0] : at::Tensor();
-    variable_list in;
     variable_list wanted;
     std::vector<size_t> where;
-    for (size_t i = 0; i < acts; i++) {
-      at::Tensor t = saved[i].detach();
-      if (saved[i].requires_grad()) {
-        t.requires_grad_(true);
-        wanted.push_back(t);
-        where.push_back(i);
-      }
-      in.push_back(t);
-    }
-    const bool gathered = m->gather_block(*blk);
+    variable_list in = B::Detach(saved, saved.size() - 1, wanted, where);  // the last input is the marker
+    const bool gathered = m.gather_block(blk);
     // The block with each trainable parameter replaced by a detached alias, so that its gradient
     // comes back from grad() instead of accumulating into `.grad`.
-    Model::Block b = *blk;
+    Model::Block b = blk;
     std::vector<at::Tensor> params;
     const size_t first_param = wanted.size();
     Model::ForEachParam(b, [&](at::Tensor& t) {
@@ -205,33 +210,21 @@ struct ShardedBlock : torch::autograd::Function<ShardedBlock> {
       wanted.push_back(t);
     });
     std::vector<at::Tensor> pgrads;
+    variable_list g;
     if (gout.defined() && !wanted.empty()) {
-      at::Tensor y;
-      {
-        std::optional<RngFork> fork;
-        if (ctx->saved_data.count("cpu_rng")) {
-          RngState replay;
-          replay.cpu = ctx->saved_data["cpu_rng"].toTensor();
-          if (ctx->saved_data.count("cuda_rng")) replay.cuda = ctx->saved_data["cuda_rng"].toTensor();
-          fork.emplace(replay, in[0].device());
-        }
-        at::AutoGradMode grad_mode(true);
-        y = Run(*m, b, in);
-      }
-      variable_list g = torch::autograd::grad({y}, wanted, {gout}, /*retain_graph=*/false,
-                                              /*create_graph=*/false, /*allow_unused=*/true);
+      at::Tensor y = B::Recompute(ctx, in[0].device(), [&] { return B::CallBlock(m, b, in); });
+      g = torch::autograd::grad({y}, wanted, {gout}, /*retain_graph=*/false, /*create_graph=*/false,
+                                /*allow_unused=*/true);
       for (size_t j = 0; j < where.size(); j++) grads[where[j]] = g[j];
-      for (size_t j = first_param; j < wanted.size(); j++)
-        pgrads.push_back(g[j].defined() ? g[j] : at::zeros_like(wanted[j]));
-    } else {
-      for (size_t j = first_param; j < wanted.size(); j++) pgrads.push_back(at::zeros_like(wanted[j]));
     }
+    for (size_t j = first_param; j < wanted.size(); j++)
+      pgrads.push_back(j < g.size() && g[j].defined() ? g[j] : at::zeros_like(wanted[j]));
     wanted.clear();
     b = Model::Block();
-    if (gathered) m->release_block(*blk);
+    if (gathered) m.release_block(blk);
     // Every rank reduces every block's gradients, in the same order, whether or not its own
     // gradient was defined: the collectives must line up.
-    m->reduce_to_owners(params, pgrads);
+    m.reduce_to_owners(params, pgrads);
     return grads;
   }
 };
