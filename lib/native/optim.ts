@@ -87,6 +87,8 @@ export interface NativeAdafactor {
   paramInfo(): NativeAdafactorParamInfo[];
   dispose(): void;
   readonly stepCount: number;
+  /** Bytes the state holds now (its second moments and momentum), counted without a copy. */
+  readonly stateBytes: number;
   readonly busy: boolean;
   readonly disposed: boolean;
 }

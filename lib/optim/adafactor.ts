@@ -133,6 +133,11 @@ export class Adafactor implements Disposable {
     return this.native.stepCount;
   }
 
+  /** Bytes the state holds now: second moments (factored or not) and momentum. None before the first step. */
+  get stateBytes(): number {
+    return this.native.stateBytes;
+  }
+
   /**
    * One update of every parameter with a gradient. `lr` overrides the options' rate for this
    * step (needs relativeStep: false); pass a schedule's value here. Returns how many

@@ -161,6 +161,7 @@ export async function setUpTraining(
       for (const p of ps) p.dispose();
     }
     const sharded = pg ? ShardedStep.setUp(pg, model, layout) : null;
+    disposers.push(() => sharded?.dispose());
     // A data stream's position is a position in its rank's shard of the records (r, r + N, ...):
     // with another world size (allowed for sharded checkpoints and runs) no saved position fits a
     // new rank, so every rank's stream and generator start afresh, as in a new run.

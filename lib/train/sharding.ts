@@ -21,11 +21,10 @@
  */
 import { allReduceGradients, allReduceScalars } from '../ddp/data_parallel';
 import { DEFAULT_BUCKET_BYTES, type ProcessGroup } from '../ddp/process_group';
-import { tensorByteLength } from '../io/safetensors';
-import { safetensorsDtype } from '../io/tensor_io';
 import { partitionBySize, type ShardingMode } from '../model/memory_plan';
 import type { T5ForConditionalGeneration } from '../model/t5';
 import { type Adafactor, gradNorm, scaleGrads } from '../optim/adafactor';
+import type { Tensor } from '../tensor/tensor';
 import { Ext5Error } from '../util/errors';
 
 export type { ShardingMode };
@@ -94,11 +93,21 @@ export function ownedNames(layout: ShardLayout): string[] {
  * optimizer (over {@link ownedNames}) exist; every rank makes the same calls in the same order.
  */
 export class ShardedStep {
+  /** The model's parameters, in namedParameters() order (the layout's). */
+  private readonly params: Tensor[];
+  /** By owner: the parameters it sends after each step (all but those freed per block). */
+  private readonly sent: Tensor[][];
+
   private constructor(
     private readonly pg: ProcessGroup,
     private readonly model: T5ForConditionalGeneration,
     readonly layout: ShardLayout,
-  ) {}
+  ) {
+    this.params = model.parameters();
+    this.sent = Array.from({ length: layout.world }, (_, r) =>
+      this.params.filter((_, i) => layout.owner[i] === r && !layout.perBlock[i]),
+    );
+  }
 
   /**
    * Sets `model` up for `layout` (under `gradients`/`full` the model reduces gradients to their
@@ -135,12 +144,7 @@ export class ShardedStep {
     }
     // ZeRO-1: every rank keeps every gradient (the optimizer reads its own); the loop drops them
     // all after the step (model.zeroGrad), since the optimizer's zeroGrad covers its own only.
-    const params = this.model.parameters();
-    try {
-      await allReduceGradients(this.pg, params);
-    } finally {
-      for (const t of params) t.dispose();
-    }
+    await allReduceGradients(this.pg, this.params);
   }
 
   /**
@@ -160,17 +164,15 @@ export class ShardedStep {
 
   /** After the optimizer step: each owner sends its updated parameters to the ranks that keep a copy. */
   async afterStep(): Promise<void> {
-    const params = this.model.namedParameters();
-    try {
-      for (let r = 0; r < this.layout.world; r++) {
-        const mine = params
-          .filter((_, i) => this.layout.owner[i] === r && !this.layout.perBlock[i])
-          .map(([, t]) => t);
-        if (mine.length > 0) await this.pg.broadcast(mine, { root: r, bucketBytes: DEFAULT_BUCKET_BYTES });
-      }
-    } finally {
-      for (const [, t] of params) t.dispose();
+    for (let r = 0; r < this.layout.world; r++) {
+      const mine = this.sent[r]!;
+      if (mine.length > 0) await this.pg.broadcast(mine, { root: r, bucketBytes: DEFAULT_BUCKET_BYTES });
     }
+  }
+
+  /** Drops the parameter handles it holds (the parameters stay the model's). */
+  dispose(): void {
+    for (const t of this.params) t.dispose();
   }
 
   /** `full`: every rank gathers the whole model (e.g. for rank 0 to evaluate); undo with {@link release}. */
@@ -189,16 +191,5 @@ export function rankMemory(
   optimizer: Adafactor,
 ): { parameters: number; gradients: number; optimizer: number } {
   const { parameters, gradients } = model.shardBytes();
-  return { parameters, gradients, optimizer: optimizerStateBytes(optimizer) };
-}
-
-/** The bytes of an Adafactor's state (its factored or full second moments, and momentum). */
-export function optimizerStateBytes(optimizer: Adafactor): number {
-  const { entries } = optimizer.stateDict();
-  let bytes = 0;
-  for (const [, t] of entries) {
-    bytes += tensorByteLength(safetensorsDtype(t.dtype), t.shape);
-    t.dispose();
-  }
-  return bytes;
+  return { parameters, gradients, optimizer: optimizer.stateBytes };
 }

@@ -268,6 +268,16 @@ std::vector<std::pair<std::string, at::Tensor>> AdafactorCore::StateDict() const
   return out;
 }
 
+int64_t AdafactorCore::StateBytes() const {
+  int64_t bytes = 0;
+  for (const auto& st : state_) {
+    for (const at::Tensor* t : {&st.v_row, &st.v_col, &st.v, &st.m}) {
+      if (t->defined()) bytes += t->numel() * static_cast<int64_t>(t->element_size());
+    }
+  }
+  return bytes;
+}
+
 void AdafactorCore::LoadStateDict(const std::vector<std::pair<std::string, at::Tensor>>& entries, int64_t step_count) {
   if (step_count < 0) ThrowArg("stepCount must be >= 0");
   std::map<std::string, at::Tensor> byKey;
@@ -395,6 +405,7 @@ class AdafactorWrap : public Napi::ObjectWrap<AdafactorWrap> {
                                           InstanceMethod("paramInfo", &AdafactorWrap::ParamInfo),
                                           InstanceMethod("dispose", &AdafactorWrap::Dispose),
                                           InstanceAccessor("stepCount", &AdafactorWrap::StepCount, nullptr),
+                                          InstanceAccessor("stateBytes", &AdafactorWrap::StateBytes, nullptr),
                                           InstanceAccessor("busy", &AdafactorWrap::Busy, nullptr),
                                           InstanceAccessor("disposed", &AdafactorWrap::Disposed, nullptr),
                                       });
@@ -545,6 +556,12 @@ class AdafactorWrap : public Napi::ObjectWrap<AdafactorWrap> {
     Napi::Env env = info.Env();
     EXT5_TRY
     return Napi::Number::New(env, static_cast<double>(Core().step_count()));
+    EXT5_CATCH(env)
+  }
+  Napi::Value StateBytes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    EXT5_TRY
+    return Napi::Number::New(env, static_cast<double>(Core().StateBytes()));
     EXT5_CATCH(env)
   }
   Napi::Value Busy(const Napi::CallbackInfo& info) {

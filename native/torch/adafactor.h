@@ -66,6 +66,8 @@ class AdafactorCore {
   // "state.<name>.v_row"/".v_col" (factored) or ".v", and ".m" with momentum, once stepped.
   // The tensors are copies: the caller may dispose them.
   std::vector<std::pair<std::string, at::Tensor>> StateDict() const;
+  // Bytes the state holds now (second moments, factored or not, and momentum), without copying it.
+  int64_t StateBytes() const;
   // Replaces the state from such a map; every key is checked before anything changes.
   void LoadStateDict(const std::vector<std::pair<std::string, at::Tensor>>& entries, int64_t step_count);
 

@@ -237,3 +237,18 @@ describe('mismatches are refused', () => {
     expect(opt.stepCount).toBe(0);
   });
 });
+
+test('stateBytes counts the second moments and momentum as they are, without copying them', () => {
+  const ps = model();
+  const opt = new Adafactor(ps, OPTIONS);
+  try {
+    expect(opt.stateBytes).toBe(0);
+    grads(ps, 1);
+    opt.step();
+    // w 3x4 factored: rows 3 + columns 4; b 3 unfactored; momentum (beta1) for both: 12 + 3.
+    expect(opt.stateBytes).toBe(4 * (3 + 4 + 3 + 12 + 3));
+  } finally {
+    opt.dispose();
+    for (const [, p] of ps) p.dispose();
+  }
+});
