@@ -17,17 +17,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { MEMORY_SPLIT, readMetrics } from '../lib/run/metrics_log';
 import { arg } from './args';
 
 const MODES = ['none', 'optimizer', 'gradients', 'full'] as const;
 const PARTS = ['parameters', 'gradients', 'optimizer'] as const;
 const CLI = path.join(__dirname, '..', 'bin', 'ext5.js');
-
-interface Record_ {
-  step: number;
-  split: string;
-  [k: string]: unknown;
-}
 
 interface Outcome {
   losses: number[];
@@ -73,17 +68,12 @@ function runOnce(world: number, mode: string, dir: string, steps: number, config
     { encoding: 'utf8' },
   );
   if (r.status !== 0) throw new Error(`${mode} on ${world} ranks failed:\n${r.stderr.slice(-2000)}`);
-  const rows = fs
-    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record_);
-  const train = rows.filter((x) => x.split === 'train');
-  const memory = rows.find((x) => x.split === 'memory') as unknown as Record<string, number>;
+  const { records } = readMetrics(path.join(dir, 'metrics.jsonl'));
+  const train = records.filter((x) => x.split === 'train');
   return {
-    losses: train.map((x) => x.loss as number),
-    stepTimes: train.slice(1).map((x) => x.step_time as number), // the first step allocates the state
-    memory,
+    losses: train.map((x) => x.values.loss!),
+    stepTimes: train.slice(1).map((x) => x.values.step_time!), // the first step allocates the state
+    memory: records.find((x) => x.split === MEMORY_SPLIT)!.values,
   };
 }
 

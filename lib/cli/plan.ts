@@ -83,7 +83,8 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .option('dtype', { type: 'string', describe: 'Compute dtype: float32 or bfloat16 (training.dtype)' })
       .option('sharding', {
         type: 'string',
-        describe: 'none | optimizer | gradients | full (training.sharding; only none runs today)',
+        describe:
+          'none | optimizer | gradients | full (training.sharding; full runs with --gradient-checkpointing)',
       })
       .option('gradient-checkpointing', {
         type: 'boolean',

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { MEMORY_SPLIT, readMetrics } from '../../lib/run/metrics_log';
 import { runCli } from './helpers/cli';
 
 jest.setTimeout(600_000);
@@ -43,24 +44,22 @@ const ARGS = [
   'training.threads=1',
 ];
 
-interface Row {
-  step: number;
-  split: string;
-  [k: string]: unknown;
-}
+/** ARGS with some values swapped, e.g. `{ '20': '50' }` for 50 steps. */
+const argsWith = (swap: Record<string, string>, base: readonly string[] = ARGS) =>
+  base.map((a) => swap[a] ?? a);
 
-function rows(dir: string): Row[] {
-  return fs
-    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Row);
-}
+/** `ext5 launch --nproc 2 -- <argv>`. */
+const launch2 = (argv: readonly string[]) =>
+  runCli(['launch', '--nproc', '2', '--timeout', '300', '--', ...argv]);
+
+const records = (dir: string) => readMetrics(path.join(dir, 'metrics.jsonl')).records;
 
 const series = (dir: string, split: string) =>
-  rows(dir)
+  records(dir)
     .filter((r) => r.split === split)
-    .map((r) => r.loss as number);
+    .map((r) => r.values.loss!);
+
+const memory = (dir: string) => records(dir).find((r) => r.split === MEMORY_SPLIT)!.values;
 
 function launch(
   mode: string,
@@ -69,20 +68,7 @@ function launch(
   base: readonly string[] = ARGS,
 ): string {
   const dir = path.join(tmp, name);
-  const r = runCli([
-    'launch',
-    '--nproc',
-    '2',
-    '--timeout',
-    '300',
-    '--',
-    ...base,
-    ...extra,
-    '--set',
-    `training.sharding=${mode}`,
-    '--run-dir',
-    dir,
-  ]);
+  const r = launch2([...base, ...extra, '--set', `training.sharding=${mode}`, '--run-dir', dir]);
   expect({ mode, status: r.status, err: r.status === 0 ? '' : r.stderr.slice(-3000) }).toEqual({
     mode,
     status: 0,
@@ -115,16 +101,15 @@ test.each(['optimizer', 'gradients', 'full'])(
     expectClose(series(none, 'validation'), series(dir, 'validation'), 1e-5);
 
     // What each rank holds after its first step: its share of what the mode shards.
-    const mem = rows(dir).find((r) => r.split === 'memory')!;
-    expect(mem).toBeDefined();
-    const total = mem.model_parameters as number;
-    const at = (k: string) => [0, 1].map((r) => mem[`rank${r}.${k}`] as number);
+    const mem = memory(dir);
+    const total = mem.model_parameters!;
+    const at = (k: string) => [0, 1].map((r) => mem[`rank${r}.${k}`]!);
     const [p0, p1] = at('parameters');
     const [g0, g1] = at('gradients');
     const [o0, o1] = at('optimizer');
     // Optimizer state is split in every mode: together the ranks hold it once, as each rank of
     // 'none' holds it whole.
-    const whole = rows(none).find((r) => r.split === 'memory')!;
+    const whole = memory(none);
     expect(whole['rank1.optimizer']).toBe(whole['rank0.optimizer']);
     expect(o0! + o1!).toBe(whole['rank0.optimizer']);
     expect(Math.max(o0!, o1!)).toBeLessThan(o0! + o1!);
@@ -147,8 +132,8 @@ test("'gradients' without checkpointing reduces each micro-batch's gradients aft
   const plain = ARGS.filter((a) => a !== '--gradient-checkpointing');
   const dir = launch('gradients', [], 'gradients-plain', plain);
   expectClose(series(none, 'train'), series(dir, 'train'), 1e-5);
-  const mem = rows(dir).find((r) => r.split === 'memory')!;
-  expect((mem['rank0.gradients'] as number) + (mem['rank1.gradients'] as number)).toBe(mem.model_parameters);
+  const mem = memory(dir);
+  expect(mem['rank0.gradients']! + mem['rank1.gradients']!).toBe(mem.model_parameters);
 });
 
 test("bfloat16 compute with float32 master weights: 'gradients' and 'full' match 'none' step for step", () => {
@@ -165,16 +150,8 @@ test.each(['gradients', 'full'])(
     const whole = series(launch(mode, [], `${mode}-whole`), 'train');
     const dir = path.join(tmp, `${mode}-resumed`);
     const first = (steps: number) =>
-      runCli([
-        'launch',
-        '--nproc',
-        '2',
-        '--timeout',
-        '300',
-        '--',
-        ...ARGS.map((a) => (a === '20' ? String(steps) : a)).map((a) =>
-          a === 'checkpoint.every=0' ? 'checkpoint.every=10' : a,
-        ),
+      launch2([
+        ...argsWith({ '20': String(steps), 'checkpoint.every=0': 'checkpoint.every=10' }),
         '--set',
         `training.sharding=${mode}`,
         '--run-dir',
@@ -200,14 +177,8 @@ test.each(['gradients', 'full'])(
 
 test("a NaN loss under 'full' stops every rank with EXT5_NAN_LOSS and keeps the last good sharded checkpoint", () => {
   const dir = path.join(tmp, 'nan');
-  const r = runCli([
-    'launch',
-    '--nproc',
-    '2',
-    '--timeout',
-    '300',
-    '--',
-    ...ARGS.map((a) => (a === 'checkpoint.every=0' ? 'checkpoint.every=1' : a === '20' ? '50' : a)),
+  const r = launch2([
+    ...argsWith({ '20': '50', 'checkpoint.every=0': 'checkpoint.every=1' }),
     '--set',
     'training.gradClip=0',
     '--set',
@@ -232,8 +203,8 @@ test("a NaN loss under 'full' stops every rank with EXT5_NAN_LOSS and keeps the 
   const st = JSON.parse(
     fs.readFileSync(path.join(dir, 'checkpoints', ckpts[0]!, 'trainer_state.json'), 'utf8'),
   );
-  const losses = rows(dir).filter((x) => x.split === 'train' && x.step === st.step);
-  expect(losses.map((x) => Number.isFinite(x.loss as number))).toEqual([true]);
+  const losses = records(dir).filter((x) => x.split === 'train' && x.step === st.step);
+  expect(losses.map((x) => Number.isFinite(x.values.loss!))).toEqual([true]);
 });
 
 test("sharding 'full' without checkpointing is refused before anything runs, saying what to set", () => {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { initFromEnv, ProcessGroup } from '../../lib/ddp';
 import { freePort } from '../../lib/ddp/launcher';
 import { distAddon } from '../../lib/native/dist';
-import { killRankProcesses, type RankRun, runRankProcess } from './helpers/rank_process';
+import { killRankProcesses, type RankRun, runRankJob, runRankProcess } from './helpers/rank_process';
 
 jest.setTimeout(60_000);
 
@@ -18,20 +18,12 @@ function runRank(scenario: string, env: NodeJS.ProcessEnv, deadlineMs = 30_000):
   return runRankProcess(path.join(__dirname, 'dist_worker.ts'), [scenario], env, deadlineMs);
 }
 
-async function runJob(scenario: string, worldSize = 2, extra: NodeJS.ProcessEnv[] = []): Promise<Ran[]> {
-  const port = await freePort();
-  return Promise.all(
-    Array.from({ length: worldSize }, (_, r) =>
-      runRank(scenario, {
-        RANK: String(r),
-        WORLD_SIZE: String(worldSize),
-        MASTER_ADDR: '127.0.0.1',
-        MASTER_PORT: String(port),
-        EXT5_DIST_TIMEOUT: '20',
-        ...extra[r],
-      }),
-    ),
-  );
+function runJob(scenario: string, worldSize = 2, extra: NodeJS.ProcessEnv[] = []): Promise<Ran[]> {
+  return runRankJob(path.join(__dirname, 'dist_worker.ts'), [scenario], worldSize, {
+    deadlineMs: 30_000,
+    timeoutS: 20,
+    extra,
+  });
 }
 
 describe('two processes', () => {

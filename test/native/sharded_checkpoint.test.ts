@@ -8,7 +8,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runConvert } from '../../lib/cli/convert_run';
-import { freePort } from '../../lib/ddp/launcher';
 import { SafetensorsReader } from '../../lib/io/safetensors';
 import { CheckpointWeights, fromPretrained, loadOptimizerState } from '../../lib/model/hf_checkpoint';
 import { Adafactor } from '../../lib/optim/adafactor';
@@ -16,7 +15,7 @@ import { listCheckpoints } from '../../lib/run/run_checkpoints';
 import { loadRunConfig } from '../../lib/run/run_config';
 import { repairInterruptedSaves } from '../../lib/train/checkpoint_save';
 import { loadStartingPoint, resumeCandidates } from '../../lib/train/resume';
-import { killRankProcesses, type RankRun, runRankProcess } from './helpers/rank_process';
+import { killRankProcesses, type RankRun, runRankJob, runRankProcess } from './helpers/rank_process';
 
 jest.setTimeout(240_000);
 
@@ -35,20 +34,12 @@ function runRank(args: string[], env: NodeJS.ProcessEnv): Promise<Ran> {
   return runRankProcess(path.join(__dirname, 'sharded_checkpoint_worker.ts'), args, env, 180_000);
 }
 
-async function runJob(world: number, args: string[]): Promise<Ran[]> {
-  if (world === 1) return [await runRank(args, {})];
-  const port = await freePort();
-  return Promise.all(
-    Array.from({ length: world }, (_, r) =>
-      runRank(args, {
-        RANK: String(r),
-        WORLD_SIZE: String(world),
-        MASTER_ADDR: '127.0.0.1',
-        MASTER_PORT: String(port),
-        EXT5_DIST_TIMEOUT: '30',
-      }),
-    ),
-  );
+function runJob(world: number, args: string[]): Promise<Ran[]> {
+  if (world === 1) return runRank(args, {}).then((r) => [r]);
+  return runRankJob(path.join(__dirname, 'sharded_checkpoint_worker.ts'), args, world, {
+    deadlineMs: 180_000,
+    timeoutS: 30,
+  });
 }
 
 /** Every tensor of some safetensors files, by name, as raw bytes (bit-for-bit comparisons). */

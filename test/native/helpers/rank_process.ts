@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { freePort } from '../../../lib/ddp/launcher';
 import { tsHookSource } from './ts_hook';
 
 export interface RankRun {
@@ -59,4 +60,35 @@ export function runRankProcess(
 /** SIGKILLs every rank process still running. */
 export function killRankProcesses(): void {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+
+/**
+ * Runs `script` as every rank of a `world`-process job on 127.0.0.1 (torchrun's variables, a free
+ * port, the group deadline `timeoutS`), each with its `extra[rank]` environment; resolves with the
+ * ranks in order.
+ */
+export async function runRankJob(
+  script: string,
+  args: string[],
+  world: number,
+  opts: { deadlineMs: number; timeoutS: number; extra?: NodeJS.ProcessEnv[] },
+): Promise<RankRun[]> {
+  const port = await freePort();
+  return Promise.all(
+    Array.from({ length: world }, (_, r) =>
+      runRankProcess(
+        script,
+        args,
+        {
+          RANK: String(r),
+          WORLD_SIZE: String(world),
+          MASTER_ADDR: '127.0.0.1',
+          MASTER_PORT: String(port),
+          EXT5_DIST_TIMEOUT: String(opts.timeoutS),
+          ...opts.extra?.[r],
+        },
+        opts.deadlineMs,
+      ),
+    ),
+  );
 }
